@@ -1,1 +1,257 @@
-//! placeholder
+//! # authprobe-lab
+//!
+//! A deliberately misconfigurable HTTPS API on 127.0.0.1, used by authprobe's end-to-end
+//! tests and by `authprobe demo`. Each flaw is switched on by the catalog id of the check
+//! that should find it (`--flaw auth.missing`); the `hardened` profile switches all off and
+//! must give a scan with nothing above `info`.
+//!
+//! The lab knows nothing of the scanner: it is a target, written the way a careful (or, flaw
+//! by flaw, a careless) team would write an API, with its own CA, client certificates,
+//! ES256 JWTs validated by the `jsonwebtoken` crate, and a plain-HTTP listener.
+
+mod app;
+mod flaws;
+mod pki;
+
+pub use app::{ADMIN_PATH, AUDIENCE, ISSUER, LOGIN_PATH, PROTECTED_PATH};
+pub use flaws::{Flaws, KNOWN_FLAWS, Profile};
+
+use anyhow::{Context, Result};
+use app::{AppState, ConnInfo, User};
+use base64::Engine;
+use hyper::server::conn::http1;
+use hyper::service::service_fn;
+use hyper_util::rt::{TokioIo, TokioTimer};
+use rustls::ServerConfig;
+use rustls::server::WebPkiClientVerifier;
+use serde::{Deserialize, Serialize};
+use sha2::Digest;
+use std::collections::HashMap;
+use std::convert::Infallible;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::net::TcpListener;
+use tokio::task::JoinHandle;
+
+/// What the lab prints (or writes to `--ready-file`) once it serves: the contract in
+/// DESIGN.md. Files are paths in a directory that lives as long as the lab.
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+pub struct Ready {
+    pub https_url: String,
+    pub http_url: String,
+    pub origin_url: Option<String>,
+    pub protected_path: String,
+    pub ca_cert: PathBuf,
+    pub client_cert: PathBuf,
+    pub client_key: PathBuf,
+    pub client_ca_key: PathBuf,
+    pub token: String,
+    pub basic: String,
+    pub flaws: Vec<String>,
+}
+
+#[derive(Clone, Debug, Default)]
+pub struct LabOptions {
+    pub profile: Profile,
+    pub flaws: Vec<String>,
+}
+
+/// A running lab. Dropping it stops the listeners and deletes its files.
+pub struct Lab {
+    pub ready: Ready,
+    tasks: Vec<JoinHandle<()>>,
+    _dir: tempfile::TempDir,
+}
+
+impl Drop for Lab {
+    fn drop(&mut self) {
+        for t in &self.tasks {
+            t.abort();
+        }
+    }
+}
+
+const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
+const HEADER_TIMEOUT: Duration = Duration::from_secs(10);
+
+fn provider() -> Arc<rustls::crypto::CryptoProvider> {
+    Arc::new(rustls::crypto::ring::default_provider())
+}
+
+fn write(dir: &Path, name: &str, contents: &str) -> Result<PathBuf> {
+    let path = dir.join(name);
+    std::fs::write(&path, contents).with_context(|| format!("writing {}", path.display()))?;
+    Ok(path)
+}
+
+/// Starts the lab on ephemeral loopback ports. Must be called inside a tokio runtime.
+pub async fn start(opts: LabOptions) -> Result<Lab> {
+    let flaws = Flaws::resolve(opts.profile, &opts.flaws)?;
+    let dir = tempfile::Builder::new()
+        .prefix("authprobe-lab-")
+        .tempdir()
+        .context("creating the lab's directory")?;
+
+    let ca = pki::LabCa::generate()?;
+    let server = ca.server_cert()?;
+    let alice = ca.client_cert("alice")?;
+    let ca_cert = write(dir.path(), "ca.pem", &ca.issued.cert_pem)?;
+    let client_ca_key = write(dir.path(), "ca.key", &ca.issued.key_pem)?;
+    let client_cert = write(dir.path(), "alice.pem", &alice.cert_pem)?;
+    let client_key = write(dir.path(), "alice.key", &alice.key_pem)?;
+
+    let https = TcpListener::bind("127.0.0.1:0").await?;
+    let plain = TcpListener::bind("127.0.0.1:0").await?;
+    let https_url = format!("https://127.0.0.1:{}", https.local_addr()?.port());
+    let http_url = format!("http://127.0.0.1:{}", plain.local_addr()?.port());
+
+    let signing = rcgen::KeyPair::generate().context("generating the JWT signing key")?;
+    let encoding_key = jsonwebtoken::EncodingKey::from_ec_pem(signing.serialize_pem().as_bytes())?;
+    let decoding_key = jsonwebtoken::DecodingKey::from_ec_pem(signing.public_key_pem().as_bytes())?;
+
+    let alice_password = random_secret();
+    let mut users = HashMap::new();
+    users.insert(
+        "alice".to_string(),
+        User {
+            password: alice_password.clone(),
+            role: "user",
+        },
+    );
+    users.insert(
+        "root-admin".to_string(),
+        User {
+            password: random_secret(),
+            role: "admin",
+        },
+    );
+    let state = Arc::new(AppState {
+        flaws: flaws.clone(),
+        users,
+        encoding_key,
+        decoding_key,
+        jwks: app::jwks_for(signing.public_key_raw()),
+        https_base: https_url.clone(),
+    });
+    let alice_x5t = base64::engine::general_purpose::URL_SAFE_NO_PAD
+        .encode(sha2::Sha256::digest(&alice.cert_der));
+    let token = state.issue_token("alice", Some(&alice_x5t))?;
+
+    let mut roots = rustls::RootCertStore::empty();
+    roots.add(ca.issued.cert_der.clone())?;
+    let verifier = WebPkiClientVerifier::builder_with_provider(Arc::new(roots), provider())
+        .allow_unauthenticated()
+        .build()?;
+    let mut tls = ServerConfig::builder_with_provider(provider())
+        .with_safe_default_protocol_versions()?
+        .with_client_cert_verifier(verifier)
+        .with_single_cert(
+            vec![server.cert_der.clone(), ca.issued.cert_der.clone()],
+            server.private_key(),
+        )?;
+    tls.alpn_protocols = vec![b"http/1.1".to_vec()];
+    let acceptor = tokio_rustls::TlsAcceptor::from(Arc::new(tls));
+
+    let tasks = vec![
+        tokio::spawn(serve_https(https, acceptor, state.clone())),
+        tokio::spawn(serve_plain(plain, state)),
+    ];
+    let ready = Ready {
+        https_url,
+        http_url,
+        origin_url: None,
+        protected_path: PROTECTED_PATH.to_string(),
+        ca_cert,
+        client_cert,
+        client_key,
+        client_ca_key,
+        token,
+        basic: format!("alice:{alice_password}"),
+        flaws: flaws.ids(),
+    };
+    Ok(Lab {
+        ready,
+        tasks,
+        _dir: dir,
+    })
+}
+
+fn random_secret() -> String {
+    let bytes: [u8; 18] = rand::random();
+    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes)
+}
+
+fn client_identity(
+    certs: Option<&[rustls_pki_types::CertificateDer<'_>]>,
+) -> (Option<String>, Option<String>) {
+    let Some(leaf) = certs.and_then(|c| c.first()) else {
+        return (None, None);
+    };
+    let x5t = base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(sha2::Sha256::digest(leaf));
+    let cn = x509_parser::parse_x509_certificate(leaf)
+        .ok()
+        .and_then(|(_, cert)| {
+            cert.subject()
+                .iter_common_name()
+                .next()
+                .and_then(|cn| cn.as_str().ok())
+                .map(str::to_string)
+        });
+    (cn, Some(x5t))
+}
+
+async fn serve_https(
+    listener: TcpListener,
+    acceptor: tokio_rustls::TlsAcceptor,
+    state: Arc<AppState>,
+) {
+    loop {
+        let Ok((tcp, _)) = listener.accept().await else {
+            continue;
+        };
+        let acceptor = acceptor.clone();
+        let state = state.clone();
+        tokio::spawn(async move {
+            let Ok(Ok(tls)) = tokio::time::timeout(HANDSHAKE_TIMEOUT, acceptor.accept(tcp)).await
+            else {
+                return;
+            };
+            let (client_cn, client_x5t) = client_identity(tls.get_ref().1.peer_certificates());
+            let conn = Arc::new(ConnInfo {
+                tls: true,
+                client_cn,
+                client_x5t,
+            });
+            let service = service_fn(move |req| {
+                let resp = app::handle(&state, &conn, &req);
+                async move { Ok::<_, Infallible>(resp) }
+            });
+            let _ = http1::Builder::new()
+                .timer(TokioTimer::new())
+                .header_read_timeout(HEADER_TIMEOUT)
+                .serve_connection(TokioIo::new(tls), service)
+                .await;
+        });
+    }
+}
+
+async fn serve_plain(listener: TcpListener, state: Arc<AppState>) {
+    loop {
+        let Ok((tcp, _)) = listener.accept().await else {
+            continue;
+        };
+        let state = state.clone();
+        tokio::spawn(async move {
+            let service = service_fn(move |req| {
+                let resp = app::handle_plain(&state, &req);
+                async move { Ok::<_, Infallible>(resp) }
+            });
+            let _ = http1::Builder::new()
+                .timer(TokioTimer::new())
+                .header_read_timeout(HEADER_TIMEOUT)
+                .serve_connection(TokioIo::new(tcp), service)
+                .await;
+        });
+    }
+}

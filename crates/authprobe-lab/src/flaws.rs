@@ -1,0 +1,111 @@
+//! The lab's switchable misconfigurations, named by the catalog id of the check that finds
+//! each one (see CATALOG.md: the ids are a contract).
+
+use anyhow::{Result, bail};
+
+/// Every flaw the lab can switch on, by catalog id.
+pub const KNOWN_FLAWS: &[&str] = &[
+    "auth.missing",
+    "auth.method_bypass",
+    "auth.malformed_token_accepted",
+    "tls.plaintext_http",
+    "tls.hsts_missing",
+];
+
+/// `hardened` switches every flaw off; `vulnerable` switches every one on.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
+pub enum Profile {
+    #[default]
+    Hardened,
+    Vulnerable,
+}
+
+impl std::str::FromStr for Profile {
+    type Err = anyhow::Error;
+    fn from_str(s: &str) -> Result<Self> {
+        match s {
+            "hardened" => Ok(Self::Hardened),
+            "vulnerable" => Ok(Self::Vulnerable),
+            other => bail!("unknown profile {other:?}: expected hardened or vulnerable"),
+        }
+    }
+}
+
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Flaws {
+    pub auth_missing: bool,
+    pub method_bypass: bool,
+    pub malformed_token_accepted: bool,
+    pub plaintext_http: bool,
+    pub hsts_missing: bool,
+}
+
+impl Flaws {
+    /// The flaws of `profile` plus each id in `extra`; an unknown id is an error that lists
+    /// the known ones, so a typo never silently yields a hardened lab.
+    pub fn resolve(profile: Profile, extra: &[String]) -> Result<Self> {
+        let mut ids: Vec<&str> = match profile {
+            Profile::Hardened => Vec::new(),
+            Profile::Vulnerable => KNOWN_FLAWS.to_vec(),
+        };
+        for id in extra {
+            if !KNOWN_FLAWS.contains(&id.as_str()) {
+                bail!(
+                    "the lab has no flaw {id:?}; known flaws: {}",
+                    KNOWN_FLAWS.join(", ")
+                );
+            }
+            ids.push(id);
+        }
+        let mut f = Flaws::default();
+        for id in ids {
+            match id {
+                "auth.missing" => f.auth_missing = true,
+                "auth.method_bypass" => f.method_bypass = true,
+                "auth.malformed_token_accepted" => f.malformed_token_accepted = true,
+                "tls.plaintext_http" => f.plaintext_http = true,
+                "tls.hsts_missing" => f.hsts_missing = true,
+                _ => unreachable!("KNOWN_FLAWS and this match list the same ids"),
+            }
+        }
+        Ok(f)
+    }
+
+    /// The ids switched on, in catalog order.
+    pub fn ids(&self) -> Vec<String> {
+        let on = [
+            self.auth_missing,
+            self.method_bypass,
+            self.malformed_token_accepted,
+            self.plaintext_http,
+            self.hsts_missing,
+        ];
+        KNOWN_FLAWS
+            .iter()
+            .zip(on)
+            .filter(|(_, on)| *on)
+            .map(|(id, _)| id.to_string())
+            .collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn profiles_and_ids_round_trip() {
+        let all = Flaws::resolve(Profile::Vulnerable, &[]).unwrap();
+        assert_eq!(all.ids(), KNOWN_FLAWS);
+        let none = Flaws::resolve(Profile::Hardened, &[]).unwrap();
+        assert!(none.ids().is_empty());
+        let one = Flaws::resolve(Profile::Hardened, &["tls.hsts_missing".into()]).unwrap();
+        assert_eq!(one.ids(), vec!["tls.hsts_missing"]);
+    }
+
+    #[test]
+    fn unknown_flaw_is_an_error() {
+        let err = Flaws::resolve(Profile::Hardened, &["jwt.nope".into()]).unwrap_err();
+        assert!(err.to_string().contains("known flaws"));
+    }
+}
