@@ -1,0 +1,131 @@
+use crate::checks::{Check, CheckFuture, CheckMeta, Outcome, Remediation};
+use crate::engine::{BEARER_VAR, Ctx};
+use crate::finding::{Confidence, Family, Severity};
+use crate::http::{Exchange, Seg, Value};
+use crate::oracle::{Oracle, Sample, Verdict};
+
+pub static META: CheckMeta = CheckMeta {
+    id: "auth.malformed_token_accepted",
+    title: "Garbage, empty or truncated bearer value gets the authorized answer",
+    family: Family::Auth,
+    severity: Severity::Critical,
+    cwe: &[287],
+    owasp: &["API2"],
+    description: "Sends bearer values that are not tokens at all (empty, null, undefined, random text, an empty JWT shape, the user's token truncated) with the transport credential, and compares each answer with the baselines.",
+    needs: &[],
+    remediation: Remediation {
+        summary: "Treat any token that fails to parse exactly like a token that fails to verify: refuse the request with 401. Never fall back to another identity when decoding throws.",
+        frameworks: &[
+            (
+                "django",
+                "Do not catch jwt.exceptions.DecodeError (PyJWT) or InvalidToken (simplejwt) and continue; let the authentication class raise AuthenticationFailed.",
+            ),
+            (
+                "express",
+                "With express-jwt keep credentialsRequired: true and let its error handler answer 401; a custom middleware must call next(err), not next(), when jsonwebtoken.verify throws JsonWebTokenError.",
+            ),
+            (
+                "spring",
+                "Let BearerTokenAuthenticationFilter's AuthenticationEntryPoint answer 401 on InvalidBearerTokenException; do not add a filter that swallows JwtException.",
+            ),
+            (
+                "go",
+                "Return 401 when jwt.Parse (golang-jwt) returns an error, whatever its kind; do not check only errors.Is(err, jwt.ErrTokenSignatureInvalid).",
+            ),
+            (
+                "gateway",
+                "In the gateway's JWT filter (Envoy jwt_authn, Kong jwt) require a valid token on the route; 'allow_missing_or_failed' must not be used on protected routes.",
+            ),
+        ],
+    },
+};
+
+pub struct MalformedTokenAccepted;
+
+fn garbage_values(token: Option<&str>) -> Vec<(String, Value)> {
+    let mut v: Vec<(String, Value)> = [
+        ("empty bearer", "Bearer "),
+        ("scheme only", "Bearer"),
+        ("null", "Bearer null"),
+        ("undefined", "Bearer undefined"),
+        ("random text", "Bearer authprobe-not-a-token"),
+        ("empty JWT shape", "Bearer e30.e30."),
+    ]
+    .iter()
+    .map(|(l, s)| (l.to_string(), Value::lit(*s)))
+    .collect();
+    if let Some(t) = token
+        && t.len() > 20
+        && t.is_char_boundary(t.len() - 10)
+    {
+        v.push((
+            "token truncated by 10 characters".into(),
+            Value::from_segs(vec![
+                Seg::Lit("Bearer ".into()),
+                Seg::Secret {
+                    expr: format!("${{{BEARER_VAR}%??????????}}"),
+                    raw: t[..t.len() - 10].to_string(),
+                },
+            ]),
+        ));
+    }
+    v
+}
+
+impl Check for MalformedTokenAccepted {
+    fn meta(&self) -> &'static CheckMeta {
+        &META
+    }
+
+    fn run<'a>(&'a self, ctx: &'a Ctx) -> CheckFuture<'a> {
+        Box::pin(async move {
+            let oracle = Oracle::new(ctx.authorized_class(), ctx.app_rejected());
+            if let Err(why) = oracle.usable() {
+                return Outcome::Inconclusive(why);
+            }
+            let values = garbage_values(ctx.opts.creds.bearer.as_deref());
+            let sent = futures::future::join_all(values.into_iter().map(|(label, v)| async move {
+                let p = ctx
+                    .transport_probe("GET")
+                    .without_header("Authorization")
+                    .header("Authorization", v);
+                (label, ctx.send(p).await)
+            }))
+            .await;
+            let mut hits: Vec<(String, Exchange, bool)> = Vec::new();
+            let mut reasons = Vec::new();
+            let mut refused = 0;
+            for (label, x) in sent {
+                match x {
+                    Ok(x) => match oracle.judge(&Sample::from_exchange(&x)) {
+                        Verdict::Accepted { tentative, .. } => hits.push((label, x, tentative)),
+                        Verdict::Inconclusive(r) => reasons.push(format!("{label}: {r}")),
+                        Verdict::Rejected => refused += 1,
+                    },
+                    Err(e) => reasons.push(e),
+                }
+            }
+            if hits.is_empty() {
+                // Inconclusive only when no garbage value was clearly refused.
+                return match reasons.first() {
+                    Some(r) if refused == 0 => Outcome::Inconclusive(r.clone()),
+                    _ => Outcome::Pass,
+                };
+            }
+            let tentative = hits.iter().all(|(_, _, t)| *t);
+            let list = hits
+                .iter()
+                .map(|(l, _, _)| l.as_str())
+                .collect::<Vec<_>>()
+                .join(", ");
+            Outcome::found(META.finding(
+                if tentative { Confidence::Tentative } else { Confidence::Firm },
+                format!(
+                    "a bearer value that is not a valid token ({}) got the authorized answer\nAccepted values: {list}.",
+                    hits[0].0
+                ),
+                ctx.evidence(&hits[0].1),
+            ))
+        })
+    }
+}

@@ -1,0 +1,105 @@
+use crate::checks::{Check, CheckFuture, CheckMeta, Outcome, Remediation};
+use crate::engine::Ctx;
+use crate::finding::{Confidence, Family, Severity};
+use crate::oracle::{Oracle, Verdict};
+
+pub static META: CheckMeta = CheckMeta {
+    id: "auth.missing",
+    title: "Protected resource answers without any credentials",
+    family: Family::Auth,
+    severity: Severity::Critical,
+    cwe: &[306],
+    owasp: &["API2"],
+    description: "Requests the resource with no token, no Basic pair and no client certificate, twice, and compares the answer with the authorized and refused baselines.",
+    needs: &[],
+    remediation: Remediation {
+        summary: "Deny by default: require authentication on every route of the API and open only the routes that are meant to be public, one by one.",
+        frameworks: &[
+            (
+                "django",
+                "Set REST_FRAMEWORK['DEFAULT_PERMISSION_CLASSES'] to ['rest_framework.permissions.IsAuthenticated'] and remove AllowAny from views that return account data; DRF only runs authentication classes when a credential is sent, so AllowAny lets anonymous callers through.",
+            ),
+            (
+                "express",
+                "Mount the authentication middleware (e.g. express-jwt with credentialsRequired: true, or passport.authenticate) with app.use() before the routers, not per route, so a forgotten route is still protected.",
+            ),
+            (
+                "spring",
+                "End the SecurityFilterChain with .anyRequest().authenticated() and list public paths explicitly with requestMatchers(...).permitAll().",
+            ),
+            (
+                "go",
+                "Wrap the whole mux in the authentication middleware (r.Use(authMiddleware) in chi/gorilla) rather than individual handlers.",
+            ),
+            (
+                "nginx",
+                "If nginx enforces the client certificate, use ssl_verify_client on for the API location (or check $ssl_client_verify = SUCCESS) instead of optional.",
+            ),
+        ],
+    },
+};
+
+pub struct AuthMissing;
+
+impl Check for AuthMissing {
+    fn meta(&self) -> &'static CheckMeta {
+        &META
+    }
+
+    fn run<'a>(&'a self, ctx: &'a Ctx) -> CheckFuture<'a> {
+        Box::pin(async move {
+            let b = &ctx.baselines;
+            let anon = &b.anonymous;
+            // The anonymous baseline is the probe here, so only the other refused classes
+            // may serve as the "rejected" side.
+            let mut rejected = Vec::new();
+            if let Some(i) = &b.invalid {
+                rejected.push(&i.class);
+            }
+            if let Some(t) = &b.transport_only {
+                rejected.push(&t.class);
+            }
+            let oracle = Oracle::new(ctx.authorized_class(), rejected);
+            let verdicts: Vec<Verdict> =
+                anon.class.samples.iter().map(|s| oracle.judge(s)).collect();
+            let accepted = verdicts
+                .iter()
+                .all(|v| matches!(v, Verdict::Accepted { .. }));
+            if accepted {
+                let tentative = verdicts.iter().any(|v| {
+                    matches!(
+                        v,
+                        Verdict::Accepted {
+                            tentative: true,
+                            ..
+                        }
+                    )
+                });
+                let (confidence, why) = if tentative {
+                    (
+                        Confidence::Tentative,
+                        "No authorized baseline was given, so the answer is judged only against the refused one: it succeeds where an invalid credential is refused.",
+                    )
+                } else {
+                    (
+                        Confidence::Firm,
+                        "Both anonymous answers match the authorized baseline, while a request with an invalid credential is refused: authentication is only enforced when a credential is presented.",
+                    )
+                };
+                let status = anon.exchanges[0].answer().map_or(0, |a| a.status);
+                return Outcome::found(META.finding(
+                    confidence,
+                    format!("the resource answered {status} with its data to a request carrying no credentials at all\n{why}"),
+                    ctx.evidence(&anon.exchanges[0]),
+                ));
+            }
+            if let Some(Verdict::Inconclusive(r)) = verdicts
+                .iter()
+                .find(|v| matches!(v, Verdict::Inconclusive(_)))
+            {
+                return Outcome::Inconclusive(r.clone());
+            }
+            Outcome::Pass
+        })
+    }
+}

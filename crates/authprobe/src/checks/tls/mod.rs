@@ -1,0 +1,2 @@
+pub mod hsts_missing;
+pub mod plaintext_http;

@@ -1,0 +1,528 @@
+//! The command line. Exit codes: 0 scan done and gates pass; 1 a gate failed; 2 usage,
+//! connection or target error, with a one-line reason on stderr.
+
+use crate::checks;
+use crate::engine::{self, Credentials, Progress, ScanOptions};
+use crate::finding::Severity;
+use crate::http::{Limits, TlsSettings, load_identity};
+use crate::report::{Report, pretty};
+use anyhow::{Context, Result, anyhow, bail};
+use clap::{Args, Parser, Subcommand, ValueEnum};
+use std::io::{IsTerminal, Write};
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::sync::atomic::Ordering;
+use std::time::Duration;
+
+#[derive(Parser)]
+#[command(
+    name = "authprobe",
+    version,
+    about = "Black-box scanner for the authentication layer of HTTP APIs: JWT, mutual TLS, HTTP Basic and the TLS under them.",
+    after_help = "Exit codes: 0 scan done and gates pass · 1 a gate (--fail-on, --min-score) failed · 2 usage, connection or target error.\nRun `authprobe demo` to see a scan of the built-in vulnerable lab."
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Scan one protected API resource.
+    Scan(Box<ScanArgs>),
+    /// Run the built-in target API with switchable flaws (for tests and demos).
+    Lab(LabArgs),
+    /// Start the vulnerable lab in-process and scan it.
+    Demo(DemoArgs),
+    /// List the checks authprobe runs.
+    Checks(ChecksArgs),
+}
+
+#[derive(Clone, Copy, ValueEnum, PartialEq, Eq)]
+enum Format {
+    Pretty,
+    Json,
+}
+
+#[derive(Args, Clone)]
+struct OutputArgs {
+    /// Output format.
+    #[arg(long, value_enum, default_value = "pretty")]
+    format: Format,
+    /// Also write the report to FILE (JSON when FILE ends in .json, else --format).
+    #[arg(short = 'o', long = "output", value_name = "FILE")]
+    output: Option<PathBuf>,
+    /// Exit 1 when a finding of this severity or worse is reported.
+    #[arg(long, value_name = "SEVERITY")]
+    fail_on: Option<Severity>,
+    /// Exit 1 when the score is below N.
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(0..=100))]
+    min_score: Option<u32>,
+    /// Show tokens and passwords in the report instead of shell variables.
+    #[arg(long)]
+    show_secrets: bool,
+    /// Never draw the progress indicator.
+    #[arg(long)]
+    no_progress: bool,
+}
+
+#[derive(Args, Clone)]
+struct LimitArgs {
+    /// Concurrent requests per host.
+    #[arg(long, default_value_t = 8, value_parser = clap::value_parser!(u32).range(1..=256))]
+    concurrency: u32,
+    /// Requests per second per host (0: unlimited).
+    #[arg(long, default_value_t = 100.0)]
+    rate: f64,
+    /// Stop sending after N requests.
+    #[arg(long, default_value_t = 600)]
+    max_requests: usize,
+    /// Seconds allowed for each connect, TLS handshake and response.
+    #[arg(long, default_value_t = 10.0)]
+    timeout: f64,
+    /// Read at most this many bytes of each response body.
+    #[arg(long, default_value_t = 1024 * 1024)]
+    max_body: usize,
+    /// Allow POST probes (off by default: only GET, HEAD and OPTIONS are sent).
+    #[arg(long)]
+    allow_unsafe_methods: bool,
+}
+
+#[derive(Args)]
+struct ScanArgs {
+    /// The protected resource, e.g. https://api.example.com/v1/me
+    url: String,
+    /// A valid bearer token (JWT or opaque) for the resource.
+    #[arg(long, env = "AUTHPROBE_BEARER", hide_env_values = true)]
+    bearer: Option<String>,
+    /// Valid HTTP Basic credentials, USER:PASSWORD.
+    #[arg(
+        long,
+        env = "AUTHPROBE_BASIC",
+        hide_env_values = true,
+        value_name = "USER:PASSWORD"
+    )]
+    basic: Option<String>,
+    /// Extra header sent with every request, 'Name: value' (repeatable).
+    #[arg(long = "header", short = 'H', value_name = "'K: V'")]
+    headers: Vec<String>,
+    /// Client certificate (PEM) to present.
+    #[arg(long, value_name = "PEM", requires = "client_key")]
+    client_cert: Option<PathBuf>,
+    /// Private key (PEM: PKCS#8, PKCS#1 or SEC1) of --client-cert.
+    #[arg(long, value_name = "PEM", requires = "client_cert")]
+    client_key: Option<PathBuf>,
+    /// A test CA certificate able to mint client certificates (staging, the lab).
+    #[arg(long, value_name = "PEM", requires = "client_ca_key")]
+    client_ca_cert: Option<PathBuf>,
+    /// The key of --client-ca-cert.
+    #[arg(long, value_name = "PEM", requires = "client_ca_cert")]
+    client_ca_key: Option<PathBuf>,
+    /// Trust this CA (PEM) for the server certificate instead of the system store.
+    #[arg(long, value_name = "PEM")]
+    server_ca: Option<PathBuf>,
+    /// Do not verify the server certificate (credentials may then reach an impostor).
+    #[arg(long, conflicts_with = "server_ca")]
+    insecure: bool,
+    /// The plain-HTTP URL of the same resource, when not http:// on port 80 of the host.
+    #[arg(long, value_name = "URL")]
+    http_url: Option<String>,
+    /// The same resource at the application's own address behind the TLS proxy.
+    #[arg(long, value_name = "URL")]
+    origin: Option<String>,
+    #[command(flatten)]
+    limits: LimitArgs,
+    #[command(flatten)]
+    output: OutputArgs,
+}
+
+#[derive(Args)]
+struct LabArgs {
+    /// hardened: no flaw; vulnerable: every flaw.
+    #[arg(long, default_value = "hardened", value_parser = ["hardened", "vulnerable"])]
+    profile: String,
+    /// Switch on the flaw behind catalog check ID (repeatable).
+    #[arg(long = "flaw", value_name = "ID")]
+    flaws: Vec<String>,
+    /// Write the ready JSON to PATH instead of stdout.
+    #[arg(long, value_name = "PATH")]
+    ready_file: Option<PathBuf>,
+}
+
+#[derive(Args)]
+struct DemoArgs {
+    #[command(flatten)]
+    limits: LimitArgs,
+    #[command(flatten)]
+    output: OutputArgs,
+}
+
+#[derive(Args)]
+struct ChecksArgs {
+    #[arg(long, value_enum, default_value = "pretty")]
+    format: Format,
+}
+
+pub fn main() -> i32 {
+    let cli = match Cli::try_parse() {
+        Ok(c) => c,
+        Err(e) => {
+            let code = if e.use_stderr() { 2 } else { 0 };
+            let _ = e.print();
+            return code;
+        }
+    };
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("authprobe: error: cannot start the runtime: {e}");
+            return 2;
+        }
+    };
+    let result = runtime.block_on(async {
+        match cli.command {
+            Command::Scan(a) => run_scan(*a).await,
+            Command::Lab(a) => run_lab(a).await,
+            Command::Demo(a) => run_demo(a).await,
+            Command::Checks(a) => list_checks(a),
+        }
+    });
+    match result {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("authprobe: error: {}", one_line(&e));
+            2
+        }
+    }
+}
+
+fn one_line(e: &anyhow::Error) -> String {
+    e.chain()
+        .map(|c| c.to_string())
+        .collect::<Vec<_>>()
+        .join(": ")
+        .replace('\n', " ")
+}
+
+fn parse_url(s: &str, what: &str) -> Result<url::Url> {
+    let u = url::Url::parse(s).map_err(|e| anyhow!("{what} {s:?} is not a valid URL: {e}"))?;
+    if !matches!(u.scheme(), "http" | "https") {
+        bail!("{what} {s:?} must be an http:// or https:// URL");
+    }
+    if u.host_str().is_none() {
+        bail!("{what} {s:?} has no host");
+    }
+    Ok(u)
+}
+
+fn limits(a: &LimitArgs) -> Result<Limits> {
+    if !(a.timeout.is_finite() && a.timeout > 0.0 && a.timeout <= 600.0) {
+        bail!("--timeout must be between 0 and 600 seconds");
+    }
+    if !(a.rate.is_finite() && a.rate >= 0.0) {
+        bail!("--rate must be a number of requests per second, 0 for unlimited");
+    }
+    Ok(Limits {
+        concurrency: a.concurrency as usize,
+        rate: a.rate,
+        max_requests: a.max_requests,
+        timeout: Duration::from_secs_f64(a.timeout),
+        max_body: a.max_body,
+    })
+}
+
+fn scan_options(a: &ScanArgs) -> Result<ScanOptions> {
+    let target = parse_url(&a.url, "target")?;
+    let basic = match &a.basic {
+        Some(b) => {
+            let (u, p) = b
+                .split_once(':')
+                .ok_or_else(|| anyhow!("--basic must be USER:PASSWORD"))?;
+            Some((u.to_string(), p.to_string()))
+        }
+        None => None,
+    };
+    if a.bearer.as_deref().is_some_and(|b| b.trim().is_empty()) {
+        bail!("--bearer is empty");
+    }
+    let mut headers = Vec::new();
+    for h in &a.headers {
+        let (k, v) = h
+            .split_once(':')
+            .ok_or_else(|| anyhow!("--header {h:?} must look like 'Name: value'"))?;
+        let k = k.trim();
+        if k.is_empty() || !k.bytes().all(|b| b.is_ascii_graphic() && b != b':') {
+            bail!("--header {h:?} has an invalid name");
+        }
+        headers.push((k.to_string(), v.trim().to_string()));
+    }
+    let client = match (&a.client_cert, &a.client_key) {
+        (Some(c), Some(k)) => Some(Arc::new(load_identity(c, k)?)),
+        _ => None,
+    };
+    let client_ca = match (&a.client_ca_cert, &a.client_ca_key) {
+        (Some(c), Some(k)) => {
+            for p in [c, k] {
+                std::fs::metadata(p).with_context(|| format!("cannot read {}", p.display()))?;
+            }
+            Some((c.clone(), k.clone()))
+        }
+        _ => None,
+    };
+    let server_ca = match &a.server_ca {
+        Some(p) => Some((p.clone(), crate::http::load_server_ca(p)?)),
+        None => None,
+    };
+    Ok(ScanOptions {
+        target,
+        http_url: a
+            .http_url
+            .as_deref()
+            .map(|u| parse_url(u, "--http-url"))
+            .transpose()?,
+        origin: a
+            .origin
+            .as_deref()
+            .map(|u| parse_url(u, "--origin"))
+            .transpose()?,
+        creds: Credentials {
+            bearer: a.bearer.clone(),
+            basic,
+            headers,
+            client,
+            client_ca,
+        },
+        limits: limits(&a.limits)?,
+        tls: TlsSettings {
+            server_ca,
+            insecure: a.insecure,
+        },
+        show_secrets: a.output.show_secrets,
+        allow_unsafe_methods: a.limits.allow_unsafe_methods,
+    })
+}
+
+async fn run_scan(a: ScanArgs) -> Result<i32> {
+    let opts = scan_options(&a)?;
+    scan_and_report(opts, &a.output).await
+}
+
+async fn scan_and_report(opts: ScanOptions, out: &OutputArgs) -> Result<i32> {
+    let progress = Arc::new(Progress::default());
+    let bar = (!out.no_progress && std::io::stderr().is_terminal()).then(|| {
+        let b = indicatif::ProgressBar::new_spinner();
+        b.set_style(
+            indicatif::ProgressStyle::with_template("{spinner} {msg}")
+                .unwrap_or_else(|_| indicatif::ProgressStyle::default_spinner()),
+        );
+        b.enable_steady_tick(Duration::from_millis(100));
+        b
+    });
+    let target = opts.target.to_string();
+    let scan = engine::scan(opts, progress.clone());
+    tokio::pin!(scan);
+    let result = loop {
+        tokio::select! {
+            r = &mut scan => break r,
+            _ = tokio::time::sleep(Duration::from_millis(100)) => {
+                if let Some(b) = &bar {
+                    b.set_message(format!(
+                        "scanning {target} · checks {}/{}",
+                        progress.checks_done.load(Ordering::Relaxed),
+                        progress.checks_total.load(Ordering::Relaxed)
+                    ));
+                }
+            }
+        }
+    };
+    if let Some(b) = &bar {
+        b.finish_and_clear();
+    }
+    let (report, _ctx) = result?;
+    emit(&report, out)?;
+    Ok(gates(&report, out))
+}
+
+fn emit(report: &Report, out: &OutputArgs) -> Result<()> {
+    let colour = std::io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none();
+    let text = match out.format {
+        Format::Json => report.to_json(),
+        Format::Pretty => pretty::render(report, colour),
+    };
+    if let Some(path) = &out.output {
+        let as_json = out.format == Format::Json
+            || path
+                .extension()
+                .is_some_and(|e| e.eq_ignore_ascii_case("json"));
+        let file_text = if as_json {
+            report.to_json()
+        } else {
+            pretty::render(report, false)
+        };
+        std::fs::write(path, file_text + "\n")
+            .with_context(|| format!("cannot write {}", path.display()))?;
+    }
+    let mut stdout = std::io::stdout().lock();
+    writeln!(stdout, "{}", text.trim_end()).context("writing to stdout")?;
+    Ok(())
+}
+
+fn gates(report: &Report, out: &OutputArgs) -> i32 {
+    let mut failed = Vec::new();
+    if let (Some(limit), Some(worst)) = (out.fail_on, report.worst())
+        && worst >= limit
+    {
+        failed.push(format!(
+            "--fail-on {}: a {} finding was reported",
+            limit.as_str(),
+            worst.as_str()
+        ));
+    }
+    if let Some(min) = out.min_score
+        && report.score < min
+    {
+        failed.push(format!("--min-score {min}: the score is {}", report.score));
+    }
+    if failed.is_empty() {
+        0
+    } else {
+        eprintln!("authprobe: gate failed: {}", failed.join("; "));
+        1
+    }
+}
+
+async fn run_lab(a: LabArgs) -> Result<i32> {
+    let lab = authprobe_lab::start(authprobe_lab::LabOptions {
+        profile: a.profile.parse()?,
+        flaws: a.flaws,
+    })
+    .await?;
+    let json = serde_json::to_string(&lab.ready)?;
+    match &a.ready_file {
+        Some(p) => {
+            // Write then rename, so a reader polling for the file never sees half of it.
+            let tmp = p.with_extension("tmp");
+            std::fs::write(&tmp, &json)
+                .with_context(|| format!("cannot write {}", tmp.display()))?;
+            std::fs::rename(&tmp, p).with_context(|| format!("cannot write {}", p.display()))?;
+        }
+        None => println!("{json}"),
+    }
+    wait_for_shutdown().await;
+    drop(lab);
+    Ok(0)
+}
+
+async fn wait_for_shutdown() {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{SignalKind, signal};
+        if let Ok(mut term) = signal(SignalKind::terminate()) {
+            tokio::select! {
+                _ = tokio::signal::ctrl_c() => {}
+                _ = term.recv() => {}
+            }
+            return;
+        }
+    }
+    let _ = tokio::signal::ctrl_c().await;
+}
+
+/// Scan options for the lab as a user would pass them on the command line.
+pub fn lab_scan_options(ready: &authprobe_lab::Ready, limits: Limits) -> Result<ScanOptions> {
+    let base = |s: &str| parse_url(s, "lab URL");
+    let target = base(&format!("{}{}", ready.https_url, ready.protected_path))?;
+    let http_url = base(&format!("{}{}", ready.http_url, ready.protected_path))?;
+    let (user, pass) = ready
+        .basic
+        .split_once(':')
+        .ok_or_else(|| anyhow!("lab basic credentials malformed"))?;
+    Ok(ScanOptions {
+        target,
+        http_url: Some(http_url),
+        origin: ready.origin_url.as_deref().map(base).transpose()?,
+        creds: Credentials {
+            bearer: Some(ready.token.clone()),
+            basic: Some((user.to_string(), pass.to_string())),
+            headers: Vec::new(),
+            client: Some(Arc::new(load_identity(
+                &ready.client_cert,
+                &ready.client_key,
+            )?)),
+            client_ca: Some((ready.ca_cert.clone(), ready.client_ca_key.clone())),
+        },
+        limits,
+        tls: TlsSettings {
+            server_ca: Some((
+                ready.ca_cert.clone(),
+                crate::http::load_server_ca(&ready.ca_cert)?,
+            )),
+            insecure: false,
+        },
+        show_secrets: false,
+        allow_unsafe_methods: false,
+    })
+}
+
+async fn run_demo(a: DemoArgs) -> Result<i32> {
+    let lab = authprobe_lab::start(authprobe_lab::LabOptions {
+        profile: authprobe_lab::Profile::Vulnerable,
+        flaws: Vec::new(),
+    })
+    .await?;
+    eprintln!(
+        "authprobe demo: lab serving at {} with flaws: {}",
+        lab.ready.https_url,
+        lab.ready.flaws.join(", ")
+    );
+    let mut opts = lab_scan_options(&lab.ready, limits(&a.limits)?)?;
+    opts.show_secrets = a.output.show_secrets;
+    opts.allow_unsafe_methods = a.limits.allow_unsafe_methods;
+    let code = scan_and_report(opts, &a.output).await?;
+    drop(lab);
+    Ok(code)
+}
+
+fn list_checks(a: ChecksArgs) -> Result<i32> {
+    let registry = checks::registry();
+    if a.format == Format::Json {
+        let list: Vec<_> = registry
+            .iter()
+            .map(|c| {
+                let m = c.meta();
+                serde_json::json!({
+                    "id": m.id,
+                    "title": m.title,
+                    "family": m.family,
+                    "severity": m.severity,
+                    "cwe": m.cwe_ids(),
+                    "owasp": m.owasp_ids(),
+                    "description": m.description,
+                    "needs": m.needs.iter().map(|n| n.describe()).collect::<Vec<_>>(),
+                    "remediation": m.remediation_text(),
+                })
+            })
+            .collect();
+        println!("{}", serde_json::to_string_pretty(&list)?);
+    } else {
+        let width = registry
+            .iter()
+            .map(|c| c.meta().id.len())
+            .max()
+            .unwrap_or(0);
+        for c in &registry {
+            let m = c.meta();
+            println!(
+                "{:<width$}  {:<8}  {:<14}  {}",
+                m.id,
+                m.severity.as_str(),
+                m.cwe_ids().join(","),
+                m.title
+            );
+        }
+    }
+    Ok(0)
+}

@@ -1,0 +1,113 @@
+//! Turning an exchange into evidence a reader can check and replay.
+
+use crate::finding::Evidence;
+use crate::http::{Exchange, Probe, TlsSettings};
+
+const EXCERPT_BYTES: usize = 600;
+const SHOWN_HEADERS: [&str; 6] = [
+    "location",
+    "www-authenticate",
+    "strict-transport-security",
+    "set-cookie",
+    "content-type",
+    "allow",
+];
+
+pub fn evidence(x: &Exchange, tls: &TlsSettings, reveal: bool) -> Evidence {
+    let (status, excerpt) = match &x.result {
+        Ok(a) => {
+            let mut s = format!("HTTP {}\n", a.status);
+            for (n, v) in &a.headers {
+                if SHOWN_HEADERS.contains(&n.as_str()) {
+                    s.push_str(&format!("{n}: {v}\n"));
+                }
+            }
+            let body = a.body_text();
+            if !body.is_empty() {
+                s.push('\n');
+                let mut cut = body.len().min(EXCERPT_BYTES);
+                while !body.is_char_boundary(cut) {
+                    cut -= 1;
+                }
+                s.push_str(&body[..cut]);
+                if cut < body.len() || a.truncated {
+                    s.push_str("\n[…]");
+                }
+            }
+            (Some(a.status), s)
+        }
+        Err(e) => (None, format!("no HTTP answer: {e}")),
+    };
+    Evidence {
+        request: request_text(&x.probe, reveal),
+        status,
+        excerpt,
+        curl: curl_line(&x.probe, tls, reveal),
+    }
+}
+
+fn request_text(p: &Probe, reveal: bool) -> String {
+    let path = match p.url.query() {
+        Some(q) => format!("{}?{q}", p.url.path()),
+        None => p.url.path().to_string(),
+    };
+    let mut s = format!("{} {} HTTP/1.1\n", p.method, path);
+    let host = match p.url.port() {
+        Some(port) => format!("{}:{port}", p.url.host_str().unwrap_or("")),
+        None => p.url.host_str().unwrap_or("").to_string(),
+    };
+    s.push_str(&format!("Host: {host}\n"));
+    for (n, v) in &p.headers {
+        s.push_str(&format!("{n}: {}\n", v.display(reveal)));
+    }
+    match &p.identity {
+        Some(id) => s.push_str(&format!(
+            "[TLS client certificate: {}]",
+            id.cert_path.display()
+        )),
+        None if p.url.scheme() == "https" => s.push_str("[no TLS client certificate]"),
+        None => s.push_str("[plain HTTP]"),
+    }
+    s
+}
+
+fn sq(s: &str) -> String {
+    format!("'{}'", s.replace('\'', "'\\''"))
+}
+
+/// A `curl` command that sends the same request. Secrets appear as `${AUTHPROBE_…}`
+/// variables unless `reveal`.
+pub fn curl_line(p: &Probe, tls: &TlsSettings, reveal: bool) -> String {
+    let mut parts = vec!["curl".to_string(), "-sS".to_string()];
+    match p.method.as_str() {
+        "HEAD" => parts.push("-I".into()),
+        "GET" => parts.push("-i".into()),
+        m => {
+            parts.push("-i".into());
+            parts.push("-X".into());
+            parts.push(sq(m));
+        }
+    }
+    if p.url.scheme() == "https" {
+        parts.extend(
+            tls.curl_args()
+                .iter()
+                .map(|a| if a.starts_with('-') { a.clone() } else { sq(a) }),
+        );
+        if let Some(id) = &p.identity {
+            parts.push("--cert".into());
+            parts.push(sq(&id.cert_path.display().to_string()));
+            parts.push("--key".into());
+            parts.push(sq(&id.key_path.display().to_string()));
+        }
+    }
+    for (n, v) in &p.headers {
+        if v.has_secret() && !reveal {
+            parts.push(format!("-H \"{}: {}\"", n, v.shell_dq(false)));
+        } else {
+            parts.push(format!("-H {}", sq(&format!("{n}: {}", v.display(true)))));
+        }
+    }
+    parts.push(sq(p.url.as_str()));
+    parts.join(" ")
+}

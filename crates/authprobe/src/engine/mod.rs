@@ -1,0 +1,443 @@
+//! The scan engine: takes the baselines the oracle needs, runs every applicable check
+//! concurrently under the HTTP layer's limits, and assembles the report. It knows no check
+//! by name.
+
+mod evidence;
+
+use crate::checks::{self, Check, Need, Outcome};
+use crate::finding::Finding;
+use crate::http::{ClientIdentity, Exchange, Http, Limits, Probe, SendError, TlsSettings, Value};
+use crate::oracle::{Class, Sample};
+use crate::report::{Report, Skipped};
+use base64::Engine as _;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::{Instant, SystemTime};
+use thiserror::Error;
+use url::Url;
+
+pub use evidence::curl_line;
+
+/// What the user gave us to authenticate with.
+#[derive(Clone, Debug, Default)]
+pub struct Credentials {
+    pub bearer: Option<String>,
+    pub basic: Option<(String, String)>,
+    /// `--header` pairs, sent on every request.
+    pub headers: Vec<(String, String)>,
+    pub client: Option<Arc<ClientIdentity>>,
+    pub client_ca: Option<(PathBuf, PathBuf)>,
+}
+
+impl Credentials {
+    pub fn has_app_credentials(&self) -> bool {
+        self.bearer.is_some() || self.basic.is_some()
+    }
+
+    pub fn has_any(&self) -> bool {
+        self.has_app_credentials() || self.client.is_some()
+    }
+
+    /// Every secret string that must never appear in output unless the user asks.
+    pub fn secrets(&self) -> Vec<String> {
+        let mut s = Vec::new();
+        if let Some(t) = &self.bearer {
+            s.push(t.clone());
+        }
+        if let Some((u, p)) = &self.basic {
+            s.push(base64::engine::general_purpose::STANDARD.encode(format!("{u}:{p}")));
+            s.push(p.clone());
+        }
+        for (name, value) in &self.headers {
+            if is_secret_header(name) {
+                s.push(value.clone());
+            }
+        }
+        s.retain(|v| v.len() >= 4);
+        s
+    }
+}
+
+/// Headers whose values are credentials by convention.
+pub fn is_secret_header(name: &str) -> bool {
+    let n = name.to_ascii_lowercase();
+    [
+        "auth", "token", "key", "secret", "cookie", "session", "password",
+    ]
+    .iter()
+    .any(|w| n.contains(w))
+}
+
+#[derive(Clone, Debug)]
+pub struct ScanOptions {
+    pub target: Url,
+    pub http_url: Option<Url>,
+    pub origin: Option<Url>,
+    pub creds: Credentials,
+    pub limits: Limits,
+    pub tls: TlsSettings,
+    pub show_secrets: bool,
+    pub allow_unsafe_methods: bool,
+}
+
+/// Answers to the reference requests, each taken twice.
+pub struct Baseline {
+    pub class: Class,
+    pub exchanges: Vec<Exchange>,
+}
+
+pub struct Baselines {
+    /// With every credential the user gave.
+    pub authorized: Option<Baseline>,
+    /// With no credential at all (no certificate either).
+    pub anonymous: Baseline,
+    /// The client certificate only, no application credential.
+    pub transport_only: Option<Baseline>,
+    /// The certificate (if any) with the token's signature or the Basic password altered,
+    /// or an obviously invalid bearer when the user gave no application credential.
+    pub invalid: Option<Baseline>,
+}
+
+#[derive(Debug, Error)]
+pub enum ScanError {
+    #[error("{0}")]
+    Unreachable(String),
+    #[error("{0}")]
+    Invalid(String),
+}
+
+/// Everything a check may use.
+pub struct Ctx {
+    pub opts: ScanOptions,
+    pub http: Http,
+    pub baselines: Baselines,
+}
+
+pub const BEARER_VAR: &str = "AUTHPROBE_BEARER";
+pub const BASIC_VAR: &str = "AUTHPROBE_BASIC";
+
+impl Ctx {
+    /// A GET to the target with the user's plain headers and nothing else.
+    pub fn bare(&self, method: &str) -> Probe {
+        bare_probe(&self.opts, method)
+    }
+
+    /// The target with only the transport credential (client certificate) if any.
+    pub fn transport_probe(&self, method: &str) -> Probe {
+        self.bare(method)
+            .with_identity(self.opts.creds.client.clone())
+    }
+
+    pub fn authorized_probe(&self, method: &str) -> Probe {
+        authorized_probe(&self.opts, method)
+    }
+
+    pub fn bearer_value(&self) -> Option<Value> {
+        self.opts.creds.bearer.as_deref().map(bearer_value)
+    }
+
+    /// Classes a probe that lacks valid application credentials must resemble to count as
+    /// refused.
+    pub fn app_rejected(&self) -> Vec<&Class> {
+        let b = &self.baselines;
+        let mut v = Vec::new();
+        if let Some(i) = &b.invalid {
+            v.push(&i.class);
+        }
+        match &b.transport_only {
+            Some(t) => v.push(&t.class),
+            None => v.push(&b.anonymous.class),
+        }
+        v
+    }
+
+    pub fn authorized_class(&self) -> Option<&Class> {
+        self.baselines.authorized.as_ref().map(|b| &b.class)
+    }
+
+    /// Sends a probe; `Err` carries the reason the check should be inconclusive.
+    pub async fn send(&self, probe: Probe) -> Result<Exchange, String> {
+        self.http.exchange(probe).await.map_err(|e| match e {
+            SendError::Budget(n) => format!("request budget of {n} exhausted (--max-requests)"),
+            other => other.to_string(),
+        })
+    }
+
+    pub fn evidence(&self, x: &Exchange) -> crate::finding::Evidence {
+        evidence::evidence(x, &self.opts.tls, self.opts.show_secrets)
+    }
+
+    pub fn sample(x: &Exchange) -> Sample {
+        Sample::from_exchange(x)
+    }
+}
+
+fn bare_probe(opts: &ScanOptions, method: &str) -> Probe {
+    let mut p = Probe::new(method, opts.target.clone());
+    for (name, value) in &opts.creds.headers {
+        let v = if is_secret_header(name) {
+            Value::from_segs(vec![crate::http::Seg::Secret {
+                expr: format!("${{AUTHPROBE_HEADER_{}}}", env_name(name)),
+                raw: value.clone(),
+            }])
+        } else {
+            Value::lit(value.clone())
+        };
+        p = p.header(name, v);
+    }
+    p
+}
+
+fn env_name(header: &str) -> String {
+    header
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() {
+                c.to_ascii_uppercase()
+            } else {
+                '_'
+            }
+        })
+        .collect()
+}
+
+pub fn bearer_value(token: &str) -> Value {
+    Value::prefixed_secret("Bearer ", &format!("${{{BEARER_VAR}}}"), token)
+}
+
+fn basic_value(user: &str, pass: &str) -> Value {
+    let b64 = base64::engine::general_purpose::STANDARD.encode(format!("{user}:{pass}"));
+    Value::prefixed_secret(
+        "Basic ",
+        &format!("$(printf %s \"${{{BASIC_VAR}}}\" | base64 -w0)"),
+        &b64,
+    )
+}
+
+fn authorized_probe(opts: &ScanOptions, method: &str) -> Probe {
+    let mut p = bare_probe(opts, method).with_identity(opts.creds.client.clone());
+    if let Some(t) = &opts.creds.bearer {
+        p = p.header("Authorization", bearer_value(t));
+    } else if let Some((u, pw)) = &opts.creds.basic {
+        p = p.header("Authorization", basic_value(u, pw));
+    }
+    p
+}
+
+/// The user's token with its last five characters replaced: same shape, broken signature.
+/// Five base64url characters carry at least 26 bits of the signature, so the bytes change.
+pub fn tampered_token_value(token: &str) -> Value {
+    let keep = token.len().saturating_sub(5);
+    let tail: String = token[keep..]
+        .chars()
+        .map(|c| if c.is_ascii_uppercase() { 'z' } else { 'A' })
+        .collect();
+    Value::from_segs(vec![
+        crate::http::Seg::Lit("Bearer ".into()),
+        crate::http::Seg::Secret {
+            expr: format!("${{{BEARER_VAR}%?????}}"),
+            raw: token[..keep].to_string(),
+        },
+        crate::http::Seg::Lit(tail),
+    ])
+}
+
+fn invalid_probe(opts: &ScanOptions) -> Option<Probe> {
+    let p = bare_probe(opts, "GET").with_identity(opts.creds.client.clone());
+    if let Some(t) = &opts.creds.bearer {
+        if !t.is_char_boundary(t.len().saturating_sub(5)) {
+            return None;
+        }
+        Some(p.header("Authorization", tampered_token_value(t)))
+    } else if opts.creds.basic.is_none() {
+        // No credential to spoil: an obviously invalid bearer still shows how the server
+        // refuses, which is the contrast the oracle needs.
+        Some(p.header(
+            "Authorization",
+            Value::lit("Bearer authprobe.invalid.token"),
+        ))
+    } else {
+        opts.creds.basic.as_ref().map(|(u, pw)| {
+            let b64 = base64::engine::general_purpose::STANDARD
+                .encode(format!("{u}:{pw}-authprobe-wrong"));
+            p.header(
+                "Authorization",
+                Value::prefixed_secret(
+                    "Basic ",
+                    &format!("$(printf %s \"${{{BASIC_VAR}}}-authprobe-wrong\" | base64 -w0)"),
+                    &b64,
+                ),
+            )
+        })
+    }
+}
+
+async fn take_baseline(http: &Http, label: &str, probe: Probe) -> Result<Baseline, ScanError> {
+    let (a, b) = tokio::join!(http.exchange(probe.clone()), http.exchange(probe));
+    let exchanges = vec![
+        a.map_err(|e| ScanError::Invalid(e.to_string()))?,
+        b.map_err(|e| ScanError::Invalid(e.to_string()))?,
+    ];
+    let class = Class::new(label, exchanges.iter().map(Sample::from_exchange).collect());
+    Ok(Baseline { class, exchanges })
+}
+
+/// Progress counters the CLI may draw while the scan runs.
+#[derive(Default)]
+pub struct Progress {
+    pub checks_total: AtomicUsize,
+    pub checks_done: AtomicUsize,
+}
+
+pub fn needs_missing(meta_needs: &[Need], opts: &ScanOptions) -> Option<&'static str> {
+    meta_needs.iter().find_map(|n| {
+        let ok = match n {
+            Need::Token => opts.creds.bearer.is_some(),
+            Need::Basic => opts.creds.basic.is_some(),
+            Need::Cert => opts.creds.client.is_some(),
+            Need::CaKey => opts.creds.client_ca.is_some(),
+            Need::Https => opts.target.scheme() == "https",
+        };
+        (!ok).then(|| n.describe())
+    })
+}
+
+pub async fn scan(opts: ScanOptions, progress: Arc<Progress>) -> Result<(Report, Ctx), ScanError> {
+    scan_with(opts, checks::registry(), progress).await
+}
+
+pub async fn scan_with(
+    opts: ScanOptions,
+    registry: Vec<Box<dyn Check>>,
+    progress: Arc<Progress>,
+) -> Result<(Report, Ctx), ScanError> {
+    let started_at = SystemTime::now();
+    let clock = Instant::now();
+    let http = Http::new(opts.limits.clone(), opts.tls.clone());
+
+    let authorized = opts.creds.has_any().then(|| authorized_probe(&opts, "GET"));
+    let transport_only = (opts.creds.client.is_some() && opts.creds.has_app_credentials())
+        .then(|| bare_probe(&opts, "GET").with_identity(opts.creds.client.clone()));
+    let invalid = invalid_probe(&opts);
+
+    let (authorized, anonymous, transport_only, invalid) = tokio::join!(
+        async {
+            match authorized {
+                Some(p) => take_baseline(&http, "authorized", p).await.map(Some),
+                None => Ok(None),
+            }
+        },
+        take_baseline(&http, "anonymous", bare_probe(&opts, "GET")),
+        async {
+            match transport_only {
+                Some(p) => take_baseline(&http, "certificate without token", p)
+                    .await
+                    .map(Some),
+                None => Ok(None),
+            }
+        },
+        async {
+            match invalid {
+                Some(p) => take_baseline(&http, "invalid credentials", p)
+                    .await
+                    .map(Some),
+                None => Ok(None),
+            }
+        },
+    );
+    let baselines = Baselines {
+        authorized: authorized?,
+        anonymous: anonymous?,
+        transport_only: transport_only?,
+        invalid: invalid?,
+    };
+    // If the authorized request cannot even be delivered, nothing else means anything.
+    let reference = baselines
+        .authorized
+        .as_ref()
+        .unwrap_or(&baselines.anonymous);
+    if reference.exchanges.iter().all(|x| x.result.is_err()) {
+        let err = reference.exchanges[0]
+            .result
+            .as_ref()
+            .err()
+            .map(|e| e.to_string())
+            .unwrap_or_default();
+        let hint = if err.contains("certificate") || err.contains("UnknownIssuer") {
+            " (use --server-ca PEM to trust the server's CA, or --insecure)"
+        } else {
+            ""
+        };
+        return Err(ScanError::Unreachable(format!(
+            "cannot reach {}: {err}{hint}",
+            opts.target
+        )));
+    }
+
+    let ctx = Ctx {
+        opts,
+        http,
+        baselines,
+    };
+
+    let mut runnable = Vec::new();
+    let mut skipped = Vec::new();
+    for check in &registry {
+        let meta = check.meta();
+        match needs_missing(meta.needs, &ctx.opts) {
+            Some(reason) => skipped.push(Skipped {
+                id: meta.id.to_string(),
+                reason: reason.to_string(),
+            }),
+            None => runnable.push(check),
+        }
+    }
+    progress
+        .checks_total
+        .store(runnable.len(), Ordering::Relaxed);
+    let outcomes = futures::future::join_all(runnable.iter().map(|c| {
+        let progress = progress.clone();
+        let ctx = &ctx;
+        async move {
+            let out = c.run(ctx).await;
+            progress.checks_done.fetch_add(1, Ordering::Relaxed);
+            (c.meta(), out)
+        }
+    }))
+    .await;
+
+    let mut findings: Vec<Finding> = Vec::new();
+    let mut checks_run = Vec::new();
+    let mut inconclusive = Vec::new();
+    for (meta, out) in outcomes {
+        match out {
+            Outcome::Pass => checks_run.push(meta),
+            Outcome::Found(f) => {
+                checks_run.push(meta);
+                findings.push(*f);
+            }
+            Outcome::Inconclusive(reason) => {
+                checks_run.push(meta);
+                inconclusive.push(Skipped {
+                    id: meta.id.to_string(),
+                    reason,
+                });
+            }
+            Outcome::NotApplicable(reason) => skipped.push(Skipped {
+                id: meta.id.to_string(),
+                reason,
+            }),
+        }
+    }
+    let report = Report::assemble(
+        &ctx,
+        started_at,
+        clock.elapsed(),
+        findings,
+        checks_run,
+        skipped,
+        inconclusive,
+    );
+    Ok((report, ctx))
+}

@@ -1,0 +1,375 @@
+//! The scanner's HTTP client: one place that enforces the safety contract of DESIGN.md
+//! (request budget, per-host concurrency and rate, timeouts, body cap, no redirects) and
+//! records every exchange so a finding can show the request that proves it.
+
+mod tls;
+mod value;
+
+pub use tls::{ClientIdentity, TlsSettings, load_identity, load_server_ca};
+pub use value::{Seg, Value};
+
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::{Duration, Instant};
+use thiserror::Error;
+use tokio::sync::{Mutex, Semaphore};
+use url::Url;
+
+/// A request a check wants sent. Header values keep their exact bytes for the wire and a
+/// redacted, shell-ready form for evidence.
+#[derive(Clone, Debug)]
+pub struct Probe {
+    pub method: String,
+    pub url: Url,
+    pub headers: Vec<(String, Value)>,
+    /// The client certificate to present, if any.
+    pub identity: Option<Arc<ClientIdentity>>,
+}
+
+impl Probe {
+    pub fn new(method: &str, url: Url) -> Self {
+        Self {
+            method: method.to_string(),
+            url,
+            headers: Vec::new(),
+            identity: None,
+        }
+    }
+
+    pub fn header(mut self, name: &str, value: Value) -> Self {
+        self.headers.push((name.to_string(), value));
+        self
+    }
+
+    pub fn without_header(mut self, name: &str) -> Self {
+        self.headers.retain(|(n, _)| !n.eq_ignore_ascii_case(name));
+        self
+    }
+
+    pub fn with_identity(mut self, identity: Option<Arc<ClientIdentity>>) -> Self {
+        self.identity = identity;
+        self
+    }
+
+    pub fn with_method(mut self, method: &str) -> Self {
+        self.method = method.to_string();
+        self
+    }
+}
+
+/// What came back over HTTP.
+#[derive(Clone, Debug)]
+pub struct Answer {
+    pub status: u16,
+    /// Header names lower-cased, values lossily decoded, in wire order.
+    pub headers: Vec<(String, String)>,
+    pub body: Vec<u8>,
+    pub truncated: bool,
+    pub elapsed: Duration,
+}
+
+impl Answer {
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers
+            .iter()
+            .find(|(n, _)| n.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.as_str())
+    }
+
+    pub fn headers_named<'a>(&'a self, name: &'a str) -> impl Iterator<Item = &'a str> + 'a {
+        self.headers
+            .iter()
+            .filter(move |(n, _)| n.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.as_str())
+    }
+
+    pub fn body_text(&self) -> String {
+        String::from_utf8_lossy(&self.body).into_owned()
+    }
+}
+
+/// Why no HTTP answer came back. A refused TLS handshake is an answer of sorts (the server
+/// rejected the credentials at the transport), so the oracle treats it as such.
+#[derive(Clone, Debug, Error)]
+pub enum TransportError {
+    #[error("connection failed: {0}")]
+    Connect(String),
+    #[error("TLS handshake failed: {0}")]
+    Tls(String),
+    #[error("timed out after {0:?}")]
+    Timeout(Duration),
+    #[error("request failed: {0}")]
+    Other(String),
+}
+
+#[derive(Clone, Debug, Error)]
+pub enum SendError {
+    #[error("request budget of {0} exhausted")]
+    Budget(usize),
+    #[error("the request cannot be sent: {0}")]
+    Invalid(String),
+    #[error(transparent)]
+    Transport(#[from] TransportError),
+}
+
+/// One request and what happened to it.
+#[derive(Clone, Debug)]
+pub struct Exchange {
+    pub probe: Probe,
+    pub result: Result<Answer, TransportError>,
+}
+
+impl Exchange {
+    pub fn answer(&self) -> Option<&Answer> {
+        self.result.as_ref().ok()
+    }
+}
+
+#[derive(Clone, Debug)]
+pub struct Limits {
+    pub concurrency: usize,
+    /// Requests per second per host; 0 means no rate limit.
+    pub rate: f64,
+    pub max_requests: usize,
+    pub timeout: Duration,
+    pub max_body: usize,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Self {
+            concurrency: 8,
+            rate: 100.0,
+            max_requests: 600,
+            timeout: Duration::from_secs(10),
+            max_body: 1024 * 1024,
+        }
+    }
+}
+
+struct HostGate {
+    slots: Semaphore,
+    next_start: Mutex<Instant>,
+}
+
+pub struct Http {
+    limits: Limits,
+    tls: TlsSettings,
+    sent: AtomicUsize,
+    clients: Mutex<HashMap<Option<usize>, reqwest::Client>>,
+    hosts: Mutex<HashMap<String, Arc<HostGate>>>,
+}
+
+impl Http {
+    pub fn new(limits: Limits, tls: TlsSettings) -> Self {
+        Self {
+            limits,
+            tls,
+            sent: AtomicUsize::new(0),
+            clients: Mutex::new(HashMap::new()),
+            hosts: Mutex::new(HashMap::new()),
+        }
+    }
+
+    pub fn requests_sent(&self) -> usize {
+        self.sent
+            .load(Ordering::Relaxed)
+            .min(self.limits.max_requests)
+    }
+
+    pub fn tls(&self) -> &TlsSettings {
+        &self.tls
+    }
+
+    pub fn limits(&self) -> &Limits {
+        &self.limits
+    }
+
+    /// Sends a probe and records the exchange; budget exhaustion is the only error that
+    /// does not produce an exchange.
+    pub async fn exchange(&self, probe: Probe) -> Result<Exchange, SendError> {
+        match self.send(&probe).await {
+            Ok(answer) => Ok(Exchange {
+                probe,
+                result: Ok(answer),
+            }),
+            Err(SendError::Transport(e)) => Ok(Exchange {
+                probe,
+                result: Err(e),
+            }),
+            Err(e) => Err(e),
+        }
+    }
+
+    pub async fn send(&self, probe: &Probe) -> Result<Answer, SendError> {
+        if self.sent.fetch_add(1, Ordering::Relaxed) >= self.limits.max_requests {
+            return Err(SendError::Budget(self.limits.max_requests));
+        }
+        let client = self.client_for(probe.identity.as_ref()).await?;
+        let method = reqwest::Method::from_bytes(probe.method.as_bytes())
+            .map_err(|_| SendError::Invalid(format!("bad method {:?}", probe.method)))?;
+        let mut builder = client.request(method, probe.url.clone());
+        for (name, value) in &probe.headers {
+            let v = reqwest::header::HeaderValue::from_bytes(value.raw())
+                .map_err(|_| SendError::Invalid(format!("header {name} has a forbidden byte")))?;
+            let n = reqwest::header::HeaderName::from_bytes(name.as_bytes())
+                .map_err(|_| SendError::Invalid(format!("bad header name {name:?}")))?;
+            builder = builder.header(n, v);
+        }
+        let request = builder
+            .build()
+            .map_err(|e| SendError::Invalid(e.to_string()))?;
+
+        let gate = self.gate(&probe.url).await;
+        let _slot = gate
+            .slots
+            .acquire()
+            .await
+            .map_err(|_| SendError::Invalid("scanner shutting down".into()))?;
+        self.pace(&gate).await;
+
+        let started = Instant::now();
+        let timeout = self.limits.timeout;
+        let work = async {
+            let mut resp = client
+                .execute(request)
+                .await
+                .map_err(|e| classify(e, timeout))?;
+            let status = resp.status().as_u16();
+            let headers = resp
+                .headers()
+                .iter()
+                .map(|(n, v)| {
+                    (
+                        n.as_str().to_ascii_lowercase(),
+                        String::from_utf8_lossy(v.as_bytes()).into_owned(),
+                    )
+                })
+                .collect();
+            let mut body = Vec::new();
+            let mut truncated = false;
+            while let Some(chunk) = resp.chunk().await.map_err(|e| classify(e, timeout))? {
+                let room = self.limits.max_body.saturating_sub(body.len());
+                if chunk.len() > room {
+                    body.extend_from_slice(&chunk[..room]);
+                    truncated = true;
+                    break;
+                }
+                body.extend_from_slice(&chunk);
+            }
+            Ok::<_, TransportError>(Answer {
+                status,
+                headers,
+                body,
+                truncated,
+                elapsed: started.elapsed(),
+            })
+        };
+        // reqwest's own timeout covers most phases; this outer one also bounds the body read.
+        match tokio::time::timeout(timeout + Duration::from_millis(500), work).await {
+            Ok(r) => r.map_err(SendError::Transport),
+            Err(_) => Err(SendError::Transport(TransportError::Timeout(timeout))),
+        }
+    }
+
+    async fn pace(&self, gate: &HostGate) {
+        if self.limits.rate <= 0.0 {
+            return;
+        }
+        let interval = Duration::from_secs_f64(1.0 / self.limits.rate);
+        let wait = {
+            let mut next = gate.next_start.lock().await;
+            let now = Instant::now();
+            let start = (*next).max(now);
+            *next = start + interval;
+            start - now
+        };
+        if !wait.is_zero() {
+            tokio::time::sleep(wait).await;
+        }
+    }
+
+    async fn gate(&self, url: &Url) -> Arc<HostGate> {
+        let key = format!(
+            "{}:{}",
+            url.host_str().unwrap_or(""),
+            url.port_or_known_default().unwrap_or(0)
+        );
+        let mut hosts = self.hosts.lock().await;
+        hosts
+            .entry(key)
+            .or_insert_with(|| {
+                Arc::new(HostGate {
+                    slots: Semaphore::new(self.limits.concurrency.max(1)),
+                    next_start: Mutex::new(Instant::now()),
+                })
+            })
+            .clone()
+    }
+
+    async fn client_for(
+        &self,
+        identity: Option<&Arc<ClientIdentity>>,
+    ) -> Result<reqwest::Client, SendError> {
+        // One client (and so one connection pool) per presented certificate: a pooled
+        // connection keeps the certificate it was opened with.
+        let key = identity.map(|i| Arc::as_ptr(i) as usize);
+        let mut clients = self.clients.lock().await;
+        if let Some(c) = clients.get(&key) {
+            return Ok(c.clone());
+        }
+        let config = self
+            .tls
+            .client_config(identity.map(|i| i.as_ref()))
+            .map_err(|e| SendError::Invalid(format!("TLS configuration: {e}")))?;
+        let client = reqwest::Client::builder()
+            .tls_backend_preconfigured(config)
+            .redirect(reqwest::redirect::Policy::none())
+            .connect_timeout(self.limits.timeout)
+            .read_timeout(self.limits.timeout)
+            .timeout(self.limits.timeout)
+            .pool_max_idle_per_host(self.limits.concurrency.max(1))
+            .no_proxy()
+            .user_agent(concat!("authprobe/", env!("CARGO_PKG_VERSION")))
+            .http1_only()
+            .build()
+            .map_err(|e| SendError::Invalid(format!("HTTP client: {e}")))?;
+        clients.insert(key, client.clone());
+        Ok(client)
+    }
+}
+
+fn classify(e: reqwest::Error, limit: Duration) -> TransportError {
+    // reqwest wraps the cause in layers ("error sending request for url (…)", "client
+    // error (Connect)"); the innermost messages are the ones a user can act on.
+    let mut causes = Vec::new();
+    let mut source: Option<&dyn std::error::Error> = Some(&e);
+    while let Some(s) = source {
+        causes.push(s.to_string());
+        source = s.source();
+    }
+    let inner: Vec<&str> = causes
+        .iter()
+        .map(String::as_str)
+        .filter(|c| !c.starts_with("error sending request") && !c.starts_with("client error"))
+        .collect();
+    let text = if inner.is_empty() {
+        causes.last().cloned().unwrap_or_default()
+    } else {
+        inner.join(": ")
+    };
+    let lower = text.to_ascii_lowercase();
+    if e.is_timeout() {
+        TransportError::Timeout(limit)
+    } else if ["tls", "certificate", "handshake", "alert"]
+        .iter()
+        .any(|k| lower.contains(k))
+    {
+        TransportError::Tls(text)
+    } else if e.is_connect() {
+        TransportError::Connect(text)
+    } else {
+        TransportError::Other(text)
+    }
+}

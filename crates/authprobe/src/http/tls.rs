@@ -1,0 +1,183 @@
+//! rustls client configuration: which server certificates to trust and which client
+//! certificate to present. Uses the `ring` provider, as the project standardises on.
+
+use anyhow::{Context, Result, anyhow, bail};
+use rustls::client::danger::{HandshakeSignatureValid, ServerCertVerified, ServerCertVerifier};
+use rustls::pki_types::{CertificateDer, PrivateKeyDer, ServerName, UnixTime, pem::PemObject};
+use rustls::{ClientConfig, DigitallySignedStruct, SignatureScheme};
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+pub fn provider() -> Arc<rustls::crypto::CryptoProvider> {
+    Arc::new(rustls::crypto::ring::default_provider())
+}
+
+/// A client certificate chain and key, and where they came from (for `curl` lines).
+pub struct ClientIdentity {
+    pub chain: Vec<CertificateDer<'static>>,
+    pub key: PrivateKeyDer<'static>,
+    pub cert_path: PathBuf,
+    pub key_path: PathBuf,
+}
+
+impl std::fmt::Debug for ClientIdentity {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        // Never print key material, even in debug output.
+        f.debug_struct("ClientIdentity")
+            .field("cert_path", &self.cert_path)
+            .field("key_path", &self.key_path)
+            .finish_non_exhaustive()
+    }
+}
+
+fn read(path: &Path, what: &str) -> Result<Vec<u8>> {
+    std::fs::read(path).with_context(|| format!("cannot read {what} {}", path.display()))
+}
+
+pub fn load_certs(path: &Path, what: &str) -> Result<Vec<CertificateDer<'static>>> {
+    let bytes = read(path, what)?;
+    let certs: Vec<_> = CertificateDer::pem_slice_iter(&bytes)
+        .collect::<Result<_, _>>()
+        .map_err(|e| anyhow!("{what} {} is not valid PEM: {e}", path.display()))?;
+    if certs.is_empty() {
+        bail!("{what} {} holds no PEM certificate", path.display());
+    }
+    Ok(certs)
+}
+
+pub fn load_identity(cert: &Path, key: &Path) -> Result<ClientIdentity> {
+    let chain = load_certs(cert, "client certificate")?;
+    let key_bytes = read(key, "client key")?;
+    let key_der = PrivateKeyDer::from_pem_slice(&key_bytes).map_err(|e| {
+        anyhow!(
+            "client key {} is not a PEM private key (PKCS#1, PKCS#8 or SEC1): {e}",
+            key.display()
+        )
+    })?;
+    // Build a config once now so a key that does not match the certificate fails here,
+    // with the file names, instead of at the first handshake.
+    ClientConfig::builder_with_provider(provider())
+        .with_safe_default_protocol_versions()?
+        .with_root_certificates(rustls::RootCertStore::empty())
+        .with_client_auth_cert(chain.clone(), key_der.clone_key())
+        .map_err(|e| {
+            anyhow!(
+                "client certificate {} and key {} cannot be used together: {e}",
+                cert.display(),
+                key.display()
+            )
+        })?;
+    Ok(ClientIdentity {
+        chain,
+        key: key_der,
+        cert_path: cert.to_path_buf(),
+        key_path: key.to_path_buf(),
+    })
+}
+
+/// How the scanner verifies the server it talks to.
+#[derive(Clone, Debug, Default)]
+pub struct TlsSettings {
+    /// Extra trust anchors (`--server-ca`), used instead of the system store when given.
+    pub server_ca: Option<(PathBuf, Vec<CertificateDer<'static>>)>,
+    /// `--insecure`: do not verify the server certificate at all.
+    pub insecure: bool,
+}
+
+impl TlsSettings {
+    pub fn client_config(&self, identity: Option<&ClientIdentity>) -> Result<ClientConfig> {
+        let builder = ClientConfig::builder_with_provider(provider())
+            .with_safe_default_protocol_versions()?;
+        let builder = if self.insecure {
+            builder
+                .dangerous()
+                .with_custom_certificate_verifier(Arc::new(AcceptAny(provider())))
+        } else {
+            let mut roots = rustls::RootCertStore::empty();
+            match &self.server_ca {
+                Some((_, certs)) => {
+                    for c in certs {
+                        roots.add(c.clone())?;
+                    }
+                }
+                None => {
+                    let found = rustls_native_certs::load_native_certs();
+                    roots.add_parsable_certificates(found.certs);
+                }
+            }
+            builder.with_root_certificates(roots)
+        };
+        let mut config = match identity {
+            Some(id) => builder.with_client_auth_cert(id.chain.clone(), id.key.clone_key())?,
+            None => builder.with_no_client_auth(),
+        };
+        config.alpn_protocols = vec![b"http/1.1".to_vec()];
+        Ok(config)
+    }
+
+    /// The `curl` options that reproduce this trust decision.
+    pub fn curl_args(&self) -> Vec<String> {
+        if self.insecure {
+            vec!["-k".into()]
+        } else if let Some((path, _)) = &self.server_ca {
+            vec!["--cacert".into(), path.display().to_string()]
+        } else {
+            Vec::new()
+        }
+    }
+}
+
+/// `--insecure`: accept any server certificate but still check handshake signatures, so
+/// the connection is at least consistent with the certificate presented.
+#[derive(Debug)]
+struct AcceptAny(Arc<rustls::crypto::CryptoProvider>);
+
+impl ServerCertVerifier for AcceptAny {
+    fn verify_server_cert(
+        &self,
+        _end_entity: &CertificateDer<'_>,
+        _intermediates: &[CertificateDer<'_>],
+        _server_name: &ServerName<'_>,
+        _ocsp: &[u8],
+        _now: UnixTime,
+    ) -> Result<ServerCertVerified, rustls::Error> {
+        Ok(ServerCertVerified::assertion())
+    }
+
+    fn verify_tls12_signature(
+        &self,
+        message: &[u8],
+        cert: &CertificateDer<'_>,
+        dss: &DigitallySignedStruct,
+    ) -> Result<HandshakeSignatureValid, rustls::Error> {
+        rustls::crypto::verify_tls12_signature(
+            message,
+            cert,
+            dss,
+            &self.0.signature_verification_algorithms,
+        )
+    }
+
+    fn verify_tls13_signature(
+        &self,
+        message: &[u8],
+        cert: &CertificateDer<'_>,
+        dss: &DigitallySignedStruct,
+    ) -> Result<HandshakeSignatureValid, rustls::Error> {
+        rustls::crypto::verify_tls13_signature(
+            message,
+            cert,
+            dss,
+            &self.0.signature_verification_algorithms,
+        )
+    }
+
+    fn supported_verify_schemes(&self) -> Vec<SignatureScheme> {
+        self.0.signature_verification_algorithms.supported_schemes()
+    }
+}
+
+/// Trust anchors for `--server-ca`.
+pub fn load_server_ca(path: &Path) -> Result<Vec<CertificateDer<'static>>> {
+    load_certs(path, "server CA")
+}

@@ -1,0 +1,122 @@
+//! The report model (the JSON contract of DESIGN.md) and its renderings. Every format is
+//! rendered from this one model, never by re-running checks.
+
+pub mod pretty;
+pub mod score;
+
+use crate::checks::CheckMeta;
+use crate::engine::Ctx;
+use crate::finding::{Finding, Severity};
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+use std::time::{Duration, SystemTime};
+
+pub const SCHEMA_VERSION: u32 = 1;
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Tool {
+    pub name: String,
+    pub version: String,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Skipped {
+    pub id: String,
+    pub reason: String,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct GradeCap {
+    /// The best grade the finding allows.
+    pub grade: String,
+    pub reason: String,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Report {
+    pub schema_version: u32,
+    pub tool: Tool,
+    pub target: String,
+    pub started_at: String,
+    pub duration_ms: u64,
+    pub requests_sent: usize,
+    pub score: u32,
+    pub grade: String,
+    pub grade_caps: Vec<GradeCap>,
+    pub categories: BTreeMap<String, u32>,
+    pub findings: Vec<Finding>,
+    pub checks_run: Vec<String>,
+    pub checks_skipped: Vec<Skipped>,
+    pub inconclusive: Vec<Skipped>,
+}
+
+impl Report {
+    pub fn assemble(
+        ctx: &Ctx,
+        started_at: SystemTime,
+        elapsed: Duration,
+        mut findings: Vec<Finding>,
+        checks_run: Vec<&'static CheckMeta>,
+        checks_skipped: Vec<Skipped>,
+        inconclusive: Vec<Skipped>,
+    ) -> Self {
+        findings.sort_by(|a, b| b.severity.cmp(&a.severity).then(a.id.cmp(&b.id)));
+        let scored = score::score(&findings, &checks_run);
+        let mut report = Self {
+            schema_version: SCHEMA_VERSION,
+            tool: Tool {
+                name: "authprobe".into(),
+                version: env!("CARGO_PKG_VERSION").into(),
+            },
+            target: ctx.opts.target.to_string(),
+            started_at: humantime::format_rfc3339_seconds(started_at).to_string(),
+            duration_ms: elapsed.as_millis() as u64,
+            requests_sent: ctx.http.requests_sent(),
+            score: scored.score,
+            grade: scored.grade,
+            grade_caps: scored.caps,
+            categories: scored.categories,
+            findings,
+            checks_run: checks_run.iter().map(|m| m.id.to_string()).collect(),
+            checks_skipped,
+            inconclusive,
+        };
+        if !ctx.opts.show_secrets {
+            report.redact(&ctx.opts.creds.secrets());
+        }
+        report
+    }
+
+    /// Last line of defence: whatever a server echoed back, no user secret leaves in a
+    /// report. Checks already show secrets as shell variables; this catches echoes.
+    pub fn redact(&mut self, secrets: &[String]) {
+        let scrub = |s: &mut String| {
+            for secret in secrets {
+                if s.contains(secret.as_str()) {
+                    *s = s.replace(secret.as_str(), "[REDACTED]");
+                }
+            }
+        };
+        for f in &mut self.findings {
+            scrub(&mut f.description);
+            scrub(&mut f.evidence.request);
+            scrub(&mut f.evidence.excerpt);
+            scrub(&mut f.evidence.curl);
+        }
+        for s in self
+            .inconclusive
+            .iter_mut()
+            .chain(self.checks_skipped.iter_mut())
+        {
+            scrub(&mut s.reason);
+        }
+    }
+
+    pub fn worst(&self) -> Option<Severity> {
+        self.findings.iter().map(|f| f.severity).max()
+    }
+
+    pub fn to_json(&self) -> String {
+        serde_json::to_string_pretty(self).unwrap_or_else(|e| format!("{{\"error\":\"{e}\"}}"))
+    }
+}

@@ -1,0 +1,305 @@
+//! The binary's contract: the lab's ready JSON, the JSON report's shape, exit codes and
+//! one-line errors.
+
+use serde::Deserialize;
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Output};
+use std::time::{Duration, Instant};
+
+const BIN: &str = env!("CARGO_BIN_EXE_authprobe");
+
+/// The JSON report as DESIGN.md documents it; unknown fields are refused so the test
+/// fails if the report grows fields the contract does not list.
+#[derive(Deserialize, Debug)]
+#[serde(deny_unknown_fields)]
+#[allow(dead_code)]
+struct Report {
+    schema_version: u32,
+    tool: Tool,
+    target: String,
+    started_at: String,
+    duration_ms: u64,
+    requests_sent: u64,
+    score: u8,
+    grade: String,
+    grade_caps: Vec<serde_json::Value>,
+    categories: BTreeMap<String, u8>,
+    findings: Vec<Finding>,
+    checks_run: Vec<String>,
+    checks_skipped: Vec<IdReason>,
+    inconclusive: Vec<IdReason>,
+}
+
+#[derive(Deserialize, Debug)]
+#[serde(deny_unknown_fields)]
+#[allow(dead_code)]
+struct Tool {
+    name: String,
+    version: String,
+}
+
+#[derive(Deserialize, Debug)]
+#[serde(deny_unknown_fields)]
+#[allow(dead_code)]
+struct Finding {
+    id: String,
+    title: String,
+    severity: String,
+    confidence: String,
+    cwe: Vec<String>,
+    owasp: Vec<String>,
+    description: String,
+    evidence: Evidence,
+    remediation: Remediation,
+}
+
+#[derive(Deserialize, Debug)]
+#[serde(deny_unknown_fields)]
+#[allow(dead_code)]
+struct Evidence {
+    request: String,
+    status: Option<u16>,
+    excerpt: String,
+    curl: String,
+}
+
+#[derive(Deserialize, Debug)]
+#[serde(deny_unknown_fields)]
+#[allow(dead_code)]
+struct Remediation {
+    summary: String,
+    frameworks: BTreeMap<String, String>,
+}
+
+#[derive(Deserialize, Debug)]
+#[serde(deny_unknown_fields)]
+#[allow(dead_code)]
+struct IdReason {
+    id: String,
+    reason: String,
+}
+
+#[derive(Deserialize, Debug)]
+#[serde(deny_unknown_fields)]
+struct Ready {
+    https_url: String,
+    http_url: String,
+    origin_url: Option<String>,
+    protected_path: String,
+    ca_cert: PathBuf,
+    client_cert: PathBuf,
+    client_key: PathBuf,
+    client_ca_key: PathBuf,
+    token: String,
+    basic: String,
+    flaws: Vec<String>,
+}
+
+/// Kills the lab however the test ends.
+struct KillOnDrop(Child);
+
+impl Drop for KillOnDrop {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+struct LabProcess {
+    _child: KillOnDrop,
+    ready: Ready,
+}
+
+fn start_lab(args: &[&str]) -> LabProcess {
+    let dir = tempfile::tempdir().unwrap();
+    let ready_path = dir.path().join("ready.json");
+    let child = KillOnDrop(
+        Command::new(BIN)
+            .arg("lab")
+            .args(args)
+            .arg("--ready-file")
+            .arg(&ready_path)
+            .spawn()
+            .expect("spawn lab"),
+    );
+    let deadline = Instant::now() + Duration::from_secs(20);
+    loop {
+        if let Ok(text) = std::fs::read_to_string(&ready_path) {
+            let ready: Ready =
+                serde_json::from_str(&text).expect("ready JSON matches the contract");
+            // Keep the temp dir alive only as long as we need the file.
+            drop(dir);
+            return LabProcess {
+                _child: child,
+                ready,
+            };
+        }
+        assert!(Instant::now() < deadline, "lab did not become ready");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+fn scan(lab: &LabProcess, extra: &[&str]) -> Output {
+    let r = &lab.ready;
+    let target = format!("{}{}", r.https_url, r.protected_path);
+    let http = format!("{}{}", r.http_url, r.protected_path);
+    Command::new(BIN)
+        .args(["scan", &target, "--http-url", &http])
+        .args(["--bearer", &r.token])
+        .arg("--client-cert")
+        .arg(&r.client_cert)
+        .arg("--client-key")
+        .arg(&r.client_key)
+        .arg("--server-ca")
+        .arg(&r.ca_cert)
+        .args(extra)
+        .output()
+        .expect("run scan")
+}
+
+fn exists(p: &Path) -> bool {
+    std::fs::metadata(p).is_ok()
+}
+
+#[test]
+fn json_report_of_vulnerable_lab_matches_the_contract() {
+    let lab = start_lab(&["--profile", "vulnerable"]);
+    let r = &lab.ready;
+    assert!(r.https_url.starts_with("https://127.0.0.1:"));
+    assert!(r.http_url.starts_with("http://127.0.0.1:"));
+    assert!(r.origin_url.is_none());
+    assert!(r.flaws.iter().any(|f| f == "auth.missing"));
+    assert!(r.basic.contains(':'));
+    for p in [&r.ca_cert, &r.client_cert, &r.client_key, &r.client_ca_key] {
+        assert!(exists(p), "{} must exist", p.display());
+    }
+
+    let out = scan(&lab, &["--format", "json"]);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let report: Report = serde_json::from_slice(&out.stdout).expect("report matches the contract");
+    assert_eq!(report.schema_version, 1);
+    assert_eq!(report.tool.name, "authprobe");
+    assert_eq!(report.grade, "F");
+    assert!(report.score < 50);
+    assert!(report.requests_sent > 0);
+    for f in &report.findings {
+        assert!(f.cwe.iter().all(|c| c.starts_with("CWE-")));
+        assert!(
+            f.owasp
+                .iter()
+                .all(|o| o.starts_with("API") && o.contains(":2023"))
+        );
+        assert!(f.evidence.curl.starts_with("curl "));
+        assert!(["confirmed", "firm", "tentative"].contains(&f.confidence.as_str()));
+    }
+    let ids: Vec<_> = report.findings.iter().map(|f| f.id.as_str()).collect();
+    assert!(ids.contains(&"auth.missing"));
+    // The token was given on the command line; it must not come back in the report.
+    assert!(!String::from_utf8_lossy(&out.stdout).contains(&r.token));
+}
+
+#[test]
+fn gates_set_the_exit_code() {
+    let lab = start_lab(&["--flaw", "tls.hsts_missing"]);
+    // One low finding: --fail-on high passes, --fail-on low fails.
+    let ok = scan(&lab, &["--fail-on", "high"]);
+    assert_eq!(
+        ok.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&ok.stderr)
+    );
+    let fail = scan(&lab, &["--fail-on", "low"]);
+    assert_eq!(fail.status.code(), Some(1));
+    let stderr = String::from_utf8_lossy(&fail.stderr);
+    assert!(stderr.contains("--fail-on low"), "{stderr}");
+    let score = scan(&lab, &["--min-score", "99"]);
+    assert_eq!(score.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&score.stderr).contains("--min-score 99"));
+    let pretty = String::from_utf8_lossy(&ok.stdout);
+    assert!(pretty.contains("tls.hsts_missing"));
+    assert!(pretty.contains("Grade A"));
+}
+
+#[test]
+fn output_file_gets_json() {
+    let lab = start_lab(&[]);
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("report.json");
+    let out = scan(&lab, &["-o", path.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(0));
+    let report: Report = serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
+    assert_eq!(report.grade, "A");
+    assert!(report.findings.is_empty());
+    assert!(String::from_utf8_lossy(&out.stdout).contains("Grade A"));
+}
+
+fn one_line_error(args: &[&str]) -> String {
+    let out = Command::new(BIN).args(args).output().unwrap();
+    assert_eq!(out.status.code(), Some(2), "args {args:?}");
+    let err = String::from_utf8_lossy(&out.stderr).to_string();
+    assert!(!err.contains("panicked"), "{err}");
+    assert!(!err.contains("RUST_BACKTRACE"), "{err}");
+    err
+}
+
+#[test]
+fn user_errors_are_one_line_and_exit_2() {
+    let e = one_line_error(&["scan", "not a url"]);
+    assert_eq!(e.trim().lines().count(), 1, "{e}");
+    assert!(e.contains("not a valid URL"));
+    let e = one_line_error(&["scan", "https://127.0.0.1:1/x", "--timeout", "2"]);
+    assert_eq!(e.trim().lines().count(), 1, "{e}");
+    assert!(e.contains("cannot reach"));
+    let e = one_line_error(&[
+        "scan",
+        "https://127.0.0.1:1/",
+        "--client-cert",
+        "/nonexistent.pem",
+        "--client-key",
+        "/nonexistent.key",
+    ]);
+    assert!(e.contains("/nonexistent.pem"));
+    let dir = tempfile::tempdir().unwrap();
+    let junk = dir.path().join("junk.pem");
+    std::fs::write(&junk, b"\x00\xffnot pem at all").unwrap();
+    let e = one_line_error(&[
+        "scan",
+        "https://127.0.0.1:1/",
+        "--server-ca",
+        junk.to_str().unwrap(),
+    ]);
+    assert!(e.contains("server CA"), "{e}");
+    let e = one_line_error(&["lab", "--flaw", "no.such_flaw"]);
+    assert!(e.contains("known flaws"), "{e}");
+    one_line_error(&["scan"]);
+}
+
+#[test]
+fn catalog_lists_the_checks() {
+    let out = Command::new(BIN)
+        .args(["checks", "--format", "json"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0));
+    let list: Vec<serde_json::Value> = serde_json::from_slice(&out.stdout).unwrap();
+    let ids: Vec<_> = list
+        .iter()
+        .map(|c| c["id"].as_str().unwrap().to_string())
+        .collect();
+    for id in [
+        "auth.missing",
+        "auth.method_bypass",
+        "auth.malformed_token_accepted",
+        "tls.plaintext_http",
+        "tls.hsts_missing",
+    ] {
+        assert!(ids.iter().any(|i| i == id), "{id}");
+    }
+}
