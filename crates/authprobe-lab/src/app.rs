@@ -6,15 +6,13 @@
 //! for a flaw sits next to the hardened branch it weakens, so a reader sees both.
 
 use crate::flaws::Flaws;
+use crate::jwt::{self, JwtConfig};
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use bytes::Bytes;
 use http_body_util::Full;
 use hyper::header::{HeaderValue, LOCATION};
 use hyper::{Method, Request, Response, StatusCode};
-use jsonwebtoken::errors::ErrorKind;
-use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
-use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 use std::collections::HashMap;
 use std::time::{SystemTime, UNIX_EPOCH};
@@ -24,7 +22,6 @@ pub const ADMIN_PATH: &str = "/api/v1/admin";
 pub const LOGIN_PATH: &str = "/api/v1/login";
 pub const ISSUER: &str = "https://lab.authprobe.test";
 pub const AUDIENCE: &str = "authprobe-lab-api";
-const KID: &str = "lab-es256-1";
 
 /// What the transport established about the caller before any HTTP byte was read.
 #[derive(Clone, Debug, Default)]
@@ -44,24 +41,9 @@ pub struct User {
 pub struct AppState {
     pub flaws: Flaws,
     pub users: HashMap<String, User>,
-    pub encoding_key: EncodingKey,
-    pub decoding_key: DecodingKey,
+    pub jwt: JwtConfig,
     pub jwks: Value,
     pub https_base: String,
-}
-
-#[derive(Serialize, Deserialize)]
-pub struct Claims {
-    pub iss: String,
-    pub aud: String,
-    pub sub: String,
-    pub role: String,
-    pub iat: u64,
-    pub nbf: u64,
-    pub exp: u64,
-    pub jti: String,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub cnf: Option<Value>,
 }
 
 pub fn now() -> u64 {
@@ -71,7 +53,7 @@ pub fn now() -> u64 {
         .unwrap_or(0)
 }
 
-fn random_id() -> String {
+pub fn random_id() -> String {
     let bytes: [u8; 12] = rand::random();
     bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
@@ -80,21 +62,7 @@ impl AppState {
     /// Issues an access token for `user`, bound to the certificate thumbprint when given.
     pub fn issue_token(&self, user: &str, x5t: Option<&str>) -> anyhow::Result<String> {
         let role = self.users.get(user).map(|u| u.role).unwrap_or("user");
-        let iat = now();
-        let claims = Claims {
-            iss: ISSUER.into(),
-            aud: AUDIENCE.into(),
-            sub: user.into(),
-            role: role.into(),
-            iat,
-            nbf: iat,
-            exp: iat + 3600,
-            jti: random_id(),
-            cnf: x5t.map(|t| json!({ "x5t#S256": t })),
-        };
-        let mut header = Header::new(Algorithm::ES256);
-        header.kid = Some(KID.into());
-        Ok(jsonwebtoken::encode(&header, &claims, &self.encoding_key)?)
+        jwt::issue(&self.jwt, &jwt::claims_for(&self.flaws, user, role, x5t))
     }
 }
 
@@ -106,7 +74,7 @@ pub fn jwks_for(public_raw: &[u8]) -> Value {
         (&public_raw[..0], &public_raw[..0])
     };
     json!({ "keys": [{
-        "kty": "EC", "crv": "P-256", "use": "sig", "alg": "ES256", "kid": KID,
+        "kty": "EC", "crv": "P-256", "use": "sig", "alg": "ES256", "kid": jwt::KID_EC,
         "x": URL_SAFE_NO_PAD.encode(x), "y": URL_SAFE_NO_PAD.encode(y),
     }]})
 }
@@ -177,24 +145,24 @@ const CHALLENGE: &str = "Bearer realm=\"authprobe-lab\"";
 const CHALLENGE_INVALID: &str = "Bearer realm=\"authprobe-lab\", error=\"invalid_token\"";
 
 /// Entry point for every request that reached the application.
-pub fn handle<B>(state: &AppState, conn: &ConnInfo, req: &Request<B>) -> Resp {
+pub async fn handle<B>(state: &AppState, conn: &ConnInfo, req: &Request<B>) -> Resp {
     let r = Reply { state, conn };
     let path = req.uri().path();
     match path {
         "/health" => r.json(StatusCode::OK, json!({ "status": "ok" })),
         "/.well-known/jwks.json" => r.json(StatusCode::OK, state.jwks.clone()),
         LOGIN_PATH => login(&r, req),
-        PROTECTED_PATH => protected(&r, req, None),
-        ADMIN_PATH => protected(&r, req, Some("admin")),
+        PROTECTED_PATH => protected(&r, req, None).await,
+        ADMIN_PATH => protected(&r, req, Some("admin")).await,
         _ => r.error(StatusCode::NOT_FOUND, "not_found", None),
     }
 }
 
 /// The plain-HTTP listener: redirects to HTTPS unless `tls.plaintext_http` is on.
-pub fn handle_plain<B>(state: &AppState, req: &Request<B>) -> Resp {
+pub async fn handle_plain<B>(state: &AppState, req: &Request<B>) -> Resp {
     let conn = ConnInfo::default();
     if state.flaws.plaintext_http {
-        return handle(state, &conn, req);
+        return handle(state, &conn, req).await;
     }
     let target = format!(
         "{}{}",
@@ -262,7 +230,7 @@ const OVERRIDE_HEADERS: [&str; 3] = [
     "x-method-override",
 ];
 
-fn protected<B>(r: &Reply, req: &Request<B>, need_role: Option<&str>) -> Resp {
+async fn protected<B>(r: &Reply<'_>, req: &Request<B>, need_role: Option<&str>) -> Resp {
     let flaws = &r.state.flaws;
     let method = req.method().clone();
 
@@ -310,22 +278,26 @@ fn protected<B>(r: &Reply, req: &Request<B>, need_role: Option<&str>) -> Resp {
         return r.error(StatusCode::FORBIDDEN, "unknown_client_certificate", None);
     }
 
-    let Some(auth) = auth_header.and_then(|v| v.to_str().ok()) else {
-        return r.error(StatusCode::UNAUTHORIZED, "token_required", Some(CHALLENGE));
+    let header_token = auth_header
+        .and_then(|v| v.to_str().ok())
+        .and_then(|a| strip_scheme(a, "Bearer"));
+    let query_token = if flaws.has("jwt.token_in_url") && auth_header.is_none() {
+        // Flaw: the token is also read from the query string, where logs, proxies and
+        // browser history keep it.
+        query_param(
+            req.uri().query().unwrap_or(""),
+            &["access_token", "token", "jwt"],
+        )
+    } else {
+        None
     };
-    let Some(token) = strip_scheme(auth, "Bearer") else {
+    let Some(token) = header_token.map(str::to_string).or(query_token) else {
         return r.error(StatusCode::UNAUTHORIZED, "token_required", Some(CHALLENGE));
     };
 
-    let mut validation = Validation::new(Algorithm::ES256);
-    validation.set_issuer(&[ISSUER]);
-    validation.set_audience(&[AUDIENCE]);
-    validation.validate_nbf = true;
-    validation.leeway = 30;
-    validation.set_required_spec_claims(&["exp", "nbf", "iss", "aud", "sub"]);
-    let claims = match jsonwebtoken::decode::<Claims>(token, &r.state.decoding_key, &validation) {
-        Ok(data) => data.claims,
-        Err(e) if flaws.malformed_token_accepted && is_malformed(e.kind()) => {
+    let claims = match jwt::validate(flaws, &r.state.jwt, &token).await {
+        Ok(c) => c,
+        Err(e) if flaws.malformed_token_accepted && e.malformed => {
             // Flaw: a decode error on a token that is not even a JWT is treated as
             // "no token", and the request falls back to the certificate's identity.
             let role = r
@@ -344,25 +316,27 @@ fn protected<B>(r: &Reply, req: &Request<B>, need_role: Option<&str>) -> Resp {
             );
         }
     };
-    if claims.sub != cert_user {
+    let sub = claims.get("sub").and_then(Value::as_str).unwrap_or("");
+    let role = claims.get("role").and_then(Value::as_str).unwrap_or("user");
+    if sub != cert_user {
         return r.error(StatusCode::FORBIDDEN, "token_certificate_mismatch", None);
     }
-    if let Some(role) = need_role
-        && claims.role != role
+    if let Some(need) = need_role
+        && role != need
     {
         return r.error(StatusCode::FORBIDDEN, "insufficient_role", None);
     }
-    r.identity(&claims.sub, &claims.role, &["mtls", "jwt"])
+    r.identity(sub, role, &["mtls", "jwt"])
+}
+
+fn query_param(query: &str, names: &[&str]) -> Option<String> {
+    query.split('&').find_map(|kv| {
+        let (k, v) = kv.split_once('=')?;
+        names.contains(&k).then(|| v.to_string())
+    })
 }
 
 fn strip_scheme<'a>(value: &'a str, scheme: &str) -> Option<&'a str> {
     let (s, rest) = value.split_once(' ').unwrap_or((value, ""));
     s.eq_ignore_ascii_case(scheme).then(|| rest.trim())
-}
-
-fn is_malformed(kind: &ErrorKind) -> bool {
-    matches!(
-        kind,
-        ErrorKind::InvalidToken | ErrorKind::Base64(_) | ErrorKind::Json(_) | ErrorKind::Utf8(_)
-    )
 }

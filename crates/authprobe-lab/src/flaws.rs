@@ -10,6 +10,24 @@ pub const KNOWN_FLAWS: &[&str] = &[
     "auth.malformed_token_accepted",
     "tls.plaintext_http",
     "tls.hsts_missing",
+    "jwt.alg_none",
+    "jwt.signature_not_verified",
+    "jwt.empty_signature",
+    "jwt.weak_hmac_secret",
+    "jwt.key_confusion",
+    "jwt.embedded_jwk",
+    "jwt.jku_injection",
+    "jwt.kid_injection",
+    "jwt.psychic_signature",
+    "jwt.expired_accepted",
+    "jwt.nbf_not_enforced",
+    "jwt.audience_not_checked",
+    "jwt.issuer_not_checked",
+    "jwt.missing_exp",
+    "jwt.long_lifetime",
+    "jwt.missing_audience_or_issuer",
+    "jwt.sensitive_claims",
+    "jwt.token_in_url",
 ];
 
 /// `hardened` switches every flaw off; `vulnerable` switches every one on.
@@ -33,6 +51,8 @@ impl std::str::FromStr for Profile {
 
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct Flaws {
+    /// Every flaw switched on, by catalog id.
+    pub on: std::collections::BTreeSet<&'static str>,
     pub auth_missing: bool,
     pub method_bypass: bool,
     pub malformed_token_accepted: bool,
@@ -59,32 +79,31 @@ impl Flaws {
         }
         let mut f = Flaws::default();
         for id in ids {
+            let known = KNOWN_FLAWS.iter().find(|k| **k == id).copied();
+            f.on.extend(known);
             match id {
                 "auth.missing" => f.auth_missing = true,
                 "auth.method_bypass" => f.method_bypass = true,
                 "auth.malformed_token_accepted" => f.malformed_token_accepted = true,
                 "tls.plaintext_http" => f.plaintext_http = true,
                 "tls.hsts_missing" => f.hsts_missing = true,
-                _ => unreachable!("KNOWN_FLAWS and this match list the same ids"),
+                _ => {} // flaws read through `has`
             }
         }
         Ok(f)
     }
 
+    /// Whether the flaw behind catalog id `id` is on.
+    pub fn has(&self, id: &str) -> bool {
+        self.on.contains(id)
+    }
+
     /// The ids switched on, in catalog order.
     pub fn ids(&self) -> Vec<String> {
-        let on = [
-            self.auth_missing,
-            self.method_bypass,
-            self.malformed_token_accepted,
-            self.plaintext_http,
-            self.hsts_missing,
-        ];
         KNOWN_FLAWS
             .iter()
-            .zip(on)
-            .filter(|(_, on)| *on)
-            .map(|(id, _)| id.to_string())
+            .filter(|id| self.on.contains(*id))
+            .map(|id| id.to_string())
             .collect()
     }
 }

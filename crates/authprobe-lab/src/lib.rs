@@ -11,10 +11,12 @@
 
 mod app;
 mod flaws;
+mod jwt;
 mod pki;
 
 pub use app::{ADMIN_PATH, AUDIENCE, ISSUER, LOGIN_PATH, PROTECTED_PATH};
 pub use flaws::{Flaws, KNOWN_FLAWS, Profile};
+pub use jwt::WEAK_SECRET;
 
 use anyhow::{Context, Result};
 use app::{AppState, ConnInfo, User};
@@ -60,6 +62,10 @@ pub struct LabOptions {
 /// A running lab. Dropping it stops the listeners and deletes its files.
 pub struct Lab {
     pub ready: Ready,
+    /// The token signing key: an EC private key (PEM), or the HMAC secret's file when the
+    /// lab signs HS256. Not in the ready JSON: a scanner has to earn it, but tests may use
+    /// it as a user who knows their staging key would (`--jwt-key`, `--jwt-secret`).
+    pub jwt_key: PathBuf,
     tasks: Vec<JoinHandle<()>>,
     _dir: tempfile::TempDir,
 }
@@ -107,8 +113,35 @@ pub async fn start(opts: LabOptions) -> Result<Lab> {
     let http_url = format!("http://127.0.0.1:{}", plain.local_addr()?.port());
 
     let signing = rcgen::KeyPair::generate().context("generating the JWT signing key")?;
-    let encoding_key = jsonwebtoken::EncodingKey::from_ec_pem(signing.serialize_pem().as_bytes())?;
-    let decoding_key = jsonwebtoken::DecodingKey::from_ec_pem(signing.public_key_pem().as_bytes())?;
+    let keys_dir = dir.path().join("keys");
+    std::fs::create_dir(&keys_dir).context("creating the lab's key directory")?;
+    let public_pem = signing.public_key_pem();
+    write(&keys_dir, jwt::KID_EC, &public_pem)?;
+    write(&keys_dir, jwt::KID_HS, jwt::WEAK_SECRET)?;
+    let jwt_cfg = if flaws.has("jwt.weak_hmac_secret") {
+        jwt::JwtConfig {
+            alg: jsonwebtoken::Algorithm::HS256,
+            kid: jwt::KID_HS,
+            encoding: jsonwebtoken::EncodingKey::from_secret(jwt::WEAK_SECRET.as_bytes()),
+            decoding: jsonwebtoken::DecodingKey::from_secret(jwt::WEAK_SECRET.as_bytes()),
+            public_pem: public_pem.clone(),
+            keys_dir: keys_dir.clone(),
+        }
+    } else {
+        jwt::JwtConfig {
+            alg: jsonwebtoken::Algorithm::ES256,
+            kid: jwt::KID_EC,
+            encoding: jsonwebtoken::EncodingKey::from_ec_pem(signing.serialize_pem().as_bytes())?,
+            decoding: jsonwebtoken::DecodingKey::from_ec_pem(public_pem.as_bytes())?,
+            public_pem: public_pem.clone(),
+            keys_dir: keys_dir.clone(),
+        }
+    };
+    let jwt_key = if flaws.has("jwt.weak_hmac_secret") {
+        keys_dir.join(jwt::KID_HS)
+    } else {
+        write(dir.path(), "jwt-signing.key", &signing.serialize_pem())?
+    };
 
     let alice_password = random_secret();
     let mut users = HashMap::new();
@@ -129,8 +162,7 @@ pub async fn start(opts: LabOptions) -> Result<Lab> {
     let state = Arc::new(AppState {
         flaws: flaws.clone(),
         users,
-        encoding_key,
-        decoding_key,
+        jwt: jwt_cfg,
         jwks: app::jwks_for(signing.public_key_raw()),
         https_base: https_url.clone(),
     });
@@ -172,6 +204,7 @@ pub async fn start(opts: LabOptions) -> Result<Lab> {
     };
     Ok(Lab {
         ready,
+        jwt_key,
         tasks,
         _dir: dir,
     })
@@ -224,8 +257,9 @@ async fn serve_https(
                 client_x5t,
             });
             let service = service_fn(move |req| {
-                let resp = app::handle(&state, &conn, &req);
-                async move { Ok::<_, Infallible>(resp) }
+                let state = state.clone();
+                let conn = conn.clone();
+                async move { Ok::<_, Infallible>(app::handle(&state, &conn, &req).await) }
             });
             let _ = http1::Builder::new()
                 .timer(TokioTimer::new())
@@ -244,8 +278,8 @@ async fn serve_plain(listener: TcpListener, state: Arc<AppState>) {
         let state = state.clone();
         tokio::spawn(async move {
             let service = service_fn(move |req| {
-                let resp = app::handle_plain(&state, &req);
-                async move { Ok::<_, Infallible>(resp) }
+                let state = state.clone();
+                async move { Ok::<_, Infallible>(app::handle_plain(&state, &req).await) }
             });
             let _ = http1::Builder::new()
                 .timer(TokioTimer::new())
