@@ -303,3 +303,169 @@ fn catalog_lists_the_checks() {
         assert!(ids.iter().any(|i| i == id), "{id}");
     }
 }
+
+fn hs256_token(secret: &[u8]) -> String {
+    use base64::Engine;
+    use hmac::Mac;
+    let b64 = base64::engine::general_purpose::URL_SAFE_NO_PAD;
+    let input = format!(
+        "{}.{}",
+        b64.encode(r#"{"alg":"HS256","typ":"JWT"}"#),
+        b64.encode(
+            r#"{"sub":"alice","email":"alice@example.test","iat":1700000000,"exp":1700003600}"#
+        )
+    );
+    let mut mac = hmac::Hmac::<sha2::Sha256>::new_from_slice(secret).unwrap();
+    mac.update(input.as_bytes());
+    format!("{input}.{}", b64.encode(mac.finalize().into_bytes()))
+}
+
+#[test]
+fn crack_finds_masks_and_exits_by_outcome() {
+    let dir = tempfile::tempdir().unwrap();
+    let words = dir.path().join("words.txt");
+    std::fs::write(&words, "alpha\nbravo\ncorrect-horse-battery\ndelta\n").unwrap();
+    let token = hs256_token(b"correct-horse-battery");
+
+    let found = Command::new(BIN)
+        .args([
+            "crack",
+            &token,
+            "--no-builtin",
+            "--rules",
+            "none",
+            "--no-progress",
+        ])
+        .arg("--wordlist")
+        .arg(&words)
+        .output()
+        .unwrap();
+    assert_eq!(found.status.code(), Some(0));
+    let out = String::from_utf8_lossy(&found.stdout);
+    assert!(out.contains("co*****************ry"), "{out}");
+    assert!(
+        !out.contains("correct-horse-battery"),
+        "masked by default: {out}"
+    );
+
+    let shown = Command::new(BIN)
+        .args([
+            "crack",
+            &token,
+            "--no-builtin",
+            "--rules",
+            "none",
+            "--show-secret",
+            "--format",
+            "json",
+        ])
+        .arg("--wordlist")
+        .arg(&words)
+        .output()
+        .unwrap();
+    let v: serde_json::Value = serde_json::from_slice(&shown.stdout).unwrap();
+    assert_eq!(v["secret"], "correct-horse-battery");
+    assert_eq!(v["stopped"], "found");
+
+    let absent = hs256_token(b"not-in-any-list-4f8a9c");
+    let missing = Command::new(BIN)
+        .args(["crack", &absent, "--no-builtin", "--rules", "none"])
+        .arg("--wordlist")
+        .arg(&words)
+        .output()
+        .unwrap();
+    assert_eq!(missing.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&missing.stdout).contains("not found"));
+}
+
+#[test]
+fn crack_reads_stdin_and_exports_hashcat() {
+    use std::io::Write;
+    let token = hs256_token(b"from-stdin-secret");
+    let dir = tempfile::tempdir().unwrap();
+    let hc = dir.path().join("token.16500");
+    let mut child = Command::new(BIN)
+        .args([
+            "crack",
+            &token,
+            "--no-builtin",
+            "--rules",
+            "none",
+            "--wordlist",
+            "-",
+        ])
+        .arg("--export-hashcat")
+        .arg(&hc)
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(b"one\ntwo\nfrom-stdin-secret\n")
+        .unwrap();
+    let out = child.wait_with_output().unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(std::fs::read_to_string(&hc).unwrap().trim(), token);
+}
+
+#[test]
+fn crack_rejects_non_hmac_tokens_with_one_line() {
+    let e = one_line_error(&["crack", "eyJhbGciOiJFUzI1NiJ9.eyJzdWIiOiJhIn0.c2ln"]);
+    assert!(e.contains("HS256"), "{e}");
+    let e = one_line_error(&["crack", "not-a-token"]);
+    assert_eq!(e.trim().lines().count(), 1, "{e}");
+}
+
+#[test]
+fn crack_benchmark_states_the_figures() {
+    let out = Command::new(BIN)
+        .args([
+            "crack",
+            "--benchmark",
+            "0.5",
+            "--threads",
+            "1",
+            "--format",
+            "json",
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0));
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert!(v["candidates_per_sec"].as_f64().unwrap() > 0.0);
+    assert!(v["fraction_of_bound"].as_f64().unwrap() > 0.0);
+}
+
+#[test]
+fn token_inspect_reports_and_masks() {
+    let token = hs256_token(b"whatever-secret-value");
+    let out = Command::new(BIN)
+        .args(["token", "inspect", &token, "--format", "json"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0));
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let ids: Vec<_> = v["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f["id"].as_str().unwrap().to_string())
+        .collect();
+    assert!(ids.contains(&"jwt.missing_audience_or_issuer".to_string()));
+    assert!(ids.contains(&"jwt.sensitive_claims".to_string()));
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        !text.contains("alice@example.test"),
+        "e-mail masked: {text}"
+    );
+    assert!(text.contains("<redacted>"), "signature withheld");
+}

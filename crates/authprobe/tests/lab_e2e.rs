@@ -115,16 +115,37 @@ async fn vulnerable_lab_fires_every_check_and_keeps_secrets_out() {
         .unwrap();
     let mut got = ids(&r);
     got.sort();
+    // Every flaw is on. Root causes are reported once: signature_not_verified explains
+    // the other forgeries (reported inconclusive), the HS256 token leaves key_confusion
+    // and psychic_signature not applicable.
     assert_eq!(
         got,
         vec![
             "auth.malformed_token_accepted",
             "auth.method_bypass",
             "auth.missing",
+            "jwt.audience_not_checked",
+            "jwt.expired_accepted",
+            "jwt.issuer_not_checked",
+            "jwt.missing_audience_or_issuer",
+            "jwt.missing_exp",
+            "jwt.nbf_not_enforced",
+            "jwt.sensitive_claims",
+            "jwt.signature_not_verified",
+            "jwt.token_in_url",
+            "jwt.weak_hmac_secret",
             "tls.hsts_missing",
             "tls.plaintext_http",
         ]
     );
+    for implied in [
+        "jwt.alg_none",
+        "jwt.empty_signature",
+        "jwt.embedded_jwk",
+        "jwt.kid_injection",
+    ] {
+        assert!(r.inconclusive.iter().any(|i| i.id == implied), "{implied}");
+    }
     assert_eq!(r.grade, "F");
     assert!(r.grade_caps.iter().any(|c| c.reason.contains("critical")));
     let json = r.to_json();

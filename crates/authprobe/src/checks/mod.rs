@@ -3,6 +3,7 @@
 //! the catalog (`authprobe checks`) and the reports are generated from the metadata.
 
 pub mod auth;
+pub mod jwt;
 pub mod tls;
 
 use crate::engine::Ctx;
@@ -140,12 +141,38 @@ pub trait Check: Send + Sync {
     fn run<'a>(&'a self, ctx: &'a Ctx) -> CheckFuture<'a>;
 }
 
+/// Facts computed once per scan and shared between checks.
+#[derive(Default)]
+pub struct Shared {
+    pub jwt: jwt::JwtShared,
+    /// See [`auth::malformed_token_accepted::garbage_accepted`].
+    pub garbage_accepted: tokio::sync::OnceCell<bool>,
+}
+
 /// Every check, in catalog order.
 pub fn registry() -> Vec<Box<dyn Check>> {
     vec![
         Box::new(auth::missing::AuthMissing),
         Box::new(auth::method_bypass::MethodBypass),
         Box::new(auth::malformed_token_accepted::MalformedTokenAccepted),
+        Box::new(jwt::alg_none::AlgNone),
+        Box::new(jwt::signature_not_verified::SignatureNotVerified),
+        Box::new(jwt::empty_signature::EmptySignature),
+        Box::new(jwt::weak_hmac_secret::WeakHmacSecret),
+        Box::new(jwt::key_confusion::KeyConfusion),
+        Box::new(jwt::embedded_jwk::EmbeddedJwk),
+        Box::new(jwt::jku_injection::JkuInjection),
+        Box::new(jwt::kid_injection::KidInjection),
+        Box::new(jwt::psychic_signature::PsychicSignature),
+        Box::new(jwt::expired_accepted::ExpiredAccepted),
+        Box::new(jwt::nbf_not_enforced::NbfNotEnforced),
+        Box::new(jwt::audience_not_checked::AudienceNotChecked),
+        Box::new(jwt::issuer_not_checked::IssuerNotChecked),
+        Box::new(jwt::missing_exp::MissingExp),
+        Box::new(jwt::long_lifetime::LongLifetime),
+        Box::new(jwt::missing_audience_or_issuer::MissingAudienceOrIssuer),
+        Box::new(jwt::sensitive_claims::SensitiveClaims),
+        Box::new(jwt::token_in_url::TokenInUrl),
         Box::new(tls::plaintext_http::PlaintextHttp),
         Box::new(tls::hsts_missing::HstsMissing),
     ]

@@ -2,10 +2,13 @@
 //! connection or target error, with a one-line reason on stderr.
 
 use crate::checks;
-use crate::engine::{self, Credentials, Progress, ScanOptions};
+use crate::engine::{self, Credentials, JwtOptions, Progress, ScanOptions};
 use crate::finding::Severity;
 use crate::http::{Limits, TlsSettings, load_identity};
 use crate::report::{Report, pretty};
+mod crack;
+mod token;
+
 use anyhow::{Context, Result, anyhow, bail};
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use std::io::{IsTerminal, Write};
@@ -36,6 +39,70 @@ enum Command {
     Demo(DemoArgs),
     /// List the checks authprobe runs.
     Checks(ChecksArgs),
+    /// Recover the HMAC secret of an HS256/384/512 token offline.
+    Crack(CrackArgs),
+    /// Work with a token offline.
+    #[command(subcommand)]
+    Token(TokenCommand),
+}
+
+#[derive(Subcommand)]
+enum TokenCommand {
+    /// Decode a JWT and report what it reveals on its own (nothing is sent).
+    Inspect(InspectArgs),
+}
+
+#[derive(Args)]
+struct InspectArgs {
+    /// The token (or set AUTHPROBE_BEARER).
+    #[arg(env = "AUTHPROBE_BEARER", hide_env_values = true)]
+    token: String,
+    #[arg(long, value_enum, default_value = "pretty")]
+    format: Format,
+    /// Longest acceptable token lifetime, e.g. 24h, 90m.
+    #[arg(long, default_value = "24h", value_parser = humantime::parse_duration)]
+    max_token_lifetime: Duration,
+}
+
+#[derive(Args)]
+struct CrackArgs {
+    /// The HS256/384/512 token (or set AUTHPROBE_BEARER); not needed with --benchmark.
+    #[arg(
+        env = "AUTHPROBE_BEARER",
+        hide_env_values = true,
+        required_unless_present = "benchmark"
+    )]
+    token: Option<String>,
+    /// Candidate secrets, one per line; `-` for stdin; gzip is detected (repeatable).
+    #[arg(long, short = 'w', value_name = "FILE")]
+    wordlist: Vec<PathBuf>,
+    /// Mangling rules: default, none, or a rule file.
+    #[arg(long, default_value = "default")]
+    rules: String,
+    /// Skip the built-in list of default and example secrets.
+    #[arg(long)]
+    no_builtin: bool,
+    /// Worker threads (default: every core).
+    #[arg(long)]
+    threads: Option<usize>,
+    /// Give up after this long, e.g. 30s, 10m.
+    #[arg(long, value_parser = humantime::parse_duration)]
+    max_time: Option<Duration>,
+    #[arg(long, value_enum, default_value = "pretty")]
+    format: Format,
+    /// Print the recovered secret in clear (masked otherwise, except in JSON).
+    #[arg(long)]
+    show_secret: bool,
+    /// Measure candidates/s on a fixed token for SECS seconds and compare with the
+    /// machine's SHA-256 compression rate.
+    #[arg(long, value_name = "SECS", num_args = 0..=1, default_missing_value = "5")]
+    benchmark: Option<f64>,
+    /// Write the token in hashcat's mode 16500 format to FILE, for GPU cracking.
+    #[arg(long, value_name = "FILE")]
+    export_hashcat: Option<PathBuf>,
+    /// Never draw the progress bar.
+    #[arg(long)]
+    no_progress: bool,
 }
 
 #[derive(Clone, Copy, ValueEnum, PartialEq, Eq)]
@@ -131,9 +198,71 @@ struct ScanArgs {
     #[arg(long, value_name = "URL")]
     origin: Option<String>,
     #[command(flatten)]
+    jwt: JwtArgs,
+    #[command(flatten)]
     limits: LimitArgs,
     #[command(flatten)]
     output: OutputArgs,
+}
+
+#[derive(Args, Clone)]
+struct JwtArgs {
+    /// The token's HMAC secret, if known (mints tokens for the exp/nbf/aud/iss checks).
+    #[arg(long, env = "AUTHPROBE_JWT_SECRET", hide_env_values = true)]
+    jwt_secret: Option<String>,
+    /// The token's private signing key (PEM), if known.
+    #[arg(long, value_name = "PEM")]
+    jwt_key: Option<PathBuf>,
+    /// The server's public key (PEM), for jwt.key_confusion when no JWKS is served.
+    #[arg(long, value_name = "PEM")]
+    jwt_public_key: Option<PathBuf>,
+    /// A genuinely issued token whose exp has passed (for jwt.expired_accepted without a key).
+    #[arg(long, env = "AUTHPROBE_EXPIRED_TOKEN", hide_env_values = true)]
+    expired_token: Option<String>,
+    /// A genuinely issued token for another audience (for jwt.audience_not_checked).
+    #[arg(long, env = "AUTHPROBE_ALT_TOKEN", hide_env_values = true)]
+    alt_token: Option<String>,
+    /// A URL the target can reach that forwards to this machine's 127.0.0.1:PORT (PORT
+    /// from the URL), for jwt.jku_injection against remote targets.
+    #[arg(long, value_name = "URL")]
+    callback_url: Option<String>,
+    /// Extra candidate secrets for jwt.weak_hmac_secret (repeatable; gzip detected).
+    #[arg(long, value_name = "FILE")]
+    wordlist: Vec<PathBuf>,
+    /// Time the scan may spend cracking an HS* token, e.g. 10s.
+    #[arg(long, default_value = "10s", value_parser = humantime::parse_duration)]
+    crack_time: Duration,
+    /// Longest acceptable token lifetime for jwt.long_lifetime, e.g. 24h.
+    #[arg(long, default_value = "24h", value_parser = humantime::parse_duration)]
+    max_token_lifetime: Duration,
+}
+
+fn jwt_options(a: &JwtArgs) -> Result<JwtOptions> {
+    for p in [&a.jwt_key, &a.jwt_public_key].into_iter().flatten() {
+        let text =
+            std::fs::read_to_string(p).with_context(|| format!("cannot read {}", p.display()))?;
+        if !text.contains("-----BEGIN") {
+            bail!("{} is not a PEM file", p.display());
+        }
+    }
+    for w in &a.wordlist {
+        std::fs::metadata(w).with_context(|| format!("cannot read wordlist {}", w.display()))?;
+    }
+    Ok(JwtOptions {
+        secret: a.jwt_secret.clone(),
+        key: a.jwt_key.clone(),
+        public_key: a.jwt_public_key.clone(),
+        expired_token: a.expired_token.clone(),
+        alt_token: a.alt_token.clone(),
+        callback_url: a
+            .callback_url
+            .as_deref()
+            .map(|u| parse_url(u, "--callback-url"))
+            .transpose()?,
+        wordlists: a.wordlist.clone(),
+        crack_time: a.crack_time,
+        max_lifetime: a.max_token_lifetime.as_secs(),
+    })
 }
 
 #[derive(Args)]
@@ -188,6 +317,10 @@ pub fn main() -> i32 {
             Command::Lab(a) => run_lab(a).await,
             Command::Demo(a) => run_demo(a).await,
             Command::Checks(a) => list_checks(a),
+            Command::Crack(a) => crate::cli::crack::run(a.into()).await,
+            Command::Token(TokenCommand::Inspect(a)) => {
+                crate::cli::token::inspect(&a.token, a.format == Format::Json, a.max_token_lifetime)
+            }
         }
     });
     match result {
@@ -294,6 +427,11 @@ fn scan_options(a: &ScanArgs) -> Result<ScanOptions> {
             headers,
             client,
             client_ca,
+            extra_secrets: [&a.jwt.jwt_secret, &a.jwt.expired_token, &a.jwt.alt_token]
+                .into_iter()
+                .flatten()
+                .cloned()
+                .collect(),
         },
         limits: limits(&a.limits)?,
         tls: TlsSettings {
@@ -302,6 +440,7 @@ fn scan_options(a: &ScanArgs) -> Result<ScanOptions> {
         },
         show_secrets: a.output.show_secrets,
         allow_unsafe_methods: a.limits.allow_unsafe_methods,
+        jwt: jwt_options(&a.jwt)?,
     })
 }
 
@@ -453,6 +592,7 @@ pub fn lab_scan_options(ready: &authprobe_lab::Ready, limits: Limits) -> Result<
                 &ready.client_key,
             )?)),
             client_ca: Some((ready.ca_cert.clone(), ready.client_ca_key.clone())),
+            extra_secrets: Vec::new(),
         },
         limits,
         tls: TlsSettings {
@@ -464,6 +604,7 @@ pub fn lab_scan_options(ready: &authprobe_lab::Ready, limits: Limits) -> Result<
         },
         show_secrets: false,
         allow_unsafe_methods: false,
+        jwt: JwtOptions::defaults(),
     })
 }
 
@@ -525,4 +666,22 @@ fn list_checks(a: ChecksArgs) -> Result<i32> {
         }
     }
     Ok(0)
+}
+
+impl From<CrackArgs> for crack::CrackOptions {
+    fn from(a: CrackArgs) -> Self {
+        crack::CrackOptions {
+            token: a.token,
+            wordlists: a.wordlist,
+            rules: a.rules,
+            builtin: !a.no_builtin,
+            threads: a.threads,
+            max_time: a.max_time,
+            json: a.format == Format::Json,
+            show_secret: a.show_secret,
+            benchmark: a.benchmark,
+            export_hashcat: a.export_hashcat,
+            progress: !a.no_progress,
+        }
+    }
 }

@@ -28,6 +28,9 @@ pub struct Credentials {
     pub headers: Vec<(String, String)>,
     pub client: Option<Arc<ClientIdentity>>,
     pub client_ca: Option<(PathBuf, PathBuf)>,
+    /// Other secrets given for the JWT checks (expired or alternate tokens, the HMAC
+    /// secret), redacted like the rest.
+    pub extra_secrets: Vec<String>,
 }
 
 impl Credentials {
@@ -54,6 +57,18 @@ impl Credentials {
                 s.push(value.clone());
             }
         }
+        if let Some(sig) = self
+            .bearer
+            .as_deref()
+            .and_then(|t| t.rsplit_once('.'))
+            .map(|(_, s)| s)
+            && sig.len() >= 16
+        {
+            // The signature alone, with the claims one can read in a forged token, would
+            // rebuild the credential.
+            s.push(sig.to_string());
+        }
+        s.extend(self.extra_secrets.iter().cloned());
         s.retain(|v| v.len() >= 4);
         s
     }
@@ -69,6 +84,40 @@ pub fn is_secret_header(name: &str) -> bool {
     .any(|w| n.contains(w))
 }
 
+/// What the JWT checks may use beyond the bearer token.
+#[derive(Clone, Debug, Default)]
+pub struct JwtOptions {
+    /// `--jwt-secret`: the HMAC secret.
+    pub secret: Option<String>,
+    /// `--jwt-key`: a private signing key (PEM).
+    pub key: Option<PathBuf>,
+    /// `--jwt-public-key`: the server's public key (PEM), for key confusion.
+    pub public_key: Option<PathBuf>,
+    /// `--expired-token`: a genuinely issued token whose `exp` has passed.
+    pub expired_token: Option<String>,
+    /// `--alt-token`: a genuinely issued token for another audience.
+    pub alt_token: Option<String>,
+    /// `--callback-url`: a URL the target can reach that serves what the scanner's jku
+    /// listener serves (for targets off this machine).
+    pub callback_url: Option<Url>,
+    /// `--wordlist`: extra candidate secrets for the HMAC cracker.
+    pub wordlists: Vec<PathBuf>,
+    /// `--crack-time`.
+    pub crack_time: std::time::Duration,
+    /// `--max-token-lifetime`, seconds.
+    pub max_lifetime: u64,
+}
+
+impl JwtOptions {
+    pub fn defaults() -> Self {
+        Self {
+            crack_time: std::time::Duration::from_secs(10),
+            max_lifetime: 24 * 3600,
+            ..Self::default()
+        }
+    }
+}
+
 #[derive(Clone, Debug)]
 pub struct ScanOptions {
     pub target: Url,
@@ -79,6 +128,7 @@ pub struct ScanOptions {
     pub tls: TlsSettings,
     pub show_secrets: bool,
     pub allow_unsafe_methods: bool,
+    pub jwt: JwtOptions,
 }
 
 /// Answers to the reference requests, each taken twice.
@@ -112,6 +162,9 @@ pub struct Ctx {
     pub opts: ScanOptions,
     pub http: Http,
     pub baselines: Baselines,
+    /// Facts checks compute once and share (a recovered key, a root cause); the engine
+    /// only holds them.
+    pub shared: checks::Shared,
 }
 
 pub const BEARER_VAR: &str = "AUTHPROBE_BEARER";
@@ -379,6 +432,7 @@ pub async fn scan_with(
         opts,
         http,
         baselines,
+        shared: checks::Shared::default(),
     };
 
     let mut runnable = Vec::new();

@@ -52,6 +52,11 @@ impl Probe {
         self
     }
 
+    pub fn with_url(mut self, url: Url) -> Self {
+        self.url = url;
+        self
+    }
+
     pub fn with_method(mut self, method: &str) -> Self {
         self.method = method.to_string();
         self

@@ -1,7 +1,7 @@
 use crate::checks::{Check, CheckFuture, CheckMeta, Outcome, Remediation};
-use crate::engine::{BEARER_VAR, Ctx};
+use crate::engine::Ctx;
 use crate::finding::{Confidence, Family, Severity};
-use crate::http::{Exchange, Seg, Value};
+use crate::http::{Exchange, Value};
 use crate::oracle::{Oracle, Sample, Verdict};
 
 pub static META: CheckMeta = CheckMeta {
@@ -54,19 +54,19 @@ fn garbage_values(token: Option<&str>) -> Vec<(String, Value)> {
     .iter()
     .map(|(l, s)| (l.to_string(), Value::lit(*s)))
     .collect();
+    // Cut inside the payload, so what is left is structurally broken (its JSON cannot
+    // parse). A token cut only in its signature still parses: that is a signature
+    // check's business (jwt.signature_not_verified), not this one's. The header and half
+    // the claims are not a credential, so the value is shown as is.
     if let Some(t) = token
-        && t.len() > 20
-        && t.is_char_boundary(t.len() - 10)
+        && let Some((header, rest)) = t.split_once('.')
+        && let Some((payload, _)) = rest.split_once('.')
+        && payload.len() >= 8
+        && payload.is_char_boundary(payload.len() / 2)
     {
         v.push((
-            "token truncated by 10 characters".into(),
-            Value::from_segs(vec![
-                Seg::Lit("Bearer ".into()),
-                Seg::Secret {
-                    expr: format!("${{{BEARER_VAR}%??????????}}"),
-                    raw: t[..t.len() - 10].to_string(),
-                },
-            ]),
+            "token truncated inside its payload".into(),
+            Value::lit(format!("Bearer {header}.{}", &payload[..payload.len() / 2])),
         ));
     }
     v
@@ -128,4 +128,29 @@ impl Check for MalformedTokenAccepted {
             ))
         })
     }
+}
+
+/// Whether plain garbage in the bearer gets the authorized answer: a root cause that other
+/// checks must not report again. Probed once per scan.
+pub async fn garbage_accepted(ctx: &Ctx) -> bool {
+    *ctx.shared
+        .garbage_accepted
+        .get_or_init(|| async {
+            let Ok(()) = Oracle::new(ctx.authorized_class(), ctx.app_rejected()).usable() else {
+                return false;
+            };
+            let p = ctx
+                .transport_probe("GET")
+                .without_header("Authorization")
+                .header("Authorization", Value::lit("Bearer authprobe-not-a-token"));
+            match ctx.send(p).await {
+                Ok(x) => matches!(
+                    Oracle::new(ctx.authorized_class(), ctx.app_rejected())
+                        .judge(&Sample::from_exchange(&x)),
+                    Verdict::Accepted { .. }
+                ),
+                Err(_) => false,
+            }
+        })
+        .await
 }

@@ -1,0 +1,67 @@
+use crate::checks::{Check, CheckFuture, CheckMeta, Need, Remediation};
+use crate::engine::Ctx;
+use crate::finding::{Family, Severity};
+
+pub static META: CheckMeta = CheckMeta {
+    id: "jwt.alg_none",
+    title: "Token re-issued with alg \"none\" is accepted",
+    family: Family::Jwt,
+    severity: Severity::Critical,
+    cwe: &[347, 327],
+    owasp: &["API2"],
+    description: "Sends the token with alg none, None, NONE and nOnE, with and without the trailing dot, and confirms by changing a claim.",
+    needs: &[Need::Token],
+    remediation: Remediation {
+        summary: "Pin the accepted algorithms to the one you issue; reject alg none in any spelling; verify every token with your key.",
+        frameworks: &[
+            (
+                "django",
+                "PyJWT: jwt.decode(token, key, algorithms=[\"RS256\"]) with an explicit list; simplejwt: set ALGORITHM and never pass options={\"verify_signature\": False}.",
+            ),
+            (
+                "express",
+                "jsonwebtoken: jwt.verify(token, publicKey, { algorithms: [\"RS256\"] }); never jwt.decode() for authentication.",
+            ),
+            (
+                "spring",
+                "Build the JwtDecoder with NimbusJwtDecoder.withPublicKey(key).signatureAlgorithm(SignatureAlgorithm.RS256) or withJwkSetUri(...).jwsAlgorithm(...).",
+            ),
+            (
+                "go",
+                "golang-jwt: jwt.Parse(token, keyFunc, jwt.WithValidMethods([]string{\"RS256\"})) and return only your key from keyFunc.",
+            ),
+            (
+                "gateway",
+                "Envoy jwt_authn / Kong jwt: pin the issuer's JWKS and algorithm list; do not let the token choose.",
+            ),
+        ],
+    },
+};
+
+pub struct AlgNone;
+
+impl Check for AlgNone {
+    fn meta(&self) -> &'static CheckMeta {
+        &META
+    }
+
+    fn run<'a>(&'a self, ctx: &'a Ctx) -> CheckFuture<'a> {
+        Box::pin(async move {
+            let jwt = match super::require_jwt(ctx) {
+                Ok(j) => j,
+                Err(o) => return o,
+            };
+            let build = |e: &[authprobe_jwt::Edit]| {
+                authprobe_jwt::attacks::alg_none(&jwt, e).map_err(|e| e.to_string())
+            };
+            super::forgery_check(
+                ctx,
+                &META,
+                &jwt,
+                build,
+                "an unsigned token with alg \"none\" got the authorized answer",
+            )
+            .await
+        })
+    }
+}

@@ -1,0 +1,88 @@
+use crate::checks::{Check, CheckFuture, CheckMeta, Need, Remediation};
+use crate::engine::Ctx;
+use crate::finding::{Family, Severity};
+
+pub static META: CheckMeta = CheckMeta {
+    id: "jwt.audience_not_checked",
+    title: "Token minted for another audience is accepted",
+    family: Family::Jwt,
+    severity: Severity::High,
+    cwe: &[287, 1390],
+    owasp: &["API2"],
+    description: "Mints a token for another audience (and, when the original names one, without aud) with the known key, or sends --alt-token.",
+    needs: &[Need::Token],
+    remediation: Remediation {
+        summary: "Check aud against this API's own identifier and require it, so a token issued for another service is refused.",
+        frameworks: &[
+            (
+                "django",
+                "PyJWT: jwt.decode(token, key, algorithms=[...], audience=\"your-api\", issuer=\"https://your-idp\", options={\"require\": [\"exp\", \"iss\", \"aud\", \"sub\"]}); simplejwt: set AUDIENCE and ISSUER.",
+            ),
+            (
+                "express",
+                "jsonwebtoken: jwt.verify(token, key, { algorithms, audience: \"your-api\", issuer: \"https://your-idp\", clockTolerance: 30 }); express-jwt takes the same options.",
+            ),
+            (
+                "spring",
+                "JwtValidators.createDefaultWithIssuer(issuer) plus a JwtClaimValidator<List<String>> on aud, set with decoder.setJwtValidator(...).",
+            ),
+            (
+                "go",
+                "golang-jwt: jwt.WithAudience(\"your-api\"), jwt.WithIssuer(\"https://your-idp\"), jwt.WithExpirationRequired(), jwt.WithLeeway(30*time.Second).",
+            ),
+            (
+                "gateway",
+                "Envoy jwt_authn: set issuer and audiences on the provider; Kong: claims_to_verify = exp, nbf.",
+            ),
+        ],
+    },
+};
+
+pub struct AudienceNotChecked;
+
+impl Check for AudienceNotChecked {
+    fn meta(&self) -> &'static CheckMeta {
+        &META
+    }
+
+    fn run<'a>(&'a self, ctx: &'a Ctx) -> CheckFuture<'a> {
+        Box::pin(async move {
+            let given = ctx
+                .opts
+                .jwt
+                .alt_token
+                .clone()
+                .map(|t| ("the token given with --alt-token", t));
+            super::minted_check(
+                ctx,
+                &META,
+                |jwt, k| {
+                    let now = authprobe_jwt::attacks::unix_now();
+                    let mut out = vec![
+                        authprobe_jwt::attacks::mint_other_audience(
+                            jwt,
+                            k.alg,
+                            &k.key,
+                            Some("https://other-service.authprobe.invalid"),
+                            now,
+                        )
+                        .map_err(|e| e.to_string())?,
+                    ];
+                    // Without aud in the original, a missing aud is the passive finding, not this one.
+                    if jwt.claims().contains_key("aud") {
+                        out.push(
+                            authprobe_jwt::attacks::mint_other_audience(
+                                jwt, k.alg, &k.key, None, now,
+                            )
+                            .map_err(|e| e.to_string())?,
+                        );
+                    }
+                    Ok(out)
+                },
+                given,
+                "a token minted for another audience got the authorized answer",
+            )
+            .await
+        })
+    }
+}

@@ -1,0 +1,74 @@
+use crate::checks::{Check, CheckFuture, CheckMeta, Need, Outcome, Remediation};
+use crate::engine::Ctx;
+use crate::finding::{Family, Severity};
+
+pub static META: CheckMeta = CheckMeta {
+    id: "jwt.embedded_jwk",
+    title: "Token signed by an attacker key carried in the header jwk is accepted",
+    family: Family::Jwt,
+    severity: Severity::Critical,
+    cwe: &[347],
+    owasp: &["API2"],
+    description: "Signs the token with fresh RSA and EC keys and puts their public halves in the header jwk.",
+    needs: &[Need::Token],
+    remediation: Remediation {
+        summary: "Never take the verification key from the token; ignore header jwk/x5c unless they chain to a trust anchor you pin.",
+        frameworks: &[
+            (
+                "django",
+                "PyJWT: jwt.decode(token, key, algorithms=[\"RS256\"]) with an explicit list; simplejwt: set ALGORITHM and never pass options={\"verify_signature\": False}.",
+            ),
+            (
+                "express",
+                "jsonwebtoken: jwt.verify(token, publicKey, { algorithms: [\"RS256\"] }); never jwt.decode() for authentication.",
+            ),
+            (
+                "spring",
+                "Build the JwtDecoder with NimbusJwtDecoder.withPublicKey(key).signatureAlgorithm(SignatureAlgorithm.RS256) or withJwkSetUri(...).jwsAlgorithm(...).",
+            ),
+            (
+                "go",
+                "golang-jwt: jwt.Parse(token, keyFunc, jwt.WithValidMethods([]string{\"RS256\"})) and return only your key from keyFunc.",
+            ),
+            (
+                "gateway",
+                "Envoy jwt_authn / Kong jwt: pin the issuer's JWKS and algorithm list; do not let the token choose.",
+            ),
+        ],
+    },
+};
+
+pub struct EmbeddedJwk;
+
+impl Check for EmbeddedJwk {
+    fn meta(&self) -> &'static CheckMeta {
+        &META
+    }
+
+    fn run<'a>(&'a self, ctx: &'a Ctx) -> CheckFuture<'a> {
+        Box::pin(async move {
+            let jwt = match super::require_jwt(ctx) {
+                Ok(j) => j,
+                Err(o) => return o,
+            };
+            let keys =
+                match tokio::task::spawn_blocking(authprobe_jwt::attacks::AttackerKeys::generate)
+                    .await
+                {
+                    Ok(Ok(k)) => k,
+                    _ => return Outcome::Inconclusive("could not generate attacker keys".into()),
+                };
+            let build = |e: &[authprobe_jwt::Edit]| {
+                authprobe_jwt::attacks::embedded_jwk(&jwt, e, &keys).map_err(|e| e.to_string())
+            };
+            super::forgery_check(
+                ctx,
+                &META,
+                &jwt,
+                build,
+                "a token signed with a key from its own jwk header got the authorized answer",
+            )
+            .await
+        })
+    }
+}

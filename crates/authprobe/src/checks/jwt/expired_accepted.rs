@@ -1,0 +1,75 @@
+use crate::checks::{Check, CheckFuture, CheckMeta, Need, Remediation};
+use crate::engine::Ctx;
+use crate::finding::{Family, Severity};
+
+pub static META: CheckMeta = CheckMeta {
+    id: "jwt.expired_accepted",
+    title: "Token whose exp is in the past is accepted",
+    family: Family::Jwt,
+    severity: Severity::High,
+    cwe: &[613],
+    owasp: &["API2"],
+    description: "Mints a token whose exp passed an hour ago with the known key, or sends --expired-token.",
+    needs: &[Need::Token],
+    remediation: Remediation {
+        summary: "Require exp and reject expired tokens, with at most a small clock skew (seconds, not hours).",
+        frameworks: &[
+            (
+                "django",
+                "PyJWT: jwt.decode(token, key, algorithms=[...], audience=\"your-api\", issuer=\"https://your-idp\", options={\"require\": [\"exp\", \"iss\", \"aud\", \"sub\"]}); simplejwt: set AUDIENCE and ISSUER.",
+            ),
+            (
+                "express",
+                "jsonwebtoken: jwt.verify(token, key, { algorithms, audience: \"your-api\", issuer: \"https://your-idp\", clockTolerance: 30 }); express-jwt takes the same options.",
+            ),
+            (
+                "spring",
+                "JwtValidators.createDefaultWithIssuer(issuer) plus a JwtClaimValidator<List<String>> on aud, set with decoder.setJwtValidator(...).",
+            ),
+            (
+                "go",
+                "golang-jwt: jwt.WithAudience(\"your-api\"), jwt.WithIssuer(\"https://your-idp\"), jwt.WithExpirationRequired(), jwt.WithLeeway(30*time.Second).",
+            ),
+            (
+                "gateway",
+                "Envoy jwt_authn: set issuer and audiences on the provider; Kong: claims_to_verify = exp, nbf.",
+            ),
+        ],
+    },
+};
+
+pub struct ExpiredAccepted;
+
+impl Check for ExpiredAccepted {
+    fn meta(&self) -> &'static CheckMeta {
+        &META
+    }
+
+    fn run<'a>(&'a self, ctx: &'a Ctx) -> CheckFuture<'a> {
+        Box::pin(async move {
+            let given = ctx
+                .opts
+                .jwt
+                .expired_token
+                .clone()
+                .map(|t| ("the token given with --expired-token", t));
+            super::minted_check(
+                ctx,
+                &META,
+                |jwt, k| {
+                    authprobe_jwt::attacks::mint_expired(
+                        jwt,
+                        k.alg,
+                        &k.key,
+                        authprobe_jwt::attacks::unix_now(),
+                    )
+                    .map(|f| vec![f])
+                    .map_err(|e| e.to_string())
+                },
+                given,
+                "a token that expired an hour ago got the authorized answer",
+            )
+            .await
+        })
+    }
+}

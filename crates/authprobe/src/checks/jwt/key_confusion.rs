@@ -1,0 +1,78 @@
+use crate::checks::{Check, CheckFuture, CheckMeta, Need, Outcome, Remediation};
+use crate::engine::Ctx;
+use crate::finding::{Family, Severity};
+
+pub static META: CheckMeta = CheckMeta {
+    id: "jwt.key_confusion",
+    title: "Token HMAC-signed with the server public key is accepted",
+    family: Family::Jwt,
+    severity: Severity::Critical,
+    cwe: &[347, 327],
+    owasp: &["API2"],
+    description: "Finds the public key (--jwt-public-key, x5c, or a JWKS at the usual paths) and signs the token with HS256/384/512 using its PEM, DER and JWK encodings as the secret.",
+    needs: &[Need::Token],
+    remediation: Remediation {
+        summary: "Bind each key to one algorithm and pass that algorithm list to the verifier; an RSA/EC public key must never be usable as an HMAC secret.",
+        frameworks: &[
+            (
+                "django",
+                "PyJWT: jwt.decode(token, key, algorithms=[\"RS256\"]) with an explicit list; simplejwt: set ALGORITHM and never pass options={\"verify_signature\": False}.",
+            ),
+            (
+                "express",
+                "jsonwebtoken: jwt.verify(token, publicKey, { algorithms: [\"RS256\"] }); never jwt.decode() for authentication.",
+            ),
+            (
+                "spring",
+                "Build the JwtDecoder with NimbusJwtDecoder.withPublicKey(key).signatureAlgorithm(SignatureAlgorithm.RS256) or withJwkSetUri(...).jwsAlgorithm(...).",
+            ),
+            (
+                "go",
+                "golang-jwt: jwt.Parse(token, keyFunc, jwt.WithValidMethods([]string{\"RS256\"})) and return only your key from keyFunc.",
+            ),
+            (
+                "gateway",
+                "Envoy jwt_authn / Kong jwt: pin the issuer's JWKS and algorithm list; do not let the token choose.",
+            ),
+        ],
+    },
+};
+
+pub struct KeyConfusion;
+
+impl Check for KeyConfusion {
+    fn meta(&self) -> &'static CheckMeta {
+        &META
+    }
+
+    fn run<'a>(&'a self, ctx: &'a Ctx) -> CheckFuture<'a> {
+        Box::pin(async move {
+            let jwt = match super::require_jwt(ctx) {
+                Ok(j) => j,
+                Err(o) => return o,
+            };
+            if super::token_alg(&jwt).is_some_and(super::is_hmac) {
+                return Outcome::NotApplicable(
+                    "the token is HMAC-signed: there is no public key to confuse".into(),
+                );
+            }
+            let Some(found) = ctx.shared.jwt.public_key(ctx).await else {
+                return Outcome::NotApplicable("no public key found (give --jwt-public-key, or serve a JWKS at /.well-known/jwks.json)".into());
+            };
+            let build = |e: &[authprobe_jwt::Edit]| {
+                authprobe_jwt::attacks::key_confusion(
+                    &jwt,
+                    e,
+                    &found.key,
+                    found.original.as_deref(),
+                )
+                .map_err(|e| e.to_string())
+            };
+            let what = format!(
+                "a token HMAC-signed with the public key from {} got the authorized answer",
+                found.source
+            );
+            super::forgery_check(ctx, &META, &jwt, build, &what).await
+        })
+    }
+}

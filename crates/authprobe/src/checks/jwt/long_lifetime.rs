@@ -1,0 +1,48 @@
+use crate::checks::{Check, CheckFuture, CheckMeta, Need, Remediation};
+use crate::engine::Ctx;
+use crate::finding::{Family, Severity};
+
+pub static META: CheckMeta = CheckMeta {
+    id: "jwt.long_lifetime",
+    title: "exp - iat exceeds the policy (default 24 h)",
+    family: Family::Jwt,
+    severity: Severity::Low,
+    cwe: &[613],
+    owasp: &["API2"],
+    description: "Reads the token given with --bearer and compares its lifetime with --max-token-lifetime.",
+    needs: &[Need::Token],
+    remediation: Remediation {
+        summary: "Keep access tokens short-lived (minutes to hours) and use refresh tokens for longer sessions.",
+        frameworks: &[
+            (
+                "django",
+                "simplejwt: ACCESS_TOKEN_LIFETIME short, REFRESH_TOKEN_LIFETIME for sessions, ROTATE_REFRESH_TOKENS = True.",
+            ),
+            (
+                "express",
+                "jwt.sign(..., { expiresIn: \"15m\" }) for access tokens; a separate refresh flow.",
+            ),
+            (
+                "spring",
+                "Authorization server: TokenSettings.builder().accessTokenTimeToLive(Duration.ofMinutes(15)).",
+            ),
+            (
+                "go",
+                "ExpiresAt: jwt.NewNumericDate(time.Now().Add(15 * time.Minute)).",
+            ),
+            ("gateway", "Kong jwt: maximum_expiration = 3600."),
+        ],
+    },
+};
+
+pub struct LongLifetime;
+
+impl Check for LongLifetime {
+    fn meta(&self) -> &'static CheckMeta {
+        &META
+    }
+
+    fn run<'a>(&'a self, ctx: &'a Ctx) -> CheckFuture<'a> {
+        Box::pin(async move { super::passive::run(ctx, &META) })
+    }
+}

@@ -1,0 +1,51 @@
+use crate::checks::{Check, CheckFuture, CheckMeta, Need, Remediation};
+use crate::engine::Ctx;
+use crate::finding::{Family, Severity};
+
+pub static META: CheckMeta = CheckMeta {
+    id: "jwt.missing_exp",
+    title: "The token has no exp",
+    family: Family::Jwt,
+    severity: Severity::Medium,
+    cwe: &[613],
+    owasp: &["API2"],
+    description: "Reads the token given with --bearer: a token without exp never expires.",
+    needs: &[Need::Token],
+    remediation: Remediation {
+        summary: "Issue every access token with exp (minutes to hours) and require exp when validating.",
+        frameworks: &[
+            (
+                "django",
+                "simplejwt: ACCESS_TOKEN_LIFETIME = timedelta(minutes=15); PyJWT: options={\"require\": [\"exp\"]}.",
+            ),
+            (
+                "express",
+                "jsonwebtoken: jwt.sign(payload, key, { expiresIn: \"15m\" }); verify rejects expired tokens unless ignoreExpiration is set.",
+            ),
+            (
+                "spring",
+                "JwtClaimsSet.builder().expiresAt(now.plus(15, MINUTES)); the default JwtTimestampValidator enforces it.",
+            ),
+            (
+                "go",
+                "golang-jwt: set RegisteredClaims.ExpiresAt and parse with jwt.WithExpirationRequired().",
+            ),
+            (
+                "gateway",
+                "Kong jwt plugin: claims_to_verify = exp; maximum_expiration to cap lifetimes.",
+            ),
+        ],
+    },
+};
+
+pub struct MissingExp;
+
+impl Check for MissingExp {
+    fn meta(&self) -> &'static CheckMeta {
+        &META
+    }
+
+    fn run<'a>(&'a self, ctx: &'a Ctx) -> CheckFuture<'a> {
+        Box::pin(async move { super::passive::run(ctx, &META) })
+    }
+}
