@@ -13,28 +13,7 @@ pub static META: CheckMeta = CheckMeta {
     needs: &[Need::Token],
     remediation: Remediation {
         summary: "Pin the accepted algorithms to the one you issue; reject alg none in any spelling; verify every token with your key.",
-        frameworks: &[
-            (
-                "django",
-                "PyJWT: jwt.decode(token, key, algorithms=[\"RS256\"]) with an explicit list; simplejwt: set ALGORITHM and never pass options={\"verify_signature\": False}.",
-            ),
-            (
-                "express",
-                "jsonwebtoken: jwt.verify(token, publicKey, { algorithms: [\"RS256\"] }); never jwt.decode() for authentication.",
-            ),
-            (
-                "spring",
-                "Build the JwtDecoder with NimbusJwtDecoder.withPublicKey(key).signatureAlgorithm(SignatureAlgorithm.RS256) or withJwkSetUri(...).jwsAlgorithm(...).",
-            ),
-            (
-                "go",
-                "golang-jwt: jwt.Parse(token, keyFunc, jwt.WithValidMethods([]string{\"RS256\"})) and return only your key from keyFunc.",
-            ),
-            (
-                "gateway",
-                "Envoy jwt_authn / Kong jwt: pin the issuer's JWKS and algorithm list; do not let the token choose.",
-            ),
-        ],
+        frameworks: super::PINNED_ALGORITHMS,
     },
 };
 

@@ -33,6 +33,54 @@ use authprobe_jwt::{Alg, Edit, Jwt, PrivateKey, PublicKey, SigningKey};
 use std::time::Duration;
 use tokio::sync::OnceCell;
 
+/// Advice shared by the forgery checks: one pinned algorithm, one configured key.
+pub const PINNED_ALGORITHMS: &[(&str, &str)] = &[
+    (
+        "django",
+        "PyJWT: jwt.decode(token, key, algorithms=[\"RS256\"]) with an explicit list; simplejwt: set ALGORITHM and never pass options={\"verify_signature\": False}.",
+    ),
+    (
+        "express",
+        "jsonwebtoken: jwt.verify(token, publicKey, { algorithms: [\"RS256\"] }); never jwt.decode() for authentication.",
+    ),
+    (
+        "spring",
+        "Build the JwtDecoder with NimbusJwtDecoder.withPublicKey(key).signatureAlgorithm(SignatureAlgorithm.RS256) or withJwkSetUri(...).jwsAlgorithm(...).",
+    ),
+    (
+        "go",
+        "golang-jwt: jwt.Parse(token, keyFunc, jwt.WithValidMethods([]string{\"RS256\"})) and return only your key from keyFunc.",
+    ),
+    (
+        "gateway",
+        "Envoy jwt_authn / Kong jwt: pin the issuer's JWKS and algorithm list; do not let the token choose.",
+    ),
+];
+
+/// Advice shared by the claim checks: require and compare exp, nbf, iss and aud.
+pub const CLAIM_VALIDATION: &[(&str, &str)] = &[
+    (
+        "django",
+        "PyJWT: jwt.decode(token, key, algorithms=[...], audience=\"your-api\", issuer=\"https://your-idp\", options={\"require\": [\"exp\", \"iss\", \"aud\", \"sub\"]}); simplejwt: set AUDIENCE and ISSUER.",
+    ),
+    (
+        "express",
+        "jsonwebtoken: jwt.verify(token, key, { algorithms, audience: \"your-api\", issuer: \"https://your-idp\", clockTolerance: 30 }); express-jwt takes the same options.",
+    ),
+    (
+        "spring",
+        "JwtValidators.createDefaultWithIssuer(issuer) plus a JwtClaimValidator<List<String>> on aud, set with decoder.setJwtValidator(...).",
+    ),
+    (
+        "go",
+        "golang-jwt: jwt.WithAudience(\"your-api\"), jwt.WithIssuer(\"https://your-idp\"), jwt.WithExpirationRequired(), jwt.WithLeeway(30*time.Second).",
+    ),
+    (
+        "gateway",
+        "Envoy jwt_authn: set issuer and audiences on the provider; Kong: claims_to_verify = exp, nbf.",
+    ),
+];
+
 /// A key that signs tokens the server trusts.
 pub struct KnownKey {
     pub alg: Alg,

@@ -13,28 +13,7 @@ pub static META: CheckMeta = CheckMeta {
     needs: &[Need::Token],
     remediation: Remediation {
         summary: "Honour nbf (not before) with a small leeway.",
-        frameworks: &[
-            (
-                "django",
-                "PyJWT: jwt.decode(token, key, algorithms=[...], audience=\"your-api\", issuer=\"https://your-idp\", options={\"require\": [\"exp\", \"iss\", \"aud\", \"sub\"]}); simplejwt: set AUDIENCE and ISSUER.",
-            ),
-            (
-                "express",
-                "jsonwebtoken: jwt.verify(token, key, { algorithms, audience: \"your-api\", issuer: \"https://your-idp\", clockTolerance: 30 }); express-jwt takes the same options.",
-            ),
-            (
-                "spring",
-                "JwtValidators.createDefaultWithIssuer(issuer) plus a JwtClaimValidator<List<String>> on aud, set with decoder.setJwtValidator(...).",
-            ),
-            (
-                "go",
-                "golang-jwt: jwt.WithAudience(\"your-api\"), jwt.WithIssuer(\"https://your-idp\"), jwt.WithExpirationRequired(), jwt.WithLeeway(30*time.Second).",
-            ),
-            (
-                "gateway",
-                "Envoy jwt_authn: set issuer and audiences on the provider; Kong: claims_to_verify = exp, nbf.",
-            ),
-        ],
+        frameworks: super::CLAIM_VALIDATION,
     },
 };
 
