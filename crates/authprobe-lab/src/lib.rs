@@ -13,7 +13,9 @@ mod app;
 mod flaws;
 mod pki;
 
-pub use app::{ADMIN_PATH, AUDIENCE, ISSUER, LOGIN_PATH, PROTECTED_PATH};
+pub use app::{
+    ADMIN_PATH, AUDIENCE, ISSUER, LOGIN_PATH, PROTECTED_PATH, THROTTLE_FAILURES, THROTTLE_WINDOW,
+};
 pub use flaws::{Flaws, KNOWN_FLAWS, Profile};
 
 use anyhow::{Context, Result};
@@ -60,8 +62,36 @@ pub struct LabOptions {
 /// A running lab. Dropping it stops the listeners and deletes its files.
 pub struct Lab {
     pub ready: Ready,
+    state: Arc<AppState>,
     tasks: Vec<JoinHandle<()>>,
     _dir: tempfile::TempDir,
+}
+
+impl Lab {
+    /// Requests the application answered, on either listener.
+    pub fn requests(&self) -> usize {
+        self.state
+            .stats
+            .requests
+            .load(std::sync::atomic::Ordering::Relaxed)
+    }
+
+    /// Login requests that named `user`, whatever their outcome.
+    pub fn login_attempts(&self, user: &str) -> usize {
+        count(&self.state.stats.login_attempts, user)
+    }
+
+    /// Login requests for `user` whose password was checked and was wrong.
+    pub fn failed_logins(&self, user: &str) -> usize {
+        count(&self.state.stats.failed_logins, user)
+    }
+}
+
+fn count(map: &std::sync::Mutex<HashMap<String, usize>>, user: &str) -> usize {
+    map.lock()
+        .ok()
+        .and_then(|m| m.get(user).copied())
+        .unwrap_or(0)
 }
 
 impl Drop for Lab {
@@ -126,6 +156,16 @@ pub async fn start(opts: LabOptions) -> Result<Lab> {
             role: "admin",
         },
     );
+    if flaws.default_credentials {
+        // Flaw: the superuser a setup script created keeps the password from the docs.
+        users.insert(
+            "admin".to_string(),
+            User {
+                password: "admin".to_string(),
+                role: "admin",
+            },
+        );
+    }
     let state = Arc::new(AppState {
         flaws: flaws.clone(),
         users,
@@ -133,6 +173,8 @@ pub async fn start(opts: LabOptions) -> Result<Lab> {
         decoding_key,
         jwks: app::jwks_for(signing.public_key_raw()),
         https_base: https_url.clone(),
+        failures: Default::default(),
+        stats: Default::default(),
     });
     let alice_x5t = base64::engine::general_purpose::URL_SAFE_NO_PAD
         .encode(sha2::Sha256::digest(&alice.cert_der));
@@ -155,7 +197,7 @@ pub async fn start(opts: LabOptions) -> Result<Lab> {
 
     let tasks = vec![
         tokio::spawn(serve_https(https, acceptor, state.clone())),
-        tokio::spawn(serve_plain(plain, state)),
+        tokio::spawn(serve_plain(plain, state.clone())),
     ];
     let ready = Ready {
         https_url,
@@ -172,6 +214,7 @@ pub async fn start(opts: LabOptions) -> Result<Lab> {
     };
     Ok(Lab {
         ready,
+        state,
         tasks,
         _dir: dir,
     })
@@ -223,9 +266,12 @@ async fn serve_https(
                 client_cn,
                 client_x5t,
             });
-            let service = service_fn(move |req| {
-                let resp = app::handle(&state, &conn, &req);
-                async move { Ok::<_, Infallible>(resp) }
+            let service = service_fn(move |req: hyper::Request<hyper::body::Incoming>| {
+                let state = state.clone();
+                let conn = conn.clone();
+                // Only the head matters to the app; dropping the body keeps the future Send.
+                let req = hyper::Request::from_parts(req.into_parts().0, ());
+                async move { Ok::<_, Infallible>(app::handle(&state, &conn, &req).await) }
             });
             let _ = http1::Builder::new()
                 .timer(TokioTimer::new())
@@ -243,9 +289,10 @@ async fn serve_plain(listener: TcpListener, state: Arc<AppState>) {
         };
         let state = state.clone();
         tokio::spawn(async move {
-            let service = service_fn(move |req| {
-                let resp = app::handle_plain(&state, &req);
-                async move { Ok::<_, Infallible>(resp) }
+            let service = service_fn(move |req: hyper::Request<hyper::body::Incoming>| {
+                let state = state.clone();
+                let req = hyper::Request::from_parts(req.into_parts().0, ());
+                async move { Ok::<_, Infallible>(app::handle_plain(&state, &req).await) }
             });
             let _ = http1::Builder::new()
                 .timer(TokioTimer::new())
