@@ -297,8 +297,15 @@ fn catalog_lists_the_checks() {
         "auth.missing",
         "auth.method_bypass",
         "auth.malformed_token_accepted",
+        "auth.scheme_confusion",
+        "auth.verbose_errors",
+        "auth.user_enumeration",
         "tls.plaintext_http",
         "tls.hsts_missing",
+        "basic.cleartext",
+        "basic.default_credentials",
+        "basic.no_lockout",
+        "basic.realm_leak",
     ] {
         assert!(ids.iter().any(|i| i == id), "{id}");
     }
