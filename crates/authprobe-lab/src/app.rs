@@ -14,8 +14,11 @@ use http_body_util::Full;
 use hyper::header::{HeaderValue, LOCATION};
 use hyper::{Method, Request, Response, StatusCode};
 use serde_json::{Value, json};
+use sha2::Digest;
 use std::collections::HashMap;
-use std::time::{SystemTime, UNIX_EPOCH};
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 pub const PROTECTED_PATH: &str = "/api/v1/me";
 pub const ADMIN_PATH: &str = "/api/v1/admin";
@@ -44,7 +47,29 @@ pub struct AppState {
     pub jwt: JwtConfig,
     pub jwks: Value,
     pub https_base: String,
+    /// Recent failed logins per submitted username (known or not), for throttling.
+    pub failures: Mutex<HashMap<String, Vec<Instant>>>,
+    pub stats: Stats,
 }
+
+/// What the lab received, so tests can prove the scanner kept to its bounds.
+#[derive(Default)]
+pub struct Stats {
+    pub requests: AtomicUsize,
+    /// Login requests per submitted username, whatever their outcome.
+    pub login_attempts: Mutex<HashMap<String, usize>>,
+    /// Login requests per submitted username whose password was checked and was wrong.
+    pub failed_logins: Mutex<HashMap<String, usize>>,
+}
+
+/// Failed logins per username within [`THROTTLE_WINDOW`] before the login answers 429
+/// (django-axes or a DRF `ScopedRateThrottle` keyed on the username do the same). Ten
+/// leaves room for honest typos; any brute force is slowed to ten guesses per window.
+pub const THROTTLE_FAILURES: usize = 10;
+pub const THROTTLE_WINDOW: Duration = Duration::from_secs(300);
+/// What the password hasher costs when it runs (PBKDF2 with Django's default iterations
+/// takes this order of time on a server core).
+const SLOW_HASH: Duration = Duration::from_millis(40);
 
 pub fn now() -> u64 {
     SystemTime::now()
@@ -146,12 +171,13 @@ const CHALLENGE_INVALID: &str = "Bearer realm=\"authprobe-lab\", error=\"invalid
 
 /// Entry point for every request that reached the application.
 pub async fn handle<B>(state: &AppState, conn: &ConnInfo, req: &Request<B>) -> Resp {
+    state.stats.requests.fetch_add(1, Ordering::Relaxed);
     let r = Reply { state, conn };
     let path = req.uri().path();
     match path {
         "/health" => r.json(StatusCode::OK, json!({ "status": "ok" })),
         "/.well-known/jwks.json" => r.json(StatusCode::OK, state.jwks.clone()),
-        LOGIN_PATH => login(&r, req),
+        LOGIN_PATH => login(&r, req).await,
         PROTECTED_PATH => protected(&r, req, None).await,
         ADMIN_PATH => protected(&r, req, Some("admin")).await,
         _ => r.error(StatusCode::NOT_FOUND, "not_found", None),
@@ -161,7 +187,10 @@ pub async fn handle<B>(state: &AppState, conn: &ConnInfo, req: &Request<B>) -> R
 /// The plain-HTTP listener: redirects to HTTPS unless `tls.plaintext_http` is on.
 pub async fn handle_plain<B>(state: &AppState, req: &Request<B>) -> Resp {
     let conn = ConnInfo::default();
-    if state.flaws.plaintext_http {
+    // Flaw `basic.cleartext`: the token endpoint was put in SECURE_REDIRECT_EXEMPT for a
+    // legacy client that cannot follow redirects, so Basic passwords arrive in clear.
+    let exempt = state.flaws.basic_cleartext && req.uri().path() == LOGIN_PATH;
+    if state.flaws.plaintext_http || exempt {
         return handle(state, &conn, req).await;
     }
     let target = format!(
@@ -180,44 +209,145 @@ pub async fn handle_plain<B>(state: &AppState, req: &Request<B>) -> Resp {
     resp
 }
 
-fn login<B>(r: &Reply, req: &Request<B>) -> Resp {
-    if req.method() != Method::POST {
+fn basic_challenge(flaws: &Flaws) -> &'static str {
+    if flaws.realm_leak {
+        // Flaw: DRF's `www_authenticate_realm` was set to the host's name and stack, which
+        // every unauthenticated caller now reads.
+        "Basic realm=\"api-int-03.eu1.corp.internal (Django/4.2.7 gunicorn/21.2.0)\""
+    } else {
+        "Basic realm=\"authprobe-lab\""
+    }
+}
+
+fn decode_basic(value: &str) -> Option<(String, String)> {
+    let b64 = strip_scheme(value, "Basic")?;
+    let raw = base64::engine::general_purpose::STANDARD
+        .decode(b64.trim())
+        .ok()?;
+    let text = String::from_utf8(raw).ok()?;
+    let (u, p) = text.split_once(':')?;
+    Some((u.to_string(), p.to_string()))
+}
+
+fn bump(map: &Mutex<HashMap<String, usize>>, user: &str) {
+    if let Ok(mut m) = map.lock() {
+        *m.entry(user.to_string()).or_insert(0) += 1;
+    }
+}
+
+/// Seconds until `user` may try again, when too many recent logins failed.
+fn throttled(state: &AppState, user: &str) -> Option<u64> {
+    let mut failures = state.failures.lock().ok()?;
+    let list = failures.get_mut(user)?;
+    let now = Instant::now();
+    list.retain(|t| now.duration_since(*t) < THROTTLE_WINDOW);
+    if list.len() < THROTTLE_FAILURES {
+        return None;
+    }
+    let oldest = list.first().copied()?;
+    Some(
+        THROTTLE_WINDOW
+            .saturating_sub(now.duration_since(oldest))
+            .as_secs()
+            .max(1),
+    )
+}
+
+fn record_failure(state: &AppState, user: &str) {
+    if let Ok(mut failures) = state.failures.lock() {
+        failures
+            .entry(user.to_string())
+            .or_default()
+            .push(Instant::now());
+    }
+}
+
+/// A deliberately cheap stand-in for the password hasher; its cost is the same whatever
+/// the input, which is all the hardened comparison needs.
+fn hash_password(password: &str) -> [u8; 32] {
+    let mut h: [u8; 32] = sha2::Sha256::digest(password.as_bytes()).into();
+    for _ in 0..200 {
+        h = sha2::Sha256::digest(h).into();
+    }
+    h
+}
+
+async fn password_ok(state: &AppState, user: &str, pass: &str) -> bool {
+    if state.flaws.user_enumeration {
+        // Flaw: a custom authentication backend returns as soon as the username is
+        // unknown and runs the (slow) hasher only for existing users, so the answer time
+        // says which usernames exist. The sleep stands for the hash's cost without taking
+        // a core from whoever shares the machine.
+        let Some(u) = state.users.get(user) else {
+            return false;
+        };
+        tokio::time::sleep(SLOW_HASH).await;
+        return constant_time_eq(&hash_password(&u.password), &hash_password(pass));
+    }
+    // Hardened: unknown users are checked against a dummy password with the same work
+    // (what Django's ModelBackend does), so timing is the same for both.
+    let (stored, exists) = match state.users.get(user) {
+        Some(u) => (u.password.as_str(), true),
+        None => ("authprobe-lab-dummy-password", false),
+    };
+    let same = constant_time_eq(&hash_password(stored), &hash_password(pass));
+    same && exists
+}
+
+/// The token endpoint, a DRF view with `authentication_classes = [BasicAuthentication]`.
+/// It answers GET as well as POST, as Docker-registry-style token endpoints do.
+async fn login<B>(r: &Reply<'_>, req: &Request<B>) -> Resp {
+    let state = r.state;
+    let flaws = &state.flaws;
+    if req.method() != Method::POST && req.method() != Method::GET {
         return r.error(StatusCode::METHOD_NOT_ALLOWED, "method_not_allowed", None);
     }
     let creds = req
         .headers()
         .get("authorization")
         .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.strip_prefix("Basic "))
-        .and_then(|b| {
-            base64::engine::general_purpose::STANDARD
-                .decode(b.trim())
-                .ok()
-        })
-        .and_then(|b| String::from_utf8(b).ok());
-    let Some((user, pass)) = creds.as_deref().and_then(|c| c.split_once(':')) else {
+        .and_then(decode_basic);
+    let Some((user, pass)) = creds else {
         return r.error(
             StatusCode::UNAUTHORIZED,
             "credentials_required",
-            Some("Basic realm=\"authprobe-lab\""),
+            Some(basic_challenge(flaws)),
         );
     };
-    match r.state.users.get(user) {
-        Some(u) if constant_time_eq(u.password.as_bytes(), pass.as_bytes()) => {
-            match r.state.issue_token(user, r.conn.client_x5t.as_deref()) {
-                Ok(token) => r.json(
-                    StatusCode::OK,
-                    json!({ "access_token": token, "token_type": "Bearer", "expires_in": 3600 }),
-                ),
-                Err(_) => r.error(StatusCode::INTERNAL_SERVER_ERROR, "server_error", None),
-            }
-        }
-        _ => r.error(
-            StatusCode::UNAUTHORIZED,
-            "invalid_credentials",
-            Some("Basic realm=\"authprobe-lab\""),
-        ),
+    bump(&state.stats.login_attempts, &user);
+    if !flaws.no_lockout
+        && let Some(wait) = throttled(state, &user)
+    {
+        let mut resp = r.error(StatusCode::TOO_MANY_REQUESTS, "throttled", None);
+        resp.headers_mut()
+            .insert("retry-after", HeaderValue::from(wait));
+        return resp;
     }
+    if password_ok(state, &user, &pass).await {
+        return match state.issue_token(&user, r.conn.client_x5t.as_deref()) {
+            Ok(token) => r.json(
+                StatusCode::OK,
+                json!({ "access_token": token, "token_type": "Bearer", "expires_in": 3600 }),
+            ),
+            Err(_) => r.error(StatusCode::INTERNAL_SERVER_ERROR, "server_error", None),
+        };
+    }
+    bump(&state.stats.failed_logins, &user);
+    // Flaw `basic.no_lockout`: no throttle class on the view and no lockout backend, so
+    // failures are never even counted.
+    if !flaws.no_lockout {
+        record_failure(state, &user);
+    }
+    let mut body = json!({ "error": "invalid_credentials" });
+    if flaws.realm_leak {
+        body["server"] = json!("gunicorn/21.2.0 on api-int-03.eu1.corp.internal (10.20.3.17)");
+    }
+    let mut resp = r.json(StatusCode::UNAUTHORIZED, body);
+    resp.headers_mut().insert(
+        "www-authenticate",
+        HeaderValue::from_static(basic_challenge(flaws)),
+    );
+    resp
 }
 
 fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
@@ -278,6 +408,22 @@ async fn protected<B>(r: &Reply<'_>, req: &Request<B>, need_role: Option<&str>) 
         return r.error(StatusCode::FORBIDDEN, "unknown_client_certificate", None);
     }
 
+    let values: Vec<&str> = req
+        .headers()
+        .get_all("authorization")
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .collect();
+    if flaws.scheme_confusion {
+        if let Some(resp) = mixed_schemes(r, &values).await {
+            return resp;
+        }
+    } else if values.len() > 1 {
+        // Hardened: two credentials in one request are ambiguous; refuse rather than
+        // pick one (RFC 6750 §3.1 invalid_request).
+        return r.error(StatusCode::BAD_REQUEST, "invalid_request", None);
+    }
+
     let header_token = auth_header
         .and_then(|v| v.to_str().ok())
         .and_then(|a| strip_scheme(a, "Bearer"));
@@ -308,6 +454,7 @@ async fn protected<B>(r: &Reply<'_>, req: &Request<B>, need_role: Option<&str>) 
                 .unwrap_or("user");
             return r.identity(cert_user, role, &["mtls"]);
         }
+        Err(e) if flaws.verbose_errors => return verbose_token_error(r, e.kind, &token),
         Err(_) => {
             return r.error(
                 StatusCode::UNAUTHORIZED,
@@ -319,6 +466,16 @@ async fn protected<B>(r: &Reply<'_>, req: &Request<B>, need_role: Option<&str>) 
     let sub = claims.get("sub").and_then(Value::as_str).unwrap_or("");
     let role = claims.get("role").and_then(Value::as_str).unwrap_or("user");
     if sub != cert_user {
+        if flaws.verbose_errors {
+            // The same exception handler dumps every refusal, not only decode errors.
+            return verbose_error(
+                r,
+                StatusCode::FORBIDDEN,
+                "rest_framework.exceptions.PermissionDenied",
+                &format!("token subject {sub:?} does not match the client certificate"),
+                &token,
+            );
+        }
         return r.error(StatusCode::FORBIDDEN, "token_certificate_mismatch", None);
     }
     if let Some(need) = need_role
@@ -339,4 +496,73 @@ fn query_param(query: &str, names: &[&str]) -> Option<String> {
 fn strip_scheme<'a>(value: &'a str, scheme: &str) -> Option<&'a str> {
     let (s, rest) = value.split_once(' ').unwrap_or((value, ""));
     s.eq_ignore_ascii_case(scheme).then(|| rest.trim())
+}
+
+/// Flaw `auth.scheme_confusion`: the view lists `authentication_classes =
+/// [BasicAuthentication, LenientJWTAuthentication]`, where the JWT class returns None
+/// instead of raising on a bad token, and an audit mixin names the caller after the Basic
+/// username whenever one is present. `None` lets the hardened path decide.
+async fn mixed_schemes(r: &Reply<'_>, values: &[&str]) -> Option<Resp> {
+    let basic = values.iter().find_map(|v| decode_basic(v));
+    let bearer = values.iter().find_map(|v| strip_scheme(v, "Bearer"));
+    let role_of = |u: &str| r.state.users.get(u).map(|x| x.role).unwrap_or("user");
+    if let Some((user, pass)) = &basic
+        && r.state
+            .users
+            .get(user)
+            .is_some_and(|u| constant_time_eq(u.password.as_bytes(), pass.as_bytes()))
+    {
+        // The Basic class authenticated first; the bearer, valid or not, is never read.
+        return Some(r.identity(user, role_of(user), &["mtls", "basic"]));
+    }
+    let (token, (user, _)) = (bearer?, basic?);
+    jwt::validate(&r.state.flaws, &r.state.jwt, token)
+        .await
+        .ok()?;
+    // The JWT authenticated the request, but the identity is read from the Basic header,
+    // whose password nobody checked.
+    Some(r.identity(&user, role_of(&user), &["mtls", "jwt"]))
+}
+
+/// Flaw `auth.verbose_errors`: a custom DRF exception handler returns the PyJWT exception,
+/// its traceback and the token it choked on.
+fn verbose_token_error(r: &Reply, kind: jwt::RejectKind, token: &str) -> Resp {
+    use jwt::RejectKind as K;
+    let (exception, detail) = match kind {
+        K::Signature => (
+            "jwt.exceptions.InvalidSignatureError",
+            "Signature verification failed",
+        ),
+        K::Expired => (
+            "jwt.exceptions.ExpiredSignatureError",
+            "Signature has expired",
+        ),
+        K::NotYetValid => (
+            "jwt.exceptions.ImmatureSignatureError",
+            "The token is not yet valid (nbf)",
+        ),
+        K::Audience => ("jwt.exceptions.InvalidAudienceError", "Invalid audience"),
+        K::Issuer => ("jwt.exceptions.InvalidIssuerError", "Invalid issuer"),
+        K::Malformed | K::Other => ("jwt.exceptions.DecodeError", "Not enough segments"),
+    };
+    verbose_error(r, StatusCode::UNAUTHORIZED, exception, detail, token)
+}
+
+fn verbose_error(
+    r: &Reply,
+    status: StatusCode,
+    exception: &str,
+    detail: &str,
+    token: &str,
+) -> Resp {
+    r.json(
+        status,
+        json!({
+            "detail": format!("{exception}: {detail}"),
+            "token": token,
+            "traceback": format!(
+                "Traceback (most recent call last):\n  File \"/srv/api/auth/jwt.py\", line 58, in authenticate\n    payload = jwt.decode(raw, key, algorithms=[\"ES256\"])\n{exception}: {detail}"
+            ),
+        }),
+    )
 }

@@ -8,8 +8,9 @@ pub const KNOWN_FLAWS: &[&str] = &[
     "auth.missing",
     "auth.method_bypass",
     "auth.malformed_token_accepted",
-    "tls.plaintext_http",
-    "tls.hsts_missing",
+    "auth.scheme_confusion",
+    "auth.verbose_errors",
+    "auth.user_enumeration",
     "jwt.alg_none",
     "jwt.signature_not_verified",
     "jwt.empty_signature",
@@ -28,6 +29,12 @@ pub const KNOWN_FLAWS: &[&str] = &[
     "jwt.missing_audience_or_issuer",
     "jwt.sensitive_claims",
     "jwt.token_in_url",
+    "tls.plaintext_http",
+    "tls.hsts_missing",
+    "basic.cleartext",
+    "basic.default_credentials",
+    "basic.no_lockout",
+    "basic.realm_leak",
 ];
 
 /// `hardened` switches every flaw off; `vulnerable` switches every one on.
@@ -56,8 +63,15 @@ pub struct Flaws {
     pub auth_missing: bool,
     pub method_bypass: bool,
     pub malformed_token_accepted: bool,
+    pub scheme_confusion: bool,
+    pub verbose_errors: bool,
+    pub user_enumeration: bool,
     pub plaintext_http: bool,
     pub hsts_missing: bool,
+    pub basic_cleartext: bool,
+    pub default_credentials: bool,
+    pub no_lockout: bool,
+    pub realm_leak: bool,
 }
 
 impl Flaws {
@@ -85,8 +99,15 @@ impl Flaws {
                 "auth.missing" => f.auth_missing = true,
                 "auth.method_bypass" => f.method_bypass = true,
                 "auth.malformed_token_accepted" => f.malformed_token_accepted = true,
+                "auth.scheme_confusion" => f.scheme_confusion = true,
+                "auth.verbose_errors" => f.verbose_errors = true,
+                "auth.user_enumeration" => f.user_enumeration = true,
                 "tls.plaintext_http" => f.plaintext_http = true,
                 "tls.hsts_missing" => f.hsts_missing = true,
+                "basic.cleartext" => f.basic_cleartext = true,
+                "basic.default_credentials" => f.default_credentials = true,
+                "basic.no_lockout" => f.no_lockout = true,
+                "basic.realm_leak" => f.realm_leak = true,
                 _ => {} // flaws read through `has`
             }
         }

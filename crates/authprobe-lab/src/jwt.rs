@@ -38,14 +38,36 @@ pub struct JwtConfig {
 #[derive(Debug)]
 pub struct Reject {
     pub malformed: bool,
+    pub kind: RejectKind,
+}
+
+/// What was wrong, for the `auth.verbose_errors` flaw's exception text.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum RejectKind {
+    Malformed,
+    Signature,
+    Expired,
+    NotYetValid,
+    Audience,
+    Issuer,
+    Other,
 }
 
 impl Reject {
     fn bad() -> Self {
-        Reject { malformed: false }
+        Self::of(RejectKind::Other)
+    }
+    fn of(kind: RejectKind) -> Self {
+        Reject {
+            malformed: false,
+            kind,
+        }
     }
     fn malformed() -> Self {
-        Reject { malformed: true }
+        Reject {
+            malformed: true,
+            kind: RejectKind::Malformed,
+        }
     }
 }
 
@@ -131,7 +153,7 @@ pub async fn validate(
         verify_signature(flaws, cfg, &header, alg, sig, &message).await
     };
     if !signature_ok {
-        return Err(Reject::bad());
+        return Err(Reject::of(RejectKind::Signature));
     }
     check_claims(flaws, &claims)?;
     Ok(claims)
@@ -257,7 +279,7 @@ fn check_claims(flaws: &Flaws, c: &Map<String, Value>) -> Result<(), Reject> {
     let t = now();
     match num(c, "exp")? {
         Some(exp) if exp + LEEWAY < t && !flaws.has("jwt.expired_accepted") => {
-            return Err(Reject::bad());
+            return Err(Reject::of(RejectKind::Expired));
         }
         None if !flaws.has("jwt.missing_exp") => return Err(Reject::bad()),
         _ => {}
@@ -266,11 +288,11 @@ fn check_claims(flaws: &Flaws, c: &Map<String, Value>) -> Result<(), Reject> {
         && nbf > t + LEEWAY
         && !flaws.has("jwt.nbf_not_enforced")
     {
-        return Err(Reject::bad());
+        return Err(Reject::of(RejectKind::NotYetValid));
     }
     if !flaws.has("jwt.issuer_not_checked") && c.get("iss").and_then(Value::as_str) != Some(ISSUER)
     {
-        return Err(Reject::bad());
+        return Err(Reject::of(RejectKind::Issuer));
     }
     if !flaws.has("jwt.audience_not_checked") {
         let ok = match c.get("aud") {
@@ -281,7 +303,7 @@ fn check_claims(flaws: &Flaws, c: &Map<String, Value>) -> Result<(), Reject> {
             Some(_) => false,
         };
         if !ok {
-            return Err(Reject::bad());
+            return Err(Reject::of(RejectKind::Audience));
         }
     }
     if c.get("sub").and_then(Value::as_str).is_none() {

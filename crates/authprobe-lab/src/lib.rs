@@ -14,7 +14,9 @@ mod flaws;
 mod jwt;
 mod pki;
 
-pub use app::{ADMIN_PATH, AUDIENCE, ISSUER, LOGIN_PATH, PROTECTED_PATH};
+pub use app::{
+    ADMIN_PATH, AUDIENCE, ISSUER, LOGIN_PATH, PROTECTED_PATH, THROTTLE_FAILURES, THROTTLE_WINDOW,
+};
 pub use flaws::{Flaws, KNOWN_FLAWS, Profile};
 pub use jwt::WEAK_SECRET;
 
@@ -66,8 +68,36 @@ pub struct Lab {
     /// lab signs HS256. Not in the ready JSON: a scanner has to earn it, but tests may use
     /// it as a user who knows their staging key would (`--jwt-key`, `--jwt-secret`).
     pub jwt_key: PathBuf,
+    state: Arc<AppState>,
     tasks: Vec<JoinHandle<()>>,
     _dir: tempfile::TempDir,
+}
+
+impl Lab {
+    /// Requests the application answered, on either listener.
+    pub fn requests(&self) -> usize {
+        self.state
+            .stats
+            .requests
+            .load(std::sync::atomic::Ordering::Relaxed)
+    }
+
+    /// Login requests that named `user`, whatever their outcome.
+    pub fn login_attempts(&self, user: &str) -> usize {
+        count(&self.state.stats.login_attempts, user)
+    }
+
+    /// Login requests for `user` whose password was checked and was wrong.
+    pub fn failed_logins(&self, user: &str) -> usize {
+        count(&self.state.stats.failed_logins, user)
+    }
+}
+
+fn count(map: &std::sync::Mutex<HashMap<String, usize>>, user: &str) -> usize {
+    map.lock()
+        .ok()
+        .and_then(|m| m.get(user).copied())
+        .unwrap_or(0)
 }
 
 impl Drop for Lab {
@@ -159,12 +189,24 @@ pub async fn start(opts: LabOptions) -> Result<Lab> {
             role: "admin",
         },
     );
+    if flaws.default_credentials {
+        // Flaw: the superuser a setup script created keeps the password from the docs.
+        users.insert(
+            "admin".to_string(),
+            User {
+                password: "admin".to_string(),
+                role: "admin",
+            },
+        );
+    }
     let state = Arc::new(AppState {
         flaws: flaws.clone(),
         users,
         jwt: jwt_cfg,
         jwks: app::jwks_for(signing.public_key_raw()),
         https_base: https_url.clone(),
+        failures: Default::default(),
+        stats: Default::default(),
     });
     let alice_x5t = base64::engine::general_purpose::URL_SAFE_NO_PAD
         .encode(sha2::Sha256::digest(&alice.cert_der));
@@ -187,7 +229,7 @@ pub async fn start(opts: LabOptions) -> Result<Lab> {
 
     let tasks = vec![
         tokio::spawn(serve_https(https, acceptor, state.clone())),
-        tokio::spawn(serve_plain(plain, state)),
+        tokio::spawn(serve_plain(plain, state.clone())),
     ];
     let ready = Ready {
         https_url,
@@ -205,6 +247,7 @@ pub async fn start(opts: LabOptions) -> Result<Lab> {
     Ok(Lab {
         ready,
         jwt_key,
+        state,
         tasks,
         _dir: dir,
     })
@@ -256,9 +299,11 @@ async fn serve_https(
                 client_cn,
                 client_x5t,
             });
-            let service = service_fn(move |req| {
+            let service = service_fn(move |req: hyper::Request<hyper::body::Incoming>| {
                 let state = state.clone();
                 let conn = conn.clone();
+                // Only the head matters to the app; dropping the body keeps the future Send.
+                let req = hyper::Request::from_parts(req.into_parts().0, ());
                 async move { Ok::<_, Infallible>(app::handle(&state, &conn, &req).await) }
             });
             let _ = http1::Builder::new()
@@ -277,8 +322,9 @@ async fn serve_plain(listener: TcpListener, state: Arc<AppState>) {
         };
         let state = state.clone();
         tokio::spawn(async move {
-            let service = service_fn(move |req| {
+            let service = service_fn(move |req: hyper::Request<hyper::body::Incoming>| {
                 let state = state.clone();
+                let req = hyper::Request::from_parts(req.into_parts().0, ());
                 async move { Ok::<_, Infallible>(app::handle_plain(&state, &req).await) }
             });
             let _ = http1::Builder::new()

@@ -299,6 +299,13 @@ fn catalog_lists_the_checks() {
         "auth.malformed_token_accepted",
         "tls.plaintext_http",
         "tls.hsts_missing",
+        "auth.scheme_confusion",
+        "auth.verbose_errors",
+        "auth.user_enumeration",
+        "basic.cleartext",
+        "basic.default_credentials",
+        "basic.no_lockout",
+        "basic.realm_leak",
     ] {
         assert!(ids.iter().any(|i| i == id), "{id}");
     }
@@ -468,4 +475,46 @@ fn token_inspect_reports_and_masks() {
         "e-mail masked: {text}"
     );
     assert!(text.contains("<redacted>"), "signature withheld");
+}
+
+#[test]
+fn basic_wordlist_pairs_are_tried_at_the_basic_url() {
+    // The hardened lab has no default account; a wordlist holding alice's real pair stands
+    // in for a site-specific default, and --basic is not given so it is not skipped as the
+    // user's own.
+    let lab = start_lab(&[]);
+    let dir = tempfile::tempdir().unwrap();
+    let list = dir.path().join("pairs.txt");
+    std::fs::write(&list, format!("# site defaults\n\n{}\n", lab.ready.basic)).unwrap();
+    let login = format!("{}/api/v1/login", lab.ready.https_url);
+    let out = scan(
+        &lab,
+        &[
+            "--format",
+            "json",
+            "--basic-url",
+            &login,
+            "--basic-wordlist",
+            list.to_str().unwrap(),
+        ],
+    );
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let report: Report = serde_json::from_slice(&out.stdout).unwrap();
+    let ids: Vec<_> = report.findings.iter().map(|f| f.id.as_str()).collect();
+    assert_eq!(ids, vec!["basic.default_credentials"]);
+    assert!(report.findings[0].description.contains("pair 31 tried"));
+
+    std::fs::write(&list, "no colon here\n").unwrap();
+    let e = one_line_error(&[
+        "scan",
+        "https://127.0.0.1:1/",
+        "--basic-wordlist",
+        list.to_str().unwrap(),
+    ]);
+    assert!(e.contains("line 1"), "{e}");
 }

@@ -33,18 +33,29 @@ fn ids(r: &Report) -> Vec<&str> {
 }
 
 async fn assert_flaw_fires_alone(flaw: &str) {
+    assert_flaw_fires(flaw, &[flaw]).await;
+}
+
+/// For a flaw that necessarily shows up in more than its own check: `expected` lists
+/// every check that must fire, and nothing else may.
+async fn assert_flaw_fires(flaw: &str, expected: &[&str]) -> Report {
     let r = scan_lab(Profile::Hardened, &[flaw]).await;
+    let mut got = ids(&r);
+    got.sort();
+    let mut want = expected.to_vec();
+    want.sort();
     assert_eq!(
-        ids(&r),
-        vec![flaw],
-        "with only {flaw} switched on, exactly its check must fire; inconclusive: {:?}",
+        got, want,
+        "with only {flaw} switched on, exactly {expected:?} must fire; inconclusive: {:?}",
         r.inconclusive
     );
-    let f = &r.findings[0];
-    assert!(!f.evidence.curl.is_empty() && f.evidence.curl.starts_with("curl "));
-    assert!(!f.evidence.request.is_empty());
-    assert!(!f.cwe.is_empty() && !f.owasp.is_empty());
-    assert!(!f.remediation.frameworks.is_empty());
+    for f in &r.findings {
+        assert!(!f.evidence.curl.is_empty() && f.evidence.curl.starts_with("curl "));
+        assert!(!f.evidence.request.is_empty());
+        assert!(!f.cwe.is_empty() && !f.owasp.is_empty());
+        assert!(!f.remediation.frameworks.is_empty());
+    }
+    r
 }
 
 #[tokio::test]
@@ -64,7 +75,111 @@ async fn auth_malformed_token_accepted_fires_on_its_flaw() {
 
 #[tokio::test]
 async fn tls_plaintext_http_fires_on_its_flaw() {
-    assert_flaw_fires_alone("tls.plaintext_http").await;
+    // The whole API answers plain HTTP, the token endpoint included: Basic passwords are
+    // then accepted in clear too, so basic.cleartext necessarily fires with it.
+    assert_flaw_fires(
+        "tls.plaintext_http",
+        &["tls.plaintext_http", "basic.cleartext"],
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn auth_scheme_confusion_fires_on_its_flaw() {
+    let r = assert_flaw_fires("auth.scheme_confusion", &["auth.scheme_confusion"]).await;
+    // The made-up Basic user next to a valid token became the caller.
+    assert!(
+        r.findings[0].description.contains("made-up user"),
+        "{}",
+        r.findings[0].description
+    );
+}
+
+#[tokio::test]
+async fn auth_verbose_errors_fires_on_its_flaw() {
+    assert_flaw_fires_alone("auth.verbose_errors").await;
+}
+
+#[tokio::test]
+async fn auth_user_enumeration_fires_on_its_flaw_by_timing() {
+    let r = assert_flaw_fires("auth.user_enumeration", &["auth.user_enumeration"]).await;
+    // The bodies are identical by design: only the timing test can have found it.
+    assert!(
+        r.findings[0].description.contains("Mann-Whitney"),
+        "{}",
+        r.findings[0].description
+    );
+}
+
+#[tokio::test]
+async fn basic_cleartext_fires_on_its_flaw() {
+    let r = assert_flaw_fires("basic.cleartext", &["basic.cleartext"]).await;
+    assert!(r.findings[0].evidence.request.contains("[plain HTTP]"));
+    assert!(
+        r.findings[0]
+            .evidence
+            .request
+            .contains("${AUTHPROBE_BASIC}")
+    );
+}
+
+#[tokio::test]
+async fn basic_default_credentials_fires_on_its_flaw() {
+    let r = assert_flaw_fires("basic.default_credentials", &["basic.default_credentials"]).await;
+    assert!(r.findings[0].description.contains("admin:admin"));
+}
+
+#[tokio::test]
+async fn basic_no_lockout_fires_on_its_flaw() {
+    assert_flaw_fires_alone("basic.no_lockout").await;
+}
+
+#[tokio::test]
+async fn basic_realm_leak_fires_on_its_flaw() {
+    assert_flaw_fires_alone("basic.realm_leak").await;
+}
+
+/// Runs only basic.no_lockout against a fresh lab and returns the lab to count what it got.
+async fn lockout_only(flaws: &[&str], attempts: usize) -> (authprobe_lab::Lab, Report) {
+    let lab = authprobe_lab::start(LabOptions {
+        profile: Profile::Hardened,
+        flaws: flaws.iter().map(|s| s.to_string()).collect(),
+    })
+    .await
+    .unwrap();
+    let mut opts = authprobe::cli::lab_scan_options(&lab.ready, Limits::default()).unwrap();
+    opts.basic.lockout_attempts = attempts;
+    let (r, _) = engine::scan_with(
+        opts,
+        vec![Box::new(authprobe::checks::basic::no_lockout::NoLockout)],
+        Arc::new(Progress::default()),
+    )
+    .await
+    .unwrap();
+    (lab, r)
+}
+
+#[tokio::test]
+async fn lockout_burst_stays_within_its_bound() {
+    let (lab, r) = lockout_only(&["basic.no_lockout"], 7).await;
+    assert_eq!(ids(&r), vec!["basic.no_lockout"]);
+    // Two logins before, exactly the 7 failures asked for, one login after.
+    assert_eq!(lab.failed_logins("alice"), 7);
+    assert_eq!(lab.login_attempts("alice"), 2 + 7 + 1);
+}
+
+#[tokio::test]
+async fn lockout_burst_stops_at_the_first_throttle() {
+    let (lab, r) = lockout_only(&[], 20).await;
+    assert!(r.findings.is_empty(), "{:?}", ids(&r));
+    assert!(r.inconclusive.is_empty(), "{:?}", r.inconclusive);
+    // The hardened lab throttles after THROTTLE_FAILURES: the burst stops at the first
+    // 429 (the one attempt past the limit) and never tries the real password after it.
+    assert_eq!(lab.failed_logins("alice"), authprobe_lab::THROTTLE_FAILURES);
+    assert_eq!(
+        lab.login_attempts("alice"),
+        2 + authprobe_lab::THROTTLE_FAILURES + 1
+    );
 }
 
 #[tokio::test]
@@ -89,8 +204,15 @@ async fn hardened_lab_is_clean_grade_a_and_fast() {
         "auth.missing",
         "auth.method_bypass",
         "auth.malformed_token_accepted",
+        "auth.scheme_confusion",
+        "auth.verbose_errors",
+        "auth.user_enumeration",
         "tls.plaintext_http",
         "tls.hsts_missing",
+        "basic.cleartext",
+        "basic.default_credentials",
+        "basic.no_lockout",
+        "basic.realm_leak",
     ] {
         assert!(r.checks_run.iter().any(|c| c == id), "{id} must have run");
     }
@@ -124,6 +246,13 @@ async fn vulnerable_lab_fires_every_check_and_keeps_secrets_out() {
             "auth.malformed_token_accepted",
             "auth.method_bypass",
             "auth.missing",
+            "auth.scheme_confusion",
+            "auth.user_enumeration",
+            "auth.verbose_errors",
+            "basic.cleartext",
+            "basic.default_credentials",
+            "basic.no_lockout",
+            "basic.realm_leak",
             "jwt.audience_not_checked",
             "jwt.expired_accepted",
             "jwt.issuer_not_checked",

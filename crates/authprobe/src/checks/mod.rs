@@ -3,6 +3,7 @@
 //! the catalog (`authprobe checks`) and the reports are generated from the metadata.
 
 pub mod auth;
+pub mod basic;
 pub mod jwt;
 pub mod tls;
 
@@ -136,9 +137,24 @@ impl Outcome {
 
 pub type CheckFuture<'a> = Pin<Box<dyn Future<Output = Outcome> + Send + 'a>>;
 
+/// When the engine runs a check.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum Phase {
+    /// With every other check, concurrently.
+    #[default]
+    Concurrent,
+    /// After all concurrent checks, one at a time in registry order: for checks that
+    /// change the server's state for the user's account (failed logins that trip a
+    /// throttle or lockout), which would otherwise make other checks' answers flip.
+    Last,
+}
+
 pub trait Check: Send + Sync {
     fn meta(&self) -> &'static CheckMeta;
     fn run<'a>(&'a self, ctx: &'a Ctx) -> CheckFuture<'a>;
+    fn phase(&self) -> Phase {
+        Phase::Concurrent
+    }
 }
 
 /// Facts computed once per scan and shared between checks.
@@ -155,6 +171,9 @@ pub fn registry() -> Vec<Box<dyn Check>> {
         Box::new(auth::missing::AuthMissing),
         Box::new(auth::method_bypass::MethodBypass),
         Box::new(auth::malformed_token_accepted::MalformedTokenAccepted),
+        Box::new(auth::scheme_confusion::SchemeConfusion),
+        Box::new(auth::verbose_errors::VerboseErrors),
+        Box::new(auth::user_enumeration::UserEnumeration),
         Box::new(jwt::alg_none::AlgNone),
         Box::new(jwt::signature_not_verified::SignatureNotVerified),
         Box::new(jwt::empty_signature::EmptySignature),
@@ -175,5 +194,9 @@ pub fn registry() -> Vec<Box<dyn Check>> {
         Box::new(jwt::token_in_url::TokenInUrl),
         Box::new(tls::plaintext_http::PlaintextHttp),
         Box::new(tls::hsts_missing::HstsMissing),
+        Box::new(basic::cleartext::Cleartext),
+        Box::new(basic::default_credentials::DefaultCredentials),
+        Box::new(basic::no_lockout::NoLockout),
+        Box::new(basic::realm_leak::RealmLeak),
     ]
 }

@@ -2,7 +2,7 @@
 //! connection or target error, with a one-line reason on stderr.
 
 use crate::checks;
-use crate::engine::{self, Credentials, JwtOptions, Progress, ScanOptions};
+use crate::engine::{self, BasicOptions, Credentials, JwtOptions, Progress, ScanOptions};
 use crate::finding::Severity;
 use crate::http::{Limits, TlsSettings, load_identity};
 use crate::report::{Report, pretty};
@@ -153,6 +153,13 @@ struct LimitArgs {
     /// Allow POST probes (off by default: only GET, HEAD and OPTIONS are sent).
     #[arg(long)]
     allow_unsafe_methods: bool,
+    /// Failed logins basic.no_lockout sends for the --basic user (it runs only with --basic).
+    #[arg(long, value_name = "N", default_value_t = 20, value_parser = clap::value_parser!(u32).range(3..=200))]
+    lockout_attempts: u32,
+    /// Let basic.cleartext confirm its finding by sending the real --basic pair to the
+    /// plain-HTTP URL (a leak of that password if anyone watches the path).
+    #[arg(long)]
+    allow_cleartext_basic: bool,
 }
 
 #[derive(Args)]
@@ -197,6 +204,13 @@ struct ScanArgs {
     /// The same resource at the application's own address behind the TLS proxy.
     #[arg(long, value_name = "URL")]
     origin: Option<String>,
+    /// Where the --basic pair is used (a login or token endpoint answering GET), when it
+    /// is not the target URL.
+    #[arg(long, value_name = "URL")]
+    basic_url: Option<String>,
+    /// Extra USER:PASSWORD pairs (one per line, # comments) for basic.default_credentials.
+    #[arg(long, value_name = "FILE")]
+    basic_wordlist: Option<PathBuf>,
     #[command(flatten)]
     jwt: JwtArgs,
     #[command(flatten)]
@@ -441,7 +455,48 @@ fn scan_options(a: &ScanArgs) -> Result<ScanOptions> {
         show_secrets: a.output.show_secrets,
         allow_unsafe_methods: a.limits.allow_unsafe_methods,
         jwt: jwt_options(&a.jwt)?,
+        basic: BasicOptions {
+            url: a
+                .basic_url
+                .as_deref()
+                .map(|u| parse_url(u, "--basic-url"))
+                .transpose()?,
+            lockout_attempts: a.limits.lockout_attempts as usize,
+            wordlist: match &a.basic_wordlist {
+                Some(p) => read_wordlist(p)?,
+                None => Vec::new(),
+            },
+            allow_cleartext: a.limits.allow_cleartext_basic,
+        },
     })
+}
+
+/// Most pairs a wordlist may add: the request budget would stop a longer list anyway, and
+/// a default-credentials check is not a brute-force tool.
+const MAX_WORDLIST_PAIRS: usize = 1000;
+
+fn read_wordlist(path: &std::path::Path) -> Result<Vec<(String, String)>> {
+    let text = std::fs::read_to_string(path)
+        .with_context(|| format!("cannot read --basic-wordlist {}", path.display()))?;
+    let mut pairs = Vec::new();
+    for (n, line) in text.lines().enumerate() {
+        let line = line.trim_end_matches('\r');
+        if line.trim().is_empty() || line.starts_with('#') {
+            continue;
+        }
+        let (u, p) = line.split_once(':').ok_or_else(|| {
+            anyhow!(
+                "--basic-wordlist {} line {}: expected USER:PASSWORD",
+                path.display(),
+                n + 1
+            )
+        })?;
+        pairs.push((u.to_string(), p.to_string()));
+        if pairs.len() == MAX_WORDLIST_PAIRS {
+            break;
+        }
+    }
+    Ok(pairs)
 }
 
 async fn run_scan(a: ScanArgs) -> Result<i32> {
@@ -605,6 +660,16 @@ pub fn lab_scan_options(ready: &authprobe_lab::Ready, limits: Limits) -> Result<
         show_secrets: false,
         allow_unsafe_methods: false,
         jwt: JwtOptions::defaults(),
+        basic: BasicOptions {
+            url: Some(base(&format!(
+                "{}{}",
+                ready.https_url,
+                authprobe_lab::LOGIN_PATH
+            ))?),
+            // The lab's password is random, per run, and only ever crosses loopback.
+            allow_cleartext: true,
+            ..BasicOptions::default()
+        },
     })
 }
 
@@ -622,6 +687,7 @@ async fn run_demo(a: DemoArgs) -> Result<i32> {
     let mut opts = lab_scan_options(&lab.ready, limits(&a.limits)?)?;
     opts.show_secrets = a.output.show_secrets;
     opts.allow_unsafe_methods = a.limits.allow_unsafe_methods;
+    opts.basic.lockout_attempts = a.limits.lockout_attempts as usize;
     let code = scan_and_report(opts, &a.output).await?;
     drop(lab);
     Ok(code)

@@ -4,7 +4,7 @@
 
 mod evidence;
 
-use crate::checks::{self, Check, Need, Outcome};
+use crate::checks::{self, Check, Need, Outcome, Phase};
 use crate::finding::Finding;
 use crate::http::{ClientIdentity, Exchange, Http, Limits, Probe, SendError, TlsSettings, Value};
 use crate::oracle::{Class, Sample};
@@ -47,6 +47,12 @@ impl Credentials {
         let mut s = Vec::new();
         if let Some(t) = &self.bearer {
             s.push(t.clone());
+            // A server that echoes a tampered or truncated token (checks send both) would
+            // otherwise show most of the signature.
+            let cut = t.len().saturating_sub(10);
+            if cut >= 16 && t.is_char_boundary(cut) {
+                s.push(t[..cut].to_string());
+            }
         }
         if let Some((u, p)) = &self.basic {
             s.push(base64::engine::general_purpose::STANDARD.encode(format!("{u}:{p}")));
@@ -118,6 +124,32 @@ impl JwtOptions {
     }
 }
 
+/// How far the HTTP Basic checks may go.
+#[derive(Clone, Debug)]
+pub struct BasicOptions {
+    /// Where the `--basic` pair is used (a login or token endpoint, GET), when not the
+    /// target itself.
+    pub url: Option<Url>,
+    /// Failed logins `basic.no_lockout` sends for the user's own account.
+    pub lockout_attempts: usize,
+    /// Extra USER:PASSWORD pairs for `basic.default_credentials`.
+    pub wordlist: Vec<(String, String)>,
+    /// Whether the user's real Basic pair may be sent to the plain-HTTP URL to confirm
+    /// `basic.cleartext` (off by default: that request is itself a leak).
+    pub allow_cleartext: bool,
+}
+
+impl Default for BasicOptions {
+    fn default() -> Self {
+        Self {
+            url: None,
+            lockout_attempts: 20,
+            wordlist: Vec::new(),
+            allow_cleartext: false,
+        }
+    }
+}
+
 #[derive(Clone, Debug)]
 pub struct ScanOptions {
     pub target: Url,
@@ -129,6 +161,7 @@ pub struct ScanOptions {
     pub show_secrets: bool,
     pub allow_unsafe_methods: bool,
     pub jwt: JwtOptions,
+    pub basic: BasicOptions,
 }
 
 /// Answers to the reference requests, each taken twice.
@@ -259,7 +292,8 @@ pub fn bearer_value(token: &str) -> Value {
     Value::prefixed_secret("Bearer ", &format!("${{{BEARER_VAR}}}"), token)
 }
 
-fn basic_value(user: &str, pass: &str) -> Value {
+/// `Basic base64(user:pass)` with the pair shown as `${AUTHPROBE_BASIC}`.
+pub fn basic_value(user: &str, pass: &str) -> Value {
     let b64 = base64::engine::general_purpose::STANDARD.encode(format!("{user}:{pass}"));
     Value::prefixed_secret(
         "Basic ",
@@ -356,6 +390,16 @@ pub fn needs_missing(meta_needs: &[Need], opts: &ScanOptions) -> Option<&'static
     })
 }
 
+async fn run_one(
+    check: &dyn Check,
+    ctx: &Ctx,
+    progress: &Progress,
+) -> (&'static checks::CheckMeta, Outcome) {
+    let out = check.run(ctx).await;
+    progress.checks_done.fetch_add(1, Ordering::Relaxed);
+    (check.meta(), out)
+}
+
 pub async fn scan(opts: ScanOptions, progress: Arc<Progress>) -> Result<(Report, Ctx), ScanError> {
     scan_with(opts, checks::registry(), progress).await
 }
@@ -450,16 +494,19 @@ pub async fn scan_with(
     progress
         .checks_total
         .store(runnable.len(), Ordering::Relaxed);
-    let outcomes = futures::future::join_all(runnable.iter().map(|c| {
-        let progress = progress.clone();
-        let ctx = &ctx;
-        async move {
-            let out = c.run(ctx).await;
-            progress.checks_done.fetch_add(1, Ordering::Relaxed);
-            (c.meta(), out)
-        }
-    }))
+    let (last, concurrent): (Vec<_>, Vec<_>) =
+        runnable.into_iter().partition(|c| c.phase() == Phase::Last);
+    let mut outcomes = futures::future::join_all(
+        concurrent
+            .into_iter()
+            .map(|c| run_one(c.as_ref(), &ctx, &progress)),
+    )
     .await;
+    // Checks that change the server's state for the user's account run after every
+    // other check, one at a time, so a throttle they trip cannot disturb anyone.
+    for c in last {
+        outcomes.push(run_one(c.as_ref(), &ctx, &progress).await);
+    }
 
     let mut findings: Vec<Finding> = Vec::new();
     let mut checks_run = Vec::new();

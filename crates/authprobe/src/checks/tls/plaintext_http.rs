@@ -59,7 +59,7 @@ fn plain_url(ctx: &Ctx) -> Option<url::Url> {
 }
 
 /// A refusal that tells the client to use TLS, as nginx does on an HTTPS port.
-fn says_use_https(status: u16, body: &str) -> bool {
+pub(crate) fn says_use_https(status: u16, body: &str) -> bool {
     let b = body.to_ascii_lowercase();
     matches!(status, 400 | 403 | 426)
         && (b.contains("https") || b.contains("ssl") || b.contains("tls"))
