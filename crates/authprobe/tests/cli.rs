@@ -518,3 +518,16 @@ fn basic_wordlist_pairs_are_tried_at_the_basic_url() {
     ]);
     assert!(e.contains("line 1"), "{e}");
 }
+
+#[test]
+fn checks_selects_a_subset() {
+    let lab = start_lab(&["--flaw", "tls.hsts_missing", "--flaw", "auth.missing"]);
+    let out = scan(&lab, &["--format", "json", "--checks", "tls"]);
+    assert_eq!(out.status.code(), Some(0));
+    let report: Report = serde_json::from_slice(&out.stdout).unwrap();
+    assert!(report.checks_run.iter().all(|c| c.starts_with("tls.")));
+    let ids: Vec<_> = report.findings.iter().map(|f| f.id.as_str()).collect();
+    assert_eq!(ids, vec!["tls.hsts_missing"]);
+    let e = one_line_error(&["scan", "https://127.0.0.1:1/", "--checks", "jwt.nope"]);
+    assert!(e.contains("names no check"), "{e}");
+}

@@ -153,6 +153,9 @@ struct LimitArgs {
     /// Allow POST probes (off by default: only GET, HEAD and OPTIONS are sent).
     #[arg(long)]
     allow_unsafe_methods: bool,
+    /// Run only these checks: ids or families, comma-separated (e.g. auth,jwt.alg_none).
+    #[arg(long, value_delimiter = ',', value_name = "LIST")]
+    checks: Vec<String>,
     /// Failed logins basic.no_lockout sends for the --basic user (it runs only with --basic).
     #[arg(long, value_name = "N", default_value_t = 20, value_parser = clap::value_parser!(u32).range(3..=200))]
     lockout_attempts: u32,
@@ -381,7 +384,21 @@ fn limits(a: &LimitArgs) -> Result<Limits> {
     })
 }
 
+fn check_selection(list: &[String]) -> Result<()> {
+    let ids: Vec<&str> = checks::registry().iter().map(|c| c.meta().id).collect();
+    for p in list {
+        if !ids
+            .iter()
+            .any(|id| engine::selected(std::slice::from_ref(p), id))
+        {
+            bail!("--checks {p:?} names no check (see `authprobe checks`)");
+        }
+    }
+    Ok(())
+}
+
 fn scan_options(a: &ScanArgs) -> Result<ScanOptions> {
+    check_selection(&a.limits.checks)?;
     let target = parse_url(&a.url, "target")?;
     let basic = match &a.basic {
         Some(b) => {
@@ -454,6 +471,7 @@ fn scan_options(a: &ScanArgs) -> Result<ScanOptions> {
         },
         show_secrets: a.output.show_secrets,
         allow_unsafe_methods: a.limits.allow_unsafe_methods,
+        only: a.limits.checks.clone(),
         jwt: jwt_options(&a.jwt)?,
         basic: BasicOptions {
             url: a
@@ -659,6 +677,7 @@ pub fn lab_scan_options(ready: &authprobe_lab::Ready, limits: Limits) -> Result<
         },
         show_secrets: false,
         allow_unsafe_methods: false,
+        only: Vec::new(),
         jwt: JwtOptions::defaults(),
         basic: BasicOptions {
             url: Some(base(&format!(
@@ -687,6 +706,7 @@ async fn run_demo(a: DemoArgs) -> Result<i32> {
     let mut opts = lab_scan_options(&lab.ready, limits(&a.limits)?)?;
     opts.show_secrets = a.output.show_secrets;
     opts.allow_unsafe_methods = a.limits.allow_unsafe_methods;
+    opts.only = a.limits.checks.clone();
     opts.basic.lockout_attempts = a.limits.lockout_attempts as usize;
     let code = scan_and_report(opts, &a.output).await?;
     drop(lab);

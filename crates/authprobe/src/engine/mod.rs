@@ -160,6 +160,8 @@ pub struct ScanOptions {
     pub tls: TlsSettings,
     pub show_secrets: bool,
     pub allow_unsafe_methods: bool,
+    /// `--checks`: run only these (ids, or family names such as `jwt`); empty = all.
+    pub only: Vec<String>,
     pub jwt: JwtOptions,
     pub basic: BasicOptions,
 }
@@ -370,6 +372,15 @@ async fn take_baseline(http: &Http, label: &str, probe: Probe) -> Result<Baselin
     Ok(Baseline { class, exchanges })
 }
 
+/// Whether `id` is chosen by `--checks` (an id, a family name, or `family.*`).
+pub fn selected(only: &[String], id: &str) -> bool {
+    only.is_empty()
+        || only.iter().any(|p| {
+            let p = p.trim().trim_end_matches(".*");
+            id == p || id.split('.').next() == Some(p)
+        })
+}
+
 /// Progress counters the CLI may draw while the scan runs.
 #[derive(Default)]
 pub struct Progress {
@@ -401,7 +412,11 @@ async fn run_one(
 }
 
 pub async fn scan(opts: ScanOptions, progress: Arc<Progress>) -> Result<(Report, Ctx), ScanError> {
-    scan_with(opts, checks::registry(), progress).await
+    let registry = checks::registry()
+        .into_iter()
+        .filter(|c| selected(&opts.only, c.meta().id))
+        .collect();
+    scan_with(opts, registry, progress).await
 }
 
 pub async fn scan_with(
