@@ -10,6 +10,8 @@ pub const KNOWN_FLAWS: &[&str] = &[
     "auth.malformed_token_accepted",
     "tls.plaintext_http",
     "tls.hsts_missing",
+    "tls.forwarded_proto_trusted",
+    "tls.insecure_cookie",
     "jwt.alg_none",
     "jwt.signature_not_verified",
     "jwt.empty_signature",

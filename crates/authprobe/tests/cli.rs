@@ -299,6 +299,8 @@ fn catalog_lists_the_checks() {
         "auth.malformed_token_accepted",
         "tls.plaintext_http",
         "tls.hsts_missing",
+        "tls.forwarded_proto_trusted",
+        "tls.insecure_cookie",
     ] {
         assert!(ids.iter().any(|i| i == id), "{id}");
     }

@@ -73,6 +73,34 @@ async fn tls_hsts_missing_fires_on_its_flaw() {
 }
 
 #[tokio::test]
+async fn tls_forwarded_proto_trusted_fires_on_its_flaw() {
+    assert_flaw_fires_alone("tls.forwarded_proto_trusted").await;
+}
+
+#[tokio::test]
+async fn tls_insecure_cookie_fires_on_its_flaw() {
+    assert_flaw_fires_alone("tls.insecure_cookie").await;
+    let r = scan_lab(Profile::Hardened, &["tls.insecure_cookie"]).await;
+    let f = &r.findings[0];
+    assert!(
+        f.description
+            .contains("lab_session lacks Secure, HttpOnly, SameSite"),
+        "{}",
+        f.description
+    );
+    assert!(
+        !f.description.contains("lab_csrf"),
+        "the hardened CSRF cookie is fine"
+    );
+    // Cookie values are credentials: never in the report.
+    assert!(
+        f.evidence.excerpt.contains("lab_session=[REDACTED]"),
+        "{}",
+        f.evidence.excerpt
+    );
+}
+
+#[tokio::test]
 async fn hardened_lab_is_clean_grade_a_and_fast() {
     let started = Instant::now();
     let r = scan_lab(Profile::Hardened, &[]).await;
@@ -91,6 +119,8 @@ async fn hardened_lab_is_clean_grade_a_and_fast() {
         "auth.malformed_token_accepted",
         "tls.plaintext_http",
         "tls.hsts_missing",
+        "tls.forwarded_proto_trusted",
+        "tls.insecure_cookie",
     ] {
         assert!(r.checks_run.iter().any(|c| c == id), "{id} must have run");
     }
@@ -121,7 +151,9 @@ async fn vulnerable_lab_fires_every_check_and_keeps_secrets_out() {
             "auth.malformed_token_accepted",
             "auth.method_bypass",
             "auth.missing",
+            "tls.forwarded_proto_trusted",
             "tls.hsts_missing",
+            "tls.insecure_cookie",
             "tls.plaintext_http",
         ]
     );

@@ -148,5 +148,7 @@ pub fn registry() -> Vec<Box<dyn Check>> {
         Box::new(auth::malformed_token_accepted::MalformedTokenAccepted),
         Box::new(tls::plaintext_http::PlaintextHttp),
         Box::new(tls::hsts_missing::HstsMissing),
+        Box::new(tls::forwarded_proto_trusted::ForwardedProtoTrusted),
+        Box::new(tls::insecure_cookie::InsecureCookie),
     ]
 }
