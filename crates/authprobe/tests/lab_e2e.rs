@@ -119,15 +119,43 @@ async fn hardened_lab_is_clean_grade_a_and_fast() {
         "auth.malformed_token_accepted",
         "tls.plaintext_http",
         "tls.hsts_missing",
+        "tls.legacy_protocol",
+        "tls.weak_cipher",
+        "tls.no_forward_secrecy",
+        "tls.no_tls13",
+        "tls.cert_invalid",
+        "tls.cert_weak_key",
         "tls.forwarded_proto_trusted",
         "tls.insecure_cookie",
     ] {
         assert!(r.checks_run.iter().any(|c| c == id), "{id} must have run");
     }
+    // The lab's rustls listener is what the Mozilla intermediate profile asks for.
+    let tls = r.tls.as_ref().expect("the report has a tls section");
+    let accepted: Vec<&str> = tls
+        .protocols
+        .iter()
+        .filter(|p| p.accepted)
+        .map(|p| p.version.as_str())
+        .collect();
+    assert_eq!(accepted, vec!["TLSv1.2", "TLSv1.3"]);
+    assert!(
+        tls.mozilla_intermediate.compliant,
+        "{:?}",
+        tls.mozilla_intermediate.deviations
+    );
+    assert!(tls.certificate_problems.is_empty());
+    assert_eq!(tls.certificate_chain.len(), 2, "leaf and lab CA");
+    assert!(
+        tls.certificate_chain[0]
+            .sans
+            .contains(&"IP:127.0.0.1".to_string())
+    );
+    assert!(tls.handshakes > 0);
     // A figure for the record, not a timing assertion (speed is measured elsewhere).
     eprintln!(
-        "hardened lab scan: {} requests in {} ms (lab start included: {:?})",
-        r.requests_sent, r.duration_ms, took
+        "hardened lab scan: {} requests and {} TLS handshakes in {} ms (lab start included: {:?})",
+        r.requests_sent, tls.handshakes, r.duration_ms, took
     );
 }
 

@@ -140,12 +140,25 @@ pub trait Check: Send + Sync {
     fn run<'a>(&'a self, ctx: &'a Ctx) -> CheckFuture<'a>;
 }
 
+/// Facts several checks need, computed once per scan by whichever check asks first.
+#[derive(Default)]
+pub struct Shared {
+    /// The TLS prober's scan of the target and the certificate verdict (`tls.*` checks).
+    pub tls: tokio::sync::OnceCell<Result<std::sync::Arc<tls::transport::TlsFacts>, String>>,
+}
+
 /// Every check, in catalog order.
 pub fn registry() -> Vec<Box<dyn Check>> {
     vec![
         Box::new(auth::missing::AuthMissing),
         Box::new(auth::method_bypass::MethodBypass),
         Box::new(auth::malformed_token_accepted::MalformedTokenAccepted),
+        Box::new(tls::legacy_protocol::LegacyProtocol),
+        Box::new(tls::weak_cipher::WeakCipher),
+        Box::new(tls::no_forward_secrecy::NoForwardSecrecy),
+        Box::new(tls::no_tls13::NoTls13),
+        Box::new(tls::cert_invalid::CertInvalid),
+        Box::new(tls::cert_weak_key::CertWeakKey),
         Box::new(tls::plaintext_http::PlaintextHttp),
         Box::new(tls::hsts_missing::HstsMissing),
         Box::new(tls::forwarded_proto_trusted::ForwardedProtoTrusted),

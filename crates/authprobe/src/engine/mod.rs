@@ -112,6 +112,8 @@ pub struct Ctx {
     pub opts: ScanOptions,
     pub http: Http,
     pub baselines: Baselines,
+    /// Facts computed once and read by several checks.
+    pub shared: checks::Shared,
 }
 
 pub const BEARER_VAR: &str = "AUTHPROBE_BEARER";
@@ -379,6 +381,7 @@ pub async fn scan_with(
         opts,
         http,
         baselines,
+        shared: checks::Shared::default(),
     };
 
     let mut runnable = Vec::new();
