@@ -329,28 +329,31 @@ fn permissive_nginx_fires_legacy_weak_and_no_fs() {
             .any(|d| d.as_str().unwrap().starts_with("offers TLSv1.0"))
     );
 
-    // The same suites per protocol as sslscan lists for this server: the recorded list
-    // always, and a live sslscan run when it is installed.
+    // The same suites per protocol as sslscan lists for this server: a live sslscan run
+    // when it is installed (CI installs it), else a run recorded with Debian 12's OpenSSL.
     let ours = suites_by_protocol(&r);
-    let recorded = parse_sslscan(include_str!("data/sslscan-permissive-nginx.txt"));
-    assert_eq!(
-        ours, recorded,
-        "protocols and suites vs the recorded sslscan run"
-    );
-    if Command::new("sslscan").arg("--version").output().is_ok() {
-        let out = Command::new("sslscan")
-            .args(["--no-colour", "--no-heartbleed", "--no-renegotiation"])
-            .args([
-                "--no-compression",
-                "--no-fallback",
-                "--no-check-certificate",
-            ])
-            .arg("--sni-name=localhost")
-            .arg(ng.addr.to_string())
-            .output()
-            .unwrap();
-        let live = parse_sslscan(&String::from_utf8_lossy(&out.stdout));
-        assert_eq!(ours, live, "protocols and suites vs sslscan now");
+    let live = Command::new("sslscan")
+        .args(["--no-colour", "--no-heartbleed", "--no-renegotiation"])
+        .args([
+            "--no-compression",
+            "--no-fallback",
+            "--no-check-certificate",
+        ])
+        .arg("--sni-name=localhost")
+        .arg(ng.addr.to_string())
+        .output();
+    match live {
+        Ok(out) if out.status.success() => {
+            let live = parse_sslscan(&String::from_utf8_lossy(&out.stdout));
+            assert_eq!(ours, live, "protocols and suites vs sslscan");
+        }
+        _ => {
+            let recorded = parse_sslscan(include_str!("data/sslscan-permissive-nginx.txt"));
+            assert_eq!(
+                ours, recorded,
+                "protocols and suites vs a recorded sslscan run"
+            );
+        }
     }
 
     // Through a full scan of the HTTPS URL the same three fire, and no other tls.* one.
