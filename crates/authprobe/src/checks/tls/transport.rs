@@ -567,10 +567,12 @@ pub async fn gather(
     opts: &GatherOptions,
 ) -> Result<TlsFacts, String> {
     let started = std::time::Instant::now();
-    let addr = tokio::net::lookup_host((target.host.as_str(), target.port))
+    let addrs: Vec<SocketAddr> = tokio::net::lookup_host((target.host.as_str(), target.port))
         .await
         .map_err(|e| format!("cannot resolve {}: {e}", target.display()))?
-        .next()
+        .collect();
+    let addr = reachable(&addrs, opts.timeout)
+        .await
         .ok_or_else(|| format!("{} resolves to no address", target.display()))?;
     let mut prober = Prober::new(
         addr,
@@ -631,6 +633,21 @@ pub async fn gather(
         handshakes,
         duration_ms: started.elapsed().as_millis() as u64,
     })
+}
+
+/// The first address that accepts a TCP connection, else the first one: `localhost` often
+/// resolves to ::1 first while the server listens on 127.0.0.1 only, and every probe
+/// would then fail on the wrong address.
+async fn reachable(addrs: &[SocketAddr], timeout: Duration) -> Option<SocketAddr> {
+    if addrs.len() > 1 {
+        for a in addrs {
+            let ok = tokio::time::timeout(timeout, tokio::net::TcpStream::connect(a)).await;
+            if matches!(ok, Ok(Ok(_))) {
+                return Some(*a);
+            }
+        }
+    }
+    addrs.first().copied()
 }
 
 /// Completes one TLS 1.3 handshake with rustls only to read the server's chain; trust is
