@@ -93,5 +93,10 @@ fn fourteen_million_lines_in_bounded_memory() {
         .and_then(|v| v.split(' ').next())
         .and_then(|v| v.parse().ok())
         .unwrap();
-    assert!(tried >= LINES - 2, "tried {tried}");
+    // The secret on the last line proves the reader streamed the whole file; `tried` proves
+    // the lines were hashed, not skipped. When one worker finds the secret, the chunk the
+    // other is still on is abandoned, so up to one 1 MiB chunk (~105k of these 10-byte
+    // lines) per other thread may go uncounted.
+    let in_flight = (1u64 << 20) / 10;
+    assert!(tried >= LINES - in_flight, "tried {tried}");
 }

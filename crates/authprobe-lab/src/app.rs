@@ -132,7 +132,38 @@ impl Reply<'_> {
                 HeaderValue::from_static("max-age=63072000; includeSubDomains"),
             );
         }
+        for cookie in self.cookies() {
+            if let Ok(v) = HeaderValue::from_str(&cookie) {
+                h.append("set-cookie", v);
+            }
+        }
         resp
+    }
+
+    /// Every answer starts an (anonymous) session, as express-session with
+    /// `saveUninitialized` or a PHP session does. Hardened: the session cookie carries
+    /// Secure, HttpOnly and SameSite=Strict and, like `cookie.secure: true`, is only
+    /// issued on requests the app believes are HTTPS; so is the CSRF cookie.
+    fn cookies(&self) -> Vec<String> {
+        let mut out = Vec::new();
+        if self.state.flaws.has("tls.insecure_cookie") {
+            // Flaw: the session cookie is issued with no attribute at all, over any
+            // transport.
+            out.push(format!("lab_session={}; Path=/", random_id()));
+        } else if self.conn.tls {
+            out.push(format!(
+                "lab_session={}; Path=/; Secure; HttpOnly; SameSite=Strict",
+                random_id()
+            ));
+        }
+        if self.conn.tls {
+            // Double-submit CSRF token: scripts must read it, so no HttpOnly.
+            out.push(format!(
+                "lab_csrf={}; Path=/; Secure; SameSite=Strict",
+                random_id()
+            ));
+        }
+        out
     }
 
     fn error(&self, status: StatusCode, code: &str, challenge: Option<&'static str>) -> Resp {
@@ -186,7 +217,15 @@ pub async fn handle<B>(state: &AppState, conn: &ConnInfo, req: &Request<B>) -> R
 
 /// The plain-HTTP listener: redirects to HTTPS unless `tls.plaintext_http` is on.
 pub async fn handle_plain<B>(state: &AppState, req: &Request<B>) -> Resp {
-    let conn = ConnInfo::default();
+    let mut conn = ConnInfo::default();
+    if state.flaws.has("tls.forwarded_proto_trusted") && says_https(req) {
+        // Flaw: "secure" is decided from the forwarded-protocol headers of whoever
+        // connects (Express `trust proxy: true`, Django's SECURE_PROXY_SSL_HEADER with
+        // the app reachable directly), so a plain-HTTP client that claims HTTPS is
+        // neither redirected nor refused Secure cookies.
+        conn.tls = true;
+        return handle(state, &conn, req).await;
+    }
     // Flaw `basic.cleartext`: the token endpoint was put in SECURE_REDIRECT_EXEMPT for a
     // legacy client that cannot follow redirects, so Basic passwords arrive in clear.
     let exempt = state.flaws.basic_cleartext && req.uri().path() == LOGIN_PATH;
@@ -207,6 +246,26 @@ pub async fn handle_plain<B>(state: &AppState, req: &Request<B>) -> Resp {
         resp.headers_mut().insert(LOCATION, v);
     }
     resp
+}
+
+fn says_https<B>(req: &Request<B>) -> bool {
+    let h = req.headers();
+    let xfp = h
+        .get("x-forwarded-proto")
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.trim().eq_ignore_ascii_case("https"));
+    let fwd = h
+        .get("forwarded")
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| {
+            v.split([';', ',']).any(|p| {
+                p.split_once('=').is_some_and(|(k, v)| {
+                    k.trim().eq_ignore_ascii_case("proto")
+                        && v.trim().trim_matches('"').eq_ignore_ascii_case("https")
+                })
+            })
+        });
+    xfp || fwd
 }
 
 fn basic_challenge(flaws: &Flaws) -> &'static str {

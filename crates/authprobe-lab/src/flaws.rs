@@ -31,6 +31,8 @@ pub const KNOWN_FLAWS: &[&str] = &[
     "jwt.token_in_url",
     "tls.plaintext_http",
     "tls.hsts_missing",
+    "tls.forwarded_proto_trusted",
+    "tls.insecure_cookie",
     "basic.cleartext",
     "basic.default_credentials",
     "basic.no_lockout",

@@ -29,6 +29,37 @@ struct Report {
     checks_run: Vec<String>,
     checks_skipped: Vec<IdReason>,
     inconclusive: Vec<IdReason>,
+    /// Present when the tls.* transport checks ran (https targets, `authprobe tls`).
+    tls: Option<TlsSection>,
+}
+
+#[derive(Deserialize, Debug)]
+#[serde(deny_unknown_fields)]
+#[allow(dead_code)]
+struct TlsSection {
+    target: String,
+    address: String,
+    sni: Option<String>,
+    handshakes: u32,
+    duration_ms: u64,
+    protocols: Vec<serde_json::Value>,
+    certificate_chain: Vec<serde_json::Value>,
+    chain_source: String,
+    trust_anchors: String,
+    certificate_problems: Vec<String>,
+    client_auth_cas: Option<Vec<String>>,
+    dh_prime_bits: Option<u32>,
+    mozilla_intermediate: ProfileComparison,
+    errors: Vec<String>,
+}
+
+#[derive(Deserialize, Debug)]
+#[serde(deny_unknown_fields)]
+#[allow(dead_code)]
+struct ProfileComparison {
+    profile: String,
+    compliant: bool,
+    deviations: Vec<String>,
 }
 
 #[derive(Deserialize, Debug)]
@@ -200,6 +231,9 @@ fn json_report_of_vulnerable_lab_matches_the_contract() {
     }
     let ids: Vec<_> = report.findings.iter().map(|f| f.id.as_str()).collect();
     assert!(ids.contains(&"auth.missing"));
+    let tls = report.tls.as_ref().expect("https target: tls section");
+    assert!(tls.handshakes > 0);
+    assert!(tls.mozilla_intermediate.compliant);
     // The token was given on the command line; it must not come back in the report.
     assert!(!String::from_utf8_lossy(&out.stdout).contains(&r.token));
 }
@@ -306,6 +340,14 @@ fn catalog_lists_the_checks() {
         "basic.default_credentials",
         "basic.no_lockout",
         "basic.realm_leak",
+        "tls.legacy_protocol",
+        "tls.weak_cipher",
+        "tls.no_forward_secrecy",
+        "tls.no_tls13",
+        "tls.cert_invalid",
+        "tls.cert_weak_key",
+        "tls.forwarded_proto_trusted",
+        "tls.insecure_cookie",
     ] {
         assert!(ids.iter().any(|i| i == id), "{id}");
     }

@@ -188,6 +188,34 @@ async fn tls_hsts_missing_fires_on_its_flaw() {
 }
 
 #[tokio::test]
+async fn tls_forwarded_proto_trusted_fires_on_its_flaw() {
+    assert_flaw_fires_alone("tls.forwarded_proto_trusted").await;
+}
+
+#[tokio::test]
+async fn tls_insecure_cookie_fires_on_its_flaw() {
+    assert_flaw_fires_alone("tls.insecure_cookie").await;
+    let r = scan_lab(Profile::Hardened, &["tls.insecure_cookie"]).await;
+    let f = &r.findings[0];
+    assert!(
+        f.description
+            .contains("lab_session lacks Secure, HttpOnly, SameSite"),
+        "{}",
+        f.description
+    );
+    assert!(
+        !f.description.contains("lab_csrf"),
+        "the hardened CSRF cookie is fine"
+    );
+    // Cookie values are credentials: never in the report.
+    assert!(
+        f.evidence.excerpt.contains("lab_session=[REDACTED]"),
+        "{}",
+        f.evidence.excerpt
+    );
+}
+
+#[tokio::test]
 async fn hardened_lab_is_clean_grade_a_and_fast() {
     let started = Instant::now();
     let r = scan_lab(Profile::Hardened, &[]).await;
@@ -213,13 +241,43 @@ async fn hardened_lab_is_clean_grade_a_and_fast() {
         "basic.default_credentials",
         "basic.no_lockout",
         "basic.realm_leak",
+        "tls.legacy_protocol",
+        "tls.weak_cipher",
+        "tls.no_forward_secrecy",
+        "tls.no_tls13",
+        "tls.cert_invalid",
+        "tls.cert_weak_key",
+        "tls.forwarded_proto_trusted",
+        "tls.insecure_cookie",
     ] {
         assert!(r.checks_run.iter().any(|c| c == id), "{id} must have run");
     }
+    // The lab's rustls listener is what the Mozilla intermediate profile asks for.
+    let tls = r.tls.as_ref().expect("the report has a tls section");
+    let accepted: Vec<&str> = tls
+        .protocols
+        .iter()
+        .filter(|p| p.accepted)
+        .map(|p| p.version.as_str())
+        .collect();
+    assert_eq!(accepted, vec!["TLSv1.2", "TLSv1.3"]);
+    assert!(
+        tls.mozilla_intermediate.compliant,
+        "{:?}",
+        tls.mozilla_intermediate.deviations
+    );
+    assert!(tls.certificate_problems.is_empty());
+    assert_eq!(tls.certificate_chain.len(), 2, "leaf and lab CA");
+    assert!(
+        tls.certificate_chain[0]
+            .sans
+            .contains(&"IP:127.0.0.1".to_string())
+    );
+    assert!(tls.handshakes > 0);
     // A figure for the record, not a timing assertion (speed is measured elsewhere).
     eprintln!(
-        "hardened lab scan: {} requests in {} ms (lab start included: {:?})",
-        r.requests_sent, r.duration_ms, took
+        "hardened lab scan: {} requests and {} TLS handshakes in {} ms (lab start included: {:?})",
+        r.requests_sent, tls.handshakes, r.duration_ms, took
     );
 }
 
@@ -263,7 +321,9 @@ async fn vulnerable_lab_fires_every_check_and_keeps_secrets_out() {
             "jwt.signature_not_verified",
             "jwt.token_in_url",
             "jwt.weak_hmac_secret",
+            "tls.forwarded_proto_trusted",
             "tls.hsts_missing",
+            "tls.insecure_cookie",
             "tls.plaintext_http",
         ]
     );

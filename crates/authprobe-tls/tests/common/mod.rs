@@ -47,7 +47,7 @@ fn run(cmd: &mut Command) {
     );
 }
 
-fn openssl(dir: &Path, args: &[&str]) {
+pub fn openssl(dir: &Path, args: &[&str]) {
     run(Command::new("openssl").current_dir(dir).args(args));
 }
 
@@ -148,8 +148,20 @@ impl Nginx {
     /// Starts nginx with `ssl_directives` inside the server block.
     pub fn start(ssl_directives: &str) -> Nginx {
         let dir = tempfile::tempdir().unwrap();
+        make_material(dir.path());
+        let p = dir.path().display();
+        let directives = format!(
+            "ssl_certificate {p}/rsa.crt;\n    ssl_certificate_key {p}/rsa.key;\n\
+             ssl_certificate {p}/ec.crt;\n    ssl_certificate_key {p}/ec.key;\n\
+             ssl_dhparam {p}/dh.pem;\n    {ssl_directives}"
+        );
+        Self::start_in(dir, &directives)
+    }
+
+    /// Starts nginx in `dir`, where the caller put its own certificates, with
+    /// `server_directives` (certificates included) inside the server block.
+    pub fn start_in(dir: tempfile::TempDir, server_directives: &str) -> Nginx {
         let d = dir.path();
-        make_material(d);
         // Ask the kernel for a free port, then hand it to nginx. Another
         // process could grab it in between; the wait below would then fail
         // with a clear message rather than hang.
@@ -167,10 +179,7 @@ impl Nginx {
                client_body_temp_path {p}/tmp;\n  proxy_temp_path {p}/tmp;\n\
                fastcgi_temp_path {p}/tmp;\n  uwsgi_temp_path {p}/tmp;\n  scgi_temp_path {p}/tmp;\n\
                server {{\n    listen 127.0.0.1:{port} ssl;\n    server_name localhost;\n\
-                 ssl_certificate {p}/rsa.crt;\n    ssl_certificate_key {p}/rsa.key;\n\
-                 ssl_certificate {p}/ec.crt;\n    ssl_certificate_key {p}/ec.key;\n\
-                 ssl_dhparam {p}/dh.pem;\n\
-                 {ssl_directives}\n\
+                 {server_directives}\n\
                  location / {{ return 200 \"ok\\n\"; }}\n  }}\n}}\n"
         );
         std::fs::write(d.join("nginx.conf"), conf).unwrap();

@@ -163,6 +163,8 @@ pub struct Shared {
     pub jwt: jwt::JwtShared,
     /// See [`auth::malformed_token_accepted::garbage_accepted`].
     pub garbage_accepted: tokio::sync::OnceCell<bool>,
+    /// The TLS prober's scan of the target and the certificate verdict (`tls.*` checks).
+    pub tls: tokio::sync::OnceCell<Result<std::sync::Arc<tls::transport::TlsFacts>, String>>,
 }
 
 /// Every check, in catalog order.
@@ -192,8 +194,16 @@ pub fn registry() -> Vec<Box<dyn Check>> {
         Box::new(jwt::missing_audience_or_issuer::MissingAudienceOrIssuer),
         Box::new(jwt::sensitive_claims::SensitiveClaims),
         Box::new(jwt::token_in_url::TokenInUrl),
+        Box::new(tls::legacy_protocol::LegacyProtocol),
+        Box::new(tls::weak_cipher::WeakCipher),
+        Box::new(tls::no_forward_secrecy::NoForwardSecrecy),
+        Box::new(tls::no_tls13::NoTls13),
+        Box::new(tls::cert_invalid::CertInvalid),
+        Box::new(tls::cert_weak_key::CertWeakKey),
         Box::new(tls::plaintext_http::PlaintextHttp),
         Box::new(tls::hsts_missing::HstsMissing),
+        Box::new(tls::forwarded_proto_trusted::ForwardedProtoTrusted),
+        Box::new(tls::insecure_cookie::InsecureCookie),
         Box::new(basic::cleartext::Cleartext),
         Box::new(basic::default_credentials::DefaultCredentials),
         Box::new(basic::no_lockout::NoLockout),

@@ -39,6 +39,9 @@ enum Command {
     Demo(DemoArgs),
     /// List the checks authprobe runs.
     Checks(ChecksArgs),
+    /// Probe one TLS endpoint only: protocols, suites, groups and certificate (the tls.*
+    /// transport checks), without any HTTP request.
+    Tls(TlsArgs),
     /// Recover the HMAC secret of an HS256/384/512 token offline.
     Crack(CrackArgs),
     /// Work with a token offline.
@@ -304,6 +307,27 @@ struct DemoArgs {
 }
 
 #[derive(Args)]
+struct TlsArgs {
+    /// HOST:PORT (port 443 when omitted), [IPv6]:PORT, or an https:// URL.
+    target: String,
+    /// Server name to send (SNI) and to check the certificate for; defaults to HOST
+    /// unless HOST is an IP address.
+    #[arg(long, value_name = "NAME")]
+    sni: Option<String>,
+    /// Trust this CA (PEM) for the server certificate instead of the system store.
+    #[arg(long, value_name = "PEM")]
+    server_ca: Option<PathBuf>,
+    /// TLS connections in flight at once.
+    #[arg(long, default_value_t = 8, value_parser = clap::value_parser!(u32).range(1..=256))]
+    concurrency: u32,
+    /// Seconds allowed for each connect, and for each server answer.
+    #[arg(long, default_value_t = 5.0)]
+    timeout: f64,
+    #[command(flatten)]
+    output: OutputArgs,
+}
+
+#[derive(Args)]
 struct ChecksArgs {
     #[arg(long, value_enum, default_value = "pretty")]
     format: Format,
@@ -338,6 +362,7 @@ pub fn main() -> i32 {
             Command::Token(TokenCommand::Inspect(a)) => {
                 crate::cli::token::inspect(&a.token, a.format == Format::Json, a.max_token_lifetime)
             }
+            Command::Tls(a) => run_tls(a).await,
         }
     });
     match result {
@@ -559,10 +584,23 @@ async fn scan_and_report(opts: ScanOptions, out: &OutputArgs) -> Result<i32> {
 }
 
 fn emit(report: &Report, out: &OutputArgs) -> Result<()> {
+    emit_with(report, out, false)
+}
+
+/// `detail`: the TLS section in full (every suite) above the findings, for `authprobe tls`.
+fn emit_with(report: &Report, out: &OutputArgs, detail: bool) -> Result<()> {
     let colour = std::io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none();
+    let render = |colour: bool| {
+        let mut s = String::new();
+        if detail && let Some(t) = &report.tls {
+            s.push_str(&pretty::render_tls_detail(t));
+        }
+        s.push_str(&pretty::render(report, colour));
+        s
+    };
     let text = match out.format {
         Format::Json => report.to_json(),
-        Format::Pretty => pretty::render(report, colour),
+        Format::Pretty => render(colour),
     };
     if let Some(path) = &out.output {
         let as_json = out.format == Format::Json
@@ -572,7 +610,7 @@ fn emit(report: &Report, out: &OutputArgs) -> Result<()> {
         let file_text = if as_json {
             report.to_json()
         } else {
-            pretty::render(report, false)
+            render(false)
         };
         std::fs::write(path, file_text + "\n")
             .with_context(|| format!("cannot write {}", path.display()))?;
@@ -711,6 +749,71 @@ async fn run_demo(a: DemoArgs) -> Result<i32> {
     let code = scan_and_report(opts, &a.output).await?;
     drop(lab);
     Ok(code)
+}
+
+async fn run_tls(a: TlsArgs) -> Result<i32> {
+    use crate::checks::Outcome;
+    use crate::checks::tls::transport::{GatherOptions, TlsTarget, gather};
+    if !(a.timeout.is_finite() && a.timeout > 0.0 && a.timeout <= 600.0) {
+        bail!("--timeout must be between 0 and 600 seconds");
+    }
+    let target = TlsTarget::parse(&a.target, a.sni.clone()).map_err(|e| anyhow!(e))?;
+    let server_ca = match &a.server_ca {
+        Some(p) => Some((p.clone(), crate::http::load_server_ca(p)?)),
+        None => None,
+    };
+    let settings = TlsSettings {
+        server_ca,
+        insecure: false,
+    };
+    let started_at = std::time::SystemTime::now();
+    let clock = std::time::Instant::now();
+    let facts = gather(
+        &target,
+        &settings,
+        &GatherOptions {
+            timeout: Duration::from_secs_f64(a.timeout),
+            concurrency: a.concurrency as usize,
+            limiter: None,
+        },
+    )
+    .await
+    .map_err(|e| anyhow!(e))?;
+    let mut findings = Vec::new();
+    let mut run = Vec::new();
+    let mut skipped = Vec::new();
+    let mut inconclusive = Vec::new();
+    for (meta, evaluate) in checks::tls::transport_checks() {
+        let reason = |r: String| crate::report::Skipped {
+            id: meta.id.to_string(),
+            reason: r,
+        };
+        match evaluate(&facts) {
+            Outcome::Pass => run.push(meta),
+            Outcome::Found(f) => {
+                run.push(meta);
+                findings.push(*f);
+            }
+            Outcome::Inconclusive(r) => {
+                run.push(meta);
+                inconclusive.push(reason(r));
+            }
+            Outcome::NotApplicable(r) => skipped.push(reason(r)),
+        }
+    }
+    let report = Report::build(
+        target.display(),
+        0,
+        started_at,
+        clock.elapsed(),
+        findings,
+        run,
+        skipped,
+        inconclusive,
+        Some(crate::report::tls::TlsSection::from_facts(&facts)),
+    );
+    emit_with(&report, &a.output, true)?;
+    Ok(gates(&report, &a.output))
 }
 
 fn list_checks(a: ChecksArgs) -> Result<i32> {

@@ -154,7 +154,8 @@ impl Default for Limits {
 }
 
 struct HostGate {
-    slots: Semaphore,
+    /// Shared with the TLS prober, so handshakes count against the same per-host cap.
+    slots: Arc<Semaphore>,
     next_start: Mutex<Instant>,
 }
 
@@ -295,6 +296,12 @@ impl Http {
         }
     }
 
+    /// The per-host connection limiter for `url`, for connections made outside this
+    /// client (the TLS prober's handshakes).
+    pub async fn host_limiter(&self, url: &Url) -> Arc<Semaphore> {
+        self.gate(url).await.slots.clone()
+    }
+
     async fn gate(&self, url: &Url) -> Arc<HostGate> {
         let key = format!(
             "{}:{}",
@@ -306,7 +313,7 @@ impl Http {
             .entry(key)
             .or_insert_with(|| {
                 Arc::new(HostGate {
-                    slots: Semaphore::new(self.limits.concurrency.max(1)),
+                    slots: Arc::new(Semaphore::new(self.limits.concurrency.max(1))),
                     next_start: Mutex::new(Instant::now()),
                 })
             })

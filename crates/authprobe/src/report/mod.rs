@@ -3,6 +3,7 @@
 
 pub mod pretty;
 pub mod score;
+pub mod tls;
 
 use crate::checks::CheckMeta;
 use crate::engine::Ctx;
@@ -48,6 +49,9 @@ pub struct Report {
     pub checks_run: Vec<String>,
     pub checks_skipped: Vec<Skipped>,
     pub inconclusive: Vec<Skipped>,
+    /// What the TLS prober saw, when the `tls.*` transport checks ran.
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub tls: Option<tls::TlsSection>,
 }
 
 impl Report {
@@ -55,23 +59,60 @@ impl Report {
         ctx: &Ctx,
         started_at: SystemTime,
         elapsed: Duration,
-        mut findings: Vec<Finding>,
+        findings: Vec<Finding>,
         checks_run: Vec<&'static CheckMeta>,
         checks_skipped: Vec<Skipped>,
         inconclusive: Vec<Skipped>,
     ) -> Self {
+        let tls = ctx
+            .shared
+            .tls
+            .get()
+            .and_then(|r| r.as_ref().ok())
+            .map(|f| tls::TlsSection::from_facts(f));
+        let mut report = Self::build(
+            ctx.opts.target.to_string(),
+            ctx.http.requests_sent(),
+            started_at,
+            elapsed,
+            findings,
+            checks_run,
+            checks_skipped,
+            inconclusive,
+            tls,
+        );
+        if !ctx.opts.show_secrets {
+            report.redact(&ctx.opts.creds.secrets());
+        }
+        report
+    }
+
+    /// A report from its parts, for scans without an HTTP engine around them
+    /// (`authprobe tls`).
+    #[allow(clippy::too_many_arguments)]
+    pub fn build(
+        target: String,
+        requests_sent: usize,
+        started_at: SystemTime,
+        elapsed: Duration,
+        mut findings: Vec<Finding>,
+        checks_run: Vec<&'static CheckMeta>,
+        checks_skipped: Vec<Skipped>,
+        inconclusive: Vec<Skipped>,
+        tls: Option<tls::TlsSection>,
+    ) -> Self {
         findings.sort_by(|a, b| b.severity.cmp(&a.severity).then(a.id.cmp(&b.id)));
         let scored = score::score(&findings, &checks_run);
-        let mut report = Self {
+        Self {
             schema_version: SCHEMA_VERSION,
             tool: Tool {
                 name: "authprobe".into(),
                 version: env!("CARGO_PKG_VERSION").into(),
             },
-            target: ctx.opts.target.to_string(),
+            target,
             started_at: humantime::format_rfc3339_seconds(started_at).to_string(),
             duration_ms: elapsed.as_millis() as u64,
-            requests_sent: ctx.http.requests_sent(),
+            requests_sent,
             score: scored.score,
             grade: scored.grade,
             grade_caps: scored.caps,
@@ -80,11 +121,8 @@ impl Report {
             checks_run: checks_run.iter().map(|m| m.id.to_string()).collect(),
             checks_skipped,
             inconclusive,
-        };
-        if !ctx.opts.show_secrets {
-            report.redact(&ctx.opts.creds.secrets());
+            tls,
         }
-        report
     }
 
     /// Last line of defence: whatever a server echoed back, no user secret leaves in a

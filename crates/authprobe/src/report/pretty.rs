@@ -2,6 +2,7 @@
 //! family scores. Colour only when asked (the CLI asks when stdout is a terminal).
 
 use super::Report;
+use super::tls::TlsSection;
 use crate::finding::{Family, Severity};
 
 struct Paint(bool);
@@ -30,12 +31,15 @@ impl Paint {
 pub fn render(r: &Report, colour: bool) -> String {
     let c = Paint(colour);
     let mut out = String::new();
+    let traffic = match &r.tls {
+        Some(t) if r.requests_sent == 0 => format!("{} TLS handshakes", t.handshakes),
+        _ => format!("{} requests", r.requests_sent),
+    };
     out.push_str(&format!(
-        "{} {} · {} · {} requests · {:.1} s\n\n",
+        "{} {} · {} · {traffic} · {:.1} s\n\n",
         c.p("1", "authprobe"),
         r.tool.version,
         r.target,
-        r.requests_sent,
         r.duration_ms as f64 / 1000.0
     ));
     let grade_code = match r.grade.as_str() {
@@ -77,6 +81,10 @@ pub fn render(r: &Report, colour: bool) -> String {
         }
     }
     out.push('\n');
+    if let Some(t) = &r.tls {
+        out.push_str(&render_tls_summary(t));
+        out.push('\n');
+    }
 
     let fams: Vec<String> = Family::ALL
         .iter()
@@ -106,4 +114,148 @@ pub fn render(r: &Report, colour: bool) -> String {
 
 fn first_line(s: &str) -> &str {
     s.lines().next().unwrap_or("")
+}
+
+fn accepted_line(t: &TlsSection) -> String {
+    let v: Vec<String> = t
+        .protocols
+        .iter()
+        .filter(|p| p.accepted)
+        .map(|p| format!("{} ({} suites)", p.version, p.suites.len()))
+        .collect();
+    if v.is_empty() {
+        "no protocol accepted".to_string()
+    } else {
+        v.join(", ")
+    }
+}
+
+fn cert_verdict(t: &TlsSection) -> String {
+    if t.certificate_problems.is_empty() {
+        format!("validates ({})", t.trust_anchors)
+    } else {
+        t.certificate_problems.join("; ")
+    }
+}
+
+fn profile_line(t: &TlsSection) -> String {
+    let m = &t.mozilla_intermediate;
+    if m.compliant {
+        format!("{}: compliant", m.profile)
+    } else {
+        format!("{}: {} deviations", m.profile, m.deviations.len())
+    }
+}
+
+/// Three lines for the scan report.
+fn render_tls_summary(t: &TlsSection) -> String {
+    let mut s = format!(
+        "  TLS {} · {} · {} handshakes\n",
+        t.target,
+        accepted_line(t),
+        t.handshakes
+    );
+    if let Some(leaf) = t.certificate_chain.first() {
+        s.push_str(&format!(
+            "      certificate {} ({} {}, {}), until {}: {}\n",
+            leaf.subject,
+            leaf.key.kind,
+            leaf.key.bits,
+            leaf.signature_algorithm,
+            leaf.not_after,
+            cert_verdict(t)
+        ));
+    }
+    s.push_str(&format!("      {}\n", profile_line(t)));
+    s
+}
+
+/// Every protocol, suite, group and certificate, for `authprobe tls`.
+pub fn render_tls_detail(t: &TlsSection) -> String {
+    let mut s = format!(
+        "TLS {}{} · {} handshakes in {} ms\n\n",
+        t.target,
+        t.sni
+            .as_deref()
+            .map(|n| format!(" (SNI {n})"))
+            .unwrap_or_default(),
+        t.handshakes,
+        t.duration_ms
+    );
+    for p in &t.protocols {
+        if !p.accepted {
+            s.push_str(&format!("  {:<8} refused\n", p.version));
+            continue;
+        }
+        let order = match p.server_enforces_order {
+            Some(true) => "server's order",
+            Some(false) => "client's order",
+            None => "order not determined",
+        };
+        s.push_str(&format!(
+            "  {:<8} accepted · {} suites ({order})\n",
+            p.version,
+            p.suites.len()
+        ));
+        for suite in &p.suites {
+            let flags = match (suite.weak, suite.forward_secrecy) {
+                (true, false) => "  [weak] [no FS]",
+                (true, true) => "  [weak]",
+                (false, false) => "  [no FS]",
+                (false, true) => "",
+            };
+            s.push_str(&format!(
+                "             {} {}{flags}\n",
+                suite.code,
+                suite.openssl_name.as_deref().unwrap_or(&suite.name)
+            ));
+        }
+        if !p.groups.is_empty() {
+            s.push_str(&format!("           groups: {}\n", p.groups.join(", ")));
+        }
+    }
+    if let Some(bits) = t.dh_prime_bits {
+        s.push_str(&format!("  DHE prime: {bits} bits\n"));
+    }
+    if let Some(cas) = &t.client_auth_cas {
+        s.push_str(&format!(
+            "  client certificates requested; acceptable CAs: {}\n",
+            if cas.is_empty() {
+                "any".to_string()
+            } else {
+                cas.join(" | ")
+            }
+        ));
+    }
+    s.push_str(&format!("\n  certificate chain ({}):\n", t.chain_source));
+    for (i, c) in t.certificate_chain.iter().enumerate() {
+        s.push_str(&format!(
+            "    #{i} {}\n       issuer {}\n       {} to {} · {} {}{} · {}\n",
+            c.subject,
+            c.issuer,
+            c.not_before,
+            c.not_after,
+            c.key.kind,
+            c.key.bits,
+            c.key
+                .curve
+                .as_deref()
+                .map(|x| format!(" {x}"))
+                .unwrap_or_default(),
+            c.signature_algorithm
+        ));
+        if !c.sans.is_empty() {
+            s.push_str(&format!("       names {}\n", c.sans.join(", ")));
+        }
+    }
+    s.push_str(&format!("    verdict: {}\n", cert_verdict(t)));
+    s.push_str(&format!("\n  {}\n", profile_line(t)));
+    for d in &t.mozilla_intermediate.deviations {
+        s.push_str(&format!("    - {d}\n"));
+    }
+    for e in &t.errors {
+        s.push_str(&format!("  probe error: {e}\n"));
+    }
+    s.push('\n');
+    s
 }

@@ -45,7 +45,7 @@ pub static META: CheckMeta = CheckMeta {
 
 pub struct PlaintextHttp;
 
-fn plain_url(ctx: &Ctx) -> Option<url::Url> {
+pub(crate) fn plain_url(ctx: &Ctx) -> Option<url::Url> {
     if let Some(u) = &ctx.opts.http_url {
         return Some(u.clone());
     }

@@ -1,0 +1,46 @@
+use super::transport::TlsFacts;
+use super::{SUITE_FIX, on_facts, probe_request, suites_where};
+use crate::checks::{Check, CheckFuture, CheckMeta, Need, Outcome, Remediation};
+use crate::engine::Ctx;
+use crate::finding::{Confidence, Family, Severity};
+
+pub static META: CheckMeta = CheckMeta {
+    id: "tls.weak_cipher",
+    title: "NULL, anonymous, EXPORT, RC4, DES/3DES or other suites under 128 bits are offered",
+    family: Family::Tls,
+    severity: Severity::High,
+    cwe: &[327],
+    owasp: &["API8"],
+    description: "Enumerates every suite the server accepts under each protocol version (by elimination, about one handshake per accepted suite) and reports those without encryption, without authentication, export-grade, RC4, DES/3DES or under 128 bits.",
+    needs: &[Need::Https],
+    remediation: Remediation {
+        summary: "Offer only ECDHE (or DHE with 2048-bit groups) suites with AES-GCM or ChaCha20-Poly1305 under TLS 1.2, and TLS 1.3's suites.",
+        frameworks: SUITE_FIX,
+    },
+};
+
+pub struct WeakCipher;
+
+impl Check for WeakCipher {
+    fn meta(&self) -> &'static CheckMeta {
+        &META
+    }
+
+    fn run<'a>(&'a self, ctx: &'a Ctx) -> CheckFuture<'a> {
+        Box::pin(on_facts(ctx, evaluate))
+    }
+}
+
+pub fn evaluate(f: &TlsFacts) -> Outcome {
+    let Some((excerpt, n, command)) = suites_where(f, |s| s.weak) else {
+        return Outcome::Pass;
+    };
+    Outcome::found(META.finding(
+        Confidence::Confirmed,
+        format!(
+            "{} accepts {n} weak cipher suites\nA client that offers one (or an attacker who strips the rest) gets traffic that can be read or forged.",
+            f.target.display()
+        ),
+        f.evidence(probe_request(f), excerpt, command),
+    ))
+}

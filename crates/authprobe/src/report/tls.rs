@@ -1,0 +1,208 @@
+//! The report's `tls` section: what the TLS prober saw (protocols, suites in the server's
+//! order, groups, the certificate chain) and how it compares with Mozilla's intermediate
+//! server-side TLS profile.
+
+use crate::checks::tls::INTERMEDIATE_TLS12_SUITES;
+use crate::checks::tls::transport::{CertInfo, TlsFacts};
+use authprobe_tls::TlsVersion;
+use serde::{Deserialize, Serialize};
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TlsSection {
+    /// `host:port` probed.
+    pub target: String,
+    pub address: String,
+    pub sni: Option<String>,
+    /// TLS connections opened (one ClientHello each); not counted in `requests_sent`.
+    pub handshakes: u32,
+    pub duration_ms: u64,
+    /// Every version probed, accepted or not.
+    pub protocols: Vec<ProtocolEntry>,
+    pub certificate_chain: Vec<CertInfo>,
+    pub chain_source: String,
+    /// What the chain was validated against.
+    pub trust_anchors: String,
+    /// Empty when the chain validates for the host.
+    pub certificate_problems: Vec<String>,
+    /// CA names of a CertificateRequest, when the server asks for client certificates.
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub client_auth_cas: Option<Vec<String>>,
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub dh_prime_bits: Option<u32>,
+    pub mozilla_intermediate: ProfileComparison,
+    /// Probe steps that failed; the rest of the section still stands.
+    pub errors: Vec<String>,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ProtocolEntry {
+    pub version: String,
+    pub accepted: bool,
+    /// In the server's order when `server_enforces_order`, else in the order found.
+    pub suites: Vec<SuiteEntry>,
+    pub server_enforces_order: Option<bool>,
+    pub groups: Vec<String>,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SuiteEntry {
+    /// IANA name.
+    pub name: String,
+    pub openssl_name: Option<String>,
+    /// "0xc02f".
+    pub code: String,
+    pub weak: bool,
+    pub forward_secrecy: bool,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ProfileComparison {
+    pub profile: String,
+    pub compliant: bool,
+    pub deviations: Vec<String>,
+}
+
+pub const PROFILE: &str = "Mozilla server-side TLS 6.0, intermediate";
+const TLS13_SUITES: [&str; 3] = [
+    "TLS_AES_128_GCM_SHA256",
+    "TLS_AES_256_GCM_SHA384",
+    "TLS_CHACHA20_POLY1305_SHA256",
+];
+const GROUPS: [&str; 3] = ["x25519", "secp256r1", "secp384r1"];
+
+impl TlsSection {
+    pub fn from_facts(f: &TlsFacts) -> Self {
+        let protocols = f
+            .scan
+            .protocols
+            .iter()
+            .map(|p| ProtocolEntry {
+                version: p.version.name().to_string(),
+                accepted: p.accepted,
+                suites: p
+                    .suites
+                    .iter()
+                    .map(|s| SuiteEntry {
+                        name: s.name.clone(),
+                        openssl_name: s.openssl_name.clone(),
+                        code: format!("0x{:04x}", s.code),
+                        weak: s.weak,
+                        forward_secrecy: s.forward_secrecy,
+                    })
+                    .collect(),
+                server_enforces_order: p.server_enforces_order,
+                groups: p.groups.iter().map(|g| g.name.clone()).collect(),
+            })
+            .collect();
+        Self {
+            target: f.target.display(),
+            address: f.scan.target.to_string(),
+            sni: f.target.sni.clone(),
+            handshakes: f.handshakes,
+            duration_ms: f.duration_ms,
+            protocols,
+            certificate_chain: f.certs.clone(),
+            chain_source: f.chain_source.clone(),
+            trust_anchors: f.anchors_source.clone(),
+            certificate_problems: f.problems.iter().map(|p| p.to_string()).collect(),
+            client_auth_cas: f.scan.client_auth.as_ref().map(|c| {
+                c.ca_names
+                    .iter()
+                    .map(|n| n.clone().unwrap_or_else(|| "(unparseable name)".into()))
+                    .collect()
+            }),
+            dh_prime_bits: f.scan.dh_prime_bits,
+            mozilla_intermediate: compare_intermediate(f),
+            errors: f.scan.errors.clone(),
+        }
+    }
+}
+
+/// Deviations from the intermediate profile: TLS 1.2 and 1.3 only, its suite list, the
+/// x25519/secp256r1/secp384r1 groups, and a certificate key of RSA 2048+ or EC 256+.
+pub fn compare_intermediate(f: &TlsFacts) -> ProfileComparison {
+    let mut d = Vec::new();
+    let accepted = f.scan.accepted_versions();
+    for v in &accepted {
+        if v.is_legacy() {
+            d.push(format!(
+                "offers {v} (the profile allows TLSv1.2 and TLSv1.3 only)"
+            ));
+        }
+    }
+    for v in [TlsVersion::Tls12, TlsVersion::Tls13] {
+        if f.scan.protocol(v).is_some() && !accepted.contains(&v) {
+            d.push(format!("does not offer {v}"));
+        }
+    }
+    for p in f.scan.protocols.iter().filter(|p| p.accepted) {
+        let outside: Vec<&str> = p
+            .suites
+            .iter()
+            .filter(|s| {
+                if p.version == TlsVersion::Tls13 {
+                    !TLS13_SUITES.contains(&s.name.as_str())
+                } else {
+                    !s.openssl_name
+                        .as_deref()
+                        .is_some_and(|n| INTERMEDIATE_TLS12_SUITES.contains(&n))
+                }
+            })
+            .map(|s| s.openssl_name.as_deref().unwrap_or(&s.name))
+            .collect();
+        if !outside.is_empty() && !p.version.is_legacy() {
+            d.push(format!(
+                "{}: {} suites outside the profile's list: {}",
+                p.version,
+                outside.len(),
+                outside.join(", ")
+            ));
+        }
+        if p.version >= TlsVersion::Tls12 {
+            // Hybrid post-quantum groups go beyond the profile without weakening it.
+            let extra: Vec<&str> = p
+                .groups
+                .iter()
+                .map(|g| g.name.as_str())
+                .filter(|g| !GROUPS.contains(g) && !g.contains("MLKEM"))
+                .collect();
+            if !extra.is_empty() {
+                d.push(format!(
+                    "{}: groups outside x25519, secp256r1, secp384r1: {}",
+                    p.version,
+                    extra.join(", ")
+                ));
+            }
+            if !p.groups.is_empty() && !p.groups.iter().any(|g| GROUPS.contains(&g.name.as_str())) {
+                d.push(format!(
+                    "{}: none of x25519, secp256r1, secp384r1 is accepted",
+                    p.version
+                ));
+            }
+        }
+    }
+    if let Some(bits) = f.scan.dh_prime_bits
+        && bits < 2048
+    {
+        d.push(format!("DHE uses a {bits}-bit prime (under 2048)"));
+    }
+    if let Some(leaf) = f.certs.first() {
+        let k = &leaf.key;
+        let weak = match k.kind.as_str() {
+            "RSA" | "DSA" => k.bits < 2048,
+            "EC" => k.bits < 256,
+            _ => false,
+        };
+        if weak {
+            d.push(format!(
+                "certificate key is {}-{} (the profile wants RSA 2048+ or EC 256+)",
+                k.kind, k.bits
+            ));
+        }
+    }
+    ProfileComparison {
+        profile: PROFILE.to_string(),
+        compliant: d.is_empty(),
+        deviations: d,
+    }
+}
