@@ -573,3 +573,20 @@ fn checks_selects_a_subset() {
     let e = one_line_error(&["scan", "https://127.0.0.1:1/", "--checks", "jwt.nope"]);
     assert!(e.contains("names no check"), "{e}");
 }
+
+#[cfg(unix)]
+#[test]
+fn a_closed_pipe_ends_quietly() {
+    // The reader is gone before the first line is printed, as with `authprobe checks | true`.
+    let mut child = Command::new(BIN)
+        .args(["checks", "--format", "json"])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    drop(child.stdout.take());
+    let out = child.wait_with_output().unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(!err.contains("panicked"), "{err}");
+    assert_ne!(out.status.code(), Some(101), "a panic exits 101");
+}

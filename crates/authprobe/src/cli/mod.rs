@@ -843,10 +843,15 @@ fn list_checks(a: ChecksArgs) -> Result<i32> {
             .map(|c| c.meta().id.len())
             .max()
             .unwrap_or(0);
+        let cwe_width = registry
+            .iter()
+            .map(|c| c.meta().cwe_ids().join(",").len())
+            .max()
+            .unwrap_or(0);
         for c in &registry {
             let m = c.meta();
             println!(
-                "{:<width$}  {:<8}  {:<14}  {}",
+                "{:<width$}  {:<8}  {:<cwe_width$}  {}",
                 m.id,
                 m.severity.as_str(),
                 m.cwe_ids().join(","),
