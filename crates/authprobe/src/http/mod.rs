@@ -5,7 +5,7 @@
 mod tls;
 mod value;
 
-pub use tls::{ClientIdentity, TlsSettings, load_identity, load_server_ca};
+pub use tls::{AcceptAny, ClientIdentity, TlsSettings, load_identity, load_server_ca};
 pub use value::{Seg, Value};
 
 use std::collections::HashMap;

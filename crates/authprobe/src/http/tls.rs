@@ -91,7 +91,7 @@ impl TlsSettings {
         let builder = if self.insecure {
             builder
                 .dangerous()
-                .with_custom_certificate_verifier(Arc::new(AcceptAny(provider())))
+                .with_custom_certificate_verifier(Arc::new(AcceptAny::new(provider())))
         } else {
             let mut roots = rustls::RootCertStore::empty();
             match &self.server_ca {
@@ -127,20 +127,45 @@ impl TlsSettings {
     }
 }
 
-/// `--insecure`: accept any server certificate but still check handshake signatures, so
-/// the connection is at least consistent with the certificate presented.
+/// Accepts any server certificate but still checks handshake signatures, so the
+/// connection is at least consistent with the certificate presented. Used for `--insecure`,
+/// and by the TLS checks to fetch a chain they then judge themselves (it keeps the last
+/// chain it saw).
 #[derive(Debug)]
-struct AcceptAny(Arc<rustls::crypto::CryptoProvider>);
+pub struct AcceptAny {
+    provider: Arc<rustls::crypto::CryptoProvider>,
+    seen: std::sync::Mutex<Vec<CertificateDer<'static>>>,
+}
+
+impl AcceptAny {
+    pub fn new(provider: Arc<rustls::crypto::CryptoProvider>) -> Self {
+        Self {
+            provider,
+            seen: std::sync::Mutex::new(Vec::new()),
+        }
+    }
+
+    /// The chain of the last handshake (leaf first).
+    pub fn chain(&self) -> Vec<CertificateDer<'static>> {
+        self.seen.lock().map(|c| c.clone()).unwrap_or_default()
+    }
+}
 
 impl ServerCertVerifier for AcceptAny {
     fn verify_server_cert(
         &self,
-        _end_entity: &CertificateDer<'_>,
-        _intermediates: &[CertificateDer<'_>],
+        end_entity: &CertificateDer<'_>,
+        intermediates: &[CertificateDer<'_>],
         _server_name: &ServerName<'_>,
         _ocsp: &[u8],
         _now: UnixTime,
     ) -> Result<ServerCertVerified, rustls::Error> {
+        if let Ok(mut c) = self.seen.lock() {
+            *c = std::iter::once(end_entity)
+                .chain(intermediates)
+                .map(|d| d.clone().into_owned())
+                .collect();
+        }
         Ok(ServerCertVerified::assertion())
     }
 
@@ -154,7 +179,7 @@ impl ServerCertVerifier for AcceptAny {
             message,
             cert,
             dss,
-            &self.0.signature_verification_algorithms,
+            &self.provider.signature_verification_algorithms,
         )
     }
 
@@ -168,12 +193,14 @@ impl ServerCertVerifier for AcceptAny {
             message,
             cert,
             dss,
-            &self.0.signature_verification_algorithms,
+            &self.provider.signature_verification_algorithms,
         )
     }
 
     fn supported_verify_schemes(&self) -> Vec<SignatureScheme> {
-        self.0.signature_verification_algorithms.supported_schemes()
+        self.provider
+            .signature_verification_algorithms
+            .supported_schemes()
     }
 }
 

@@ -6,12 +6,11 @@
 use crate::finding::Evidence;
 use crate::http::TlsSettings;
 use authprobe_tls::{ProbeOptions, Prober, ScanReport, TlsVersion};
-use rustls::client::danger::{HandshakeSignatureValid, ServerCertVerified, ServerCertVerifier};
+use rustls::RootCertStore;
 use rustls::pki_types::{CertificateDer, ServerName, UnixTime};
-use rustls::{DigitallySignedStruct, RootCertStore, SignatureScheme};
 use serde::{Deserialize, Serialize};
 use std::net::{IpAddr, SocketAddr};
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use tokio::sync::Semaphore;
 use url::Url;
@@ -662,10 +661,7 @@ async fn fetch_chain(
         Some(l) => Some(l.acquire().await.map_err(|e| e.to_string())?),
         None => None,
     };
-    let recorder = Arc::new(Recorder {
-        chain: Mutex::new(Vec::new()),
-        provider: ring_provider(),
-    });
+    let recorder = Arc::new(crate::http::AcceptAny::new(ring_provider()));
     let config = rustls::ClientConfig::builder_with_provider(ring_provider())
         .with_safe_default_protocol_versions()
         .map_err(|e| e.to_string())?
@@ -688,70 +684,11 @@ async fn fetch_chain(
     let result = tokio::time::timeout(timeout, work)
         .await
         .map_err(|_| format!("TLS 1.3 handshake with {addr} timed out"))?;
-    let chain = recorder.chain.lock().map(|c| c.clone()).unwrap_or_default();
+    let chain = recorder.chain();
     match (result, chain.is_empty()) {
         (_, false) => Ok(chain),
         (Err(e), true) => Err(e),
         (Ok(_), true) => Err(format!("{addr} sent no certificate")),
-    }
-}
-
-#[derive(Debug)]
-struct Recorder {
-    chain: Mutex<Vec<CertificateDer<'static>>>,
-    provider: Arc<rustls::crypto::CryptoProvider>,
-}
-
-impl ServerCertVerifier for Recorder {
-    fn verify_server_cert(
-        &self,
-        end_entity: &CertificateDer<'_>,
-        intermediates: &[CertificateDer<'_>],
-        _server_name: &ServerName<'_>,
-        _ocsp: &[u8],
-        _now: UnixTime,
-    ) -> Result<ServerCertVerified, rustls::Error> {
-        if let Ok(mut c) = self.chain.lock() {
-            *c = std::iter::once(end_entity)
-                .chain(intermediates)
-                .map(|d| d.clone().into_owned())
-                .collect();
-        }
-        Ok(ServerCertVerified::assertion())
-    }
-
-    fn verify_tls12_signature(
-        &self,
-        message: &[u8],
-        cert: &CertificateDer<'_>,
-        dss: &DigitallySignedStruct,
-    ) -> Result<HandshakeSignatureValid, rustls::Error> {
-        rustls::crypto::verify_tls12_signature(
-            message,
-            cert,
-            dss,
-            &self.provider.signature_verification_algorithms,
-        )
-    }
-
-    fn verify_tls13_signature(
-        &self,
-        message: &[u8],
-        cert: &CertificateDer<'_>,
-        dss: &DigitallySignedStruct,
-    ) -> Result<HandshakeSignatureValid, rustls::Error> {
-        rustls::crypto::verify_tls13_signature(
-            message,
-            cert,
-            dss,
-            &self.provider.signature_verification_algorithms,
-        )
-    }
-
-    fn supported_verify_schemes(&self) -> Vec<SignatureScheme> {
-        self.provider
-            .signature_verification_algorithms
-            .supported_schemes()
     }
 }
 
