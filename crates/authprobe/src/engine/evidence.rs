@@ -19,6 +19,11 @@ pub fn evidence(x: &Exchange, tls: &TlsSettings, reveal: bool) -> Evidence {
             let mut s = format!("HTTP {}\n", a.status);
             for (n, v) in &a.headers {
                 if SHOWN_HEADERS.contains(&n.as_str()) {
+                    let v = if n == "set-cookie" && !reveal {
+                        redact_cookie(v)
+                    } else {
+                        v.clone()
+                    };
                     s.push_str(&format!("{n}: {v}\n"));
                 }
             }
@@ -43,6 +48,18 @@ pub fn evidence(x: &Exchange, tls: &TlsSettings, reveal: bool) -> Evidence {
         status,
         excerpt,
         curl: curl_line(&x.probe, tls, reveal),
+    }
+}
+
+/// A cookie's value is a credential (a session id, a CSRF token): show its name and
+/// attributes, which is what the checks reason about, and withhold the value.
+fn redact_cookie(v: &str) -> String {
+    let mut parts = v.splitn(2, ';');
+    let pair = parts.next().unwrap_or("");
+    let name = pair.split('=').next().unwrap_or("").trim();
+    match parts.next() {
+        Some(attrs) => format!("{name}=[REDACTED];{attrs}"),
+        None => format!("{name}=[REDACTED]"),
     }
 }
 
@@ -110,4 +127,16 @@ pub fn curl_line(p: &Probe, tls: &TlsSettings, reveal: bool) -> String {
     }
     parts.push(sq(p.url.as_str()));
     parts.join(" ")
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn cookie_values_are_withheld_attributes_kept() {
+        assert_eq!(
+            super::redact_cookie("sid=abc123; Path=/; Secure; HttpOnly"),
+            "sid=[REDACTED]; Path=/; Secure; HttpOnly"
+        );
+        assert_eq!(super::redact_cookie("csrf=xyz"), "csrf=[REDACTED]");
+    }
 }
