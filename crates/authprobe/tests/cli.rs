@@ -573,3 +573,121 @@ fn checks_selects_a_subset() {
     let e = one_line_error(&["scan", "https://127.0.0.1:1/", "--checks", "jwt.nope"]);
     assert!(e.contains("names no check"), "{e}");
 }
+
+#[test]
+fn several_outputs_take_their_format_from_the_extension() {
+    let lab = start_lab(&["--flaw", "tls.hsts_missing"]);
+    let dir = tempfile::tempdir().unwrap();
+    let p = |name: &str| dir.path().join(name);
+    let mut args: Vec<String> = Vec::new();
+    for name in ["r.json", "r.sarif"] {
+        args.push("-o".into());
+        args.push(p(name).to_str().unwrap().into());
+    }
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    let out = scan(&lab, &args);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let json: Report = serde_json::from_str(&std::fs::read_to_string(p("r.json")).unwrap())
+        .expect("the .json file is the JSON report");
+    let sarif: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(p("r.sarif")).unwrap()).unwrap();
+    assert_eq!(sarif["version"], "2.1.0");
+    assert_eq!(
+        sarif["runs"][0]["results"][0]["ruleId"],
+        json.findings[0].id.as_str()
+    );
+    // stdout keeps --format (pretty by default) whatever the files get.
+    assert!(String::from_utf8_lossy(&out.stdout).contains("Grade A"));
+}
+
+#[test]
+fn baseline_suppresses_known_findings_and_gates_only_on_new_ones() {
+    // The baseline knows the HSTS finding; the second scan adds a cookie flaw.
+    let before = start_lab(&["--flaw", "tls.hsts_missing"]);
+    let dir = tempfile::tempdir().unwrap();
+    let base = dir.path().join("base.json");
+    let out = scan(&before, &["-o", base.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(0));
+    drop(before);
+
+    // Same lab, same flaw: the known finding no longer fails --fail-on low.
+    let same = start_lab(&["--flaw", "tls.hsts_missing"]);
+    // The ports differ from run to run; point the baseline at this lab's target.
+    let text = std::fs::read_to_string(&base).unwrap();
+    let mut v: serde_json::Value = serde_json::from_str(&text).unwrap();
+    v["target"] = format!("{}{}", same.ready.https_url, same.ready.protected_path).into();
+    std::fs::write(&base, v.to_string()).unwrap();
+    let gated = scan(&same, &["--fail-on", "low", "--format", "json"]);
+    assert_eq!(
+        gated.status.code(),
+        Some(1),
+        "without the baseline the gate fails"
+    );
+    let out = scan(
+        &same,
+        &[
+            "--fail-on",
+            "low",
+            "--format",
+            "json",
+            "--baseline",
+            base.to_str().unwrap(),
+        ],
+    );
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(0), "{stderr}");
+    assert!(
+        stderr.contains("1 known findings suppressed, 0 new"),
+        "{stderr}"
+    );
+    let r: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert!(r["findings"].as_array().unwrap().is_empty());
+    assert_eq!(r["baseline"]["suppressed"], 1);
+    assert_eq!(r["baseline"]["suppressed_ids"][0], "tls.hsts_missing");
+    drop(same);
+
+    // A new flaw on top: only it is reported and gated on.
+    let worse = start_lab(&[
+        "--flaw",
+        "tls.hsts_missing",
+        "--flaw",
+        "auth.verbose_errors",
+    ]);
+    v["target"] = format!("{}{}", worse.ready.https_url, worse.ready.protected_path).into();
+    std::fs::write(&base, v.to_string()).unwrap();
+    let out = scan(
+        &worse,
+        &[
+            "--fail-on",
+            "low",
+            "--format",
+            "json",
+            "--baseline",
+            base.to_str().unwrap(),
+        ],
+    );
+    assert_eq!(out.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("--fail-on low"));
+    let r: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let ids: Vec<&str> = r["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f["id"].as_str().unwrap())
+        .collect();
+    assert_eq!(ids, ["auth.verbose_errors"]);
+
+    // A missing baseline is a usage error before any scan.
+    let err = one_line_error(&[
+        "scan",
+        "https://127.0.0.1:1/",
+        "--baseline",
+        "/nonexistent/base.json",
+    ]);
+    assert!(err.contains("--baseline"), "{err}");
+}
