@@ -691,3 +691,39 @@ fn baseline_suppresses_known_findings_and_gates_only_on_new_ones() {
     ]);
     assert!(err.contains("--baseline"), "{err}");
 }
+
+#[test]
+fn every_format_by_extension_and_by_flag() {
+    let lab = start_lab(&["--flaw", "tls.hsts_missing"]);
+    let dir = tempfile::tempdir().unwrap();
+    let p = |name: &str| dir.path().join(name);
+    let names = ["r.md", "r.html", "r.xml"];
+    let mut args: Vec<String> = Vec::new();
+    for name in names {
+        args.push("-o".into());
+        args.push(p(name).to_str().unwrap().into());
+    }
+    args.extend(["--format".to_string(), "sarif".to_string()]);
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    let out = scan(&lab, &args);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let stdout: serde_json::Value = serde_json::from_slice(&out.stdout).expect("stdout is SARIF");
+    assert_eq!(stdout["version"], "2.1.0");
+    let md = std::fs::read_to_string(p("r.md")).unwrap();
+    assert!(
+        md.contains("Grade A") && md.contains("`tls.hsts_missing`"),
+        "{md}"
+    );
+    let html = std::fs::read_to_string(p("r.html")).unwrap();
+    assert!(html.starts_with("<!DOCTYPE html>") && html.contains("tls.hsts_missing"));
+    let xml = std::fs::read_to_string(p("r.xml")).unwrap();
+    assert!(
+        xml.contains("<testsuites ") && xml.contains("<failure "),
+        "{xml}"
+    );
+}

@@ -4,7 +4,7 @@
 use authprobe::checks;
 use authprobe::engine::{self, Progress};
 use authprobe::http::Limits;
-use authprobe::report::{Report, sarif};
+use authprobe::report::{Report, html, junit, markdown, sarif};
 use authprobe_lab::{LabOptions, Profile};
 use serde_json::Value;
 use std::sync::{Arc, OnceLock};
@@ -291,4 +291,252 @@ fn sarif_of_a_hostile_report_is_valid_json_and_schema() {
             .unwrap()
             .contains(XSS)
     );
+}
+
+/// Every element's text and attributes, as a minimal well-formedness check: tags balance,
+/// entity references are known, no raw `<` or `&` inside text or attributes.
+fn assert_well_formed_xml(x: &str) {
+    assert!(x.starts_with("<?xml version=\"1.0\" encoding=\"UTF-8\"?>"));
+    let body = &x[x.find("?>").unwrap() + 2..];
+    let mut stack: Vec<String> = Vec::new();
+    let mut rest = body;
+    while let Some(lt) = rest.find('<') {
+        let text = &rest[..lt];
+        assert_entities_ok(text);
+        let gt = rest[lt..].find('>').expect("tag closes") + lt;
+        let tag = &rest[lt + 1..gt];
+        assert!(!tag.contains('<'), "raw < inside a tag: {tag}");
+        if let Some(name) = tag.strip_prefix('/') {
+            assert_eq!(stack.pop().as_deref(), Some(name), "unbalanced </{name}>");
+        } else {
+            let name = tag.split_whitespace().next().unwrap().trim_end_matches('/');
+            // Attribute values: quoted, no raw quote inside (the split would show it).
+            let quotes = tag.matches('"').count();
+            assert_eq!(quotes % 2, 0, "odd quotes in <{tag}>");
+            assert_entities_ok(tag);
+            if !tag.ends_with('/') {
+                stack.push(name.to_string());
+            }
+        }
+        rest = &rest[gt + 1..];
+    }
+    assert!(stack.is_empty(), "unclosed: {stack:?}");
+    for c in x.chars() {
+        let ok = matches!(c, '\t' | '\n' | '\r')
+            || (c as u32 >= 0x20 && c != '\u{FFFE}' && c != '\u{FFFF}');
+        assert!(ok, "character U+{:04X} is not allowed in XML 1.0", c as u32);
+    }
+}
+
+fn assert_entities_ok(s: &str) {
+    let mut rest = s;
+    while let Some(i) = rest.find('&') {
+        let after = &rest[i..];
+        assert!(
+            ["&amp;", "&lt;", "&gt;", "&quot;", "&apos;"]
+                .iter()
+                .any(|e| after.starts_with(e)),
+            "bare & in {s:?}"
+        );
+        rest = &rest[i + 1..];
+    }
+}
+
+fn attr<'a>(tag: &'a str, name: &str) -> &'a str {
+    let key = format!(" {name}=\"");
+    let start = tag.find(&key).unwrap_or_else(|| panic!("{name} in {tag}")) + key.len();
+    &tag[start..start + tag[start..].find('"').unwrap()]
+}
+
+#[test]
+fn junit_has_a_suite_per_family_and_a_case_per_check() {
+    for r in [&labs().vulnerable, &labs().hardened] {
+        let x = junit::render(r);
+        assert_well_formed_xml(&x);
+        let cases = x.matches("<testcase ").count();
+        let mut ids: Vec<&str> = r.checks_run.iter().map(String::as_str).collect();
+        ids.extend(r.checks_skipped.iter().map(|s| s.id.as_str()));
+        ids.sort();
+        ids.dedup();
+        assert_eq!(cases, ids.len(), "one testcase per check run or skipped");
+        let mut found: Vec<&str> = r.findings.iter().map(|f| f.id.as_str()).collect();
+        found.dedup();
+        assert_eq!(x.matches("<failure ").count(), r.findings.len());
+        let root = &x[x.find("<testsuites ").unwrap()..];
+        let root = &root[..root.find('>').unwrap()];
+        let failed_cases: usize = {
+            let mut f = found.clone();
+            f.sort();
+            f.dedup();
+            f.len()
+        };
+        assert_eq!(attr(root, "failures"), failed_cases.to_string());
+        assert_eq!(attr(root, "skipped"), r.checks_skipped.len().to_string());
+        assert_eq!(
+            x.matches("<skipped ").count(),
+            r.checks_skipped.len(),
+            "skipped checks are <skipped>"
+        );
+        // Inconclusive checks are notes, not failures.
+        for i in &r.inconclusive {
+            if !found.contains(&i.id.as_str()) {
+                let at = x.find(&format!("name=\"{}", i.id)).unwrap();
+                let case = &x[at..at + x[at..].find("</testcase>").unwrap()];
+                assert!(case.contains("<system-out>inconclusive"), "{case}");
+                assert!(!case.contains("<failure"));
+            }
+        }
+        let families: std::collections::BTreeSet<&str> =
+            ids.iter().map(|id| id.split('.').next().unwrap()).collect();
+        assert_eq!(x.matches("<testsuite ").count(), families.len());
+        for f in &r.findings {
+            assert!(x.contains(&format!("name=\"{}: ", f.id)));
+        }
+    }
+    assert_eq!(
+        junit::render(&labs().hardened).matches("<failure ").count(),
+        0
+    );
+}
+
+#[test]
+fn junit_escapes_and_strips_what_xml_cannot_carry() {
+    let x = junit::render(&hostile_report());
+    assert_well_formed_xml(&x);
+    assert!(!x.contains("<script"));
+    assert!(x.contains("&lt;script&gt;alert(1)&lt;/script&gt;"));
+    assert!(!x.contains('\u{1b}') && !x.contains('\u{1}'));
+    assert!(x.contains("<skipped message=\"no --basic &lt;script&gt;"));
+}
+
+#[test]
+fn markdown_summarises_for_a_pr_comment() {
+    let r = &labs().vulnerable;
+    let m = markdown::render(r);
+    assert!(m.contains(&format!("Score {}/100 · Grade {}", r.score, r.grade)));
+    for cap in &r.grade_caps {
+        assert!(m.contains(&format!("Grade capped at **{}**", cap.grade)));
+    }
+    let rows = m.lines().filter(|l| l.starts_with("| ")).count();
+    assert_eq!(rows, r.findings.len() + 1, "header plus a row per finding");
+    assert_eq!(m.matches("<details>").count(), r.findings.len());
+    assert_eq!(m.matches("</details>").count(), r.findings.len());
+    for f in &r.findings {
+        assert!(m.contains(&format!("`{}`", f.id)));
+    }
+    assert!(m.contains(&format!(
+        "{} skipped (not applicable) · {} inconclusive",
+        r.checks_skipped.len(),
+        r.inconclusive.len()
+    )));
+    let h = markdown::render(&labs().hardened);
+    assert!(h.contains("No findings."));
+    assert!(!h.contains("<details>"));
+}
+
+#[test]
+fn markdown_cannot_be_broken_by_the_target() {
+    let m = markdown::render(&hostile_report());
+    // Inside a fenced block text is literal; outside, no markup of the target's survives.
+    let mut prose = String::new();
+    let mut fence: Option<String> = None;
+    for line in m.lines() {
+        let ticks: String = line.chars().take_while(|c| *c == '`').collect();
+        match &fence {
+            Some(f) if line == f.as_str() => fence = None,
+            Some(_) => {}
+            None if ticks.len() >= 3 => fence = Some(ticks),
+            None => {
+                prose.push_str(line);
+                prose.push('\n');
+            }
+        }
+    }
+    assert!(fence.is_none(), "every fence closes");
+    assert!(!prose.contains("<script"), "{prose}");
+    assert!(!prose.contains("<img"));
+    assert!(prose.contains("&lt;script&gt;"));
+    // The table row stays one row with its 4 cells: pipes in values are escaped.
+    let row = m.lines().find(|l| l.starts_with("| 🟥")).unwrap();
+    assert_eq!(row.matches(" | ").count(), 3, "{row}");
+    // Fences are longer than any backtick run inside, so evidence cannot close them.
+    assert!(m.contains("````http\n"));
+    assert!(!m.contains('\u{1b}'));
+}
+
+#[test]
+fn html_is_self_contained_and_shows_every_finding() {
+    for r in [&labs().vulnerable, &labs().hardened] {
+        let h = html::render(r);
+        assert!(h.starts_with("<!DOCTYPE html>"));
+        assert!(h.trim_end().ends_with("</html>"));
+        assert!(!h.contains("<script"), "the page runs no script");
+        for external in ["src=\"http", "href=\"http", "url(", "@import", "<link"] {
+            assert!(!h.contains(external), "no external asset: {external}");
+        }
+        assert!(h.contains("<svg class=\"gauge\""));
+        assert!(h.contains("<svg class=\"bars\""));
+        assert!(h.contains(&format!(
+            "<text x=\"110\" y=\"98\" text-anchor=\"middle\" class=\"g-score\">{}</text>",
+            r.score
+        )));
+        assert_eq!(
+            h.matches("<article class=\"finding\"").count(),
+            r.findings.len()
+        );
+        for f in &r.findings {
+            assert!(h.contains(&html::esc(&f.evidence.curl)));
+            assert!(h.contains(&html::esc(&f.remediation.summary)));
+            for fw in f.remediation.frameworks.keys() {
+                assert!(h.contains(&format!("<dt>{}</dt>", html::esc(fw))));
+            }
+        }
+        if let Some(t) = &r.tls {
+            assert!(h.contains("<h2>TLS</h2>"));
+            for p in t.protocols.iter().filter(|p| p.accepted) {
+                assert!(h.contains(&html::esc(&p.version)));
+                for s in &p.suites {
+                    assert!(h.contains(&html::esc(&s.name)));
+                }
+            }
+            for c in &t.certificate_chain {
+                assert!(h.contains(&html::esc(&c.subject)));
+            }
+        }
+    }
+    assert!(html::render(&labs().hardened).contains("No findings"));
+}
+
+#[test]
+fn html_escapes_everything_the_target_said() {
+    let r = hostile_report();
+    let h = html::render(&r);
+    assert!(
+        !h.to_ascii_lowercase().contains("<script"),
+        "no unescaped <script (the page has none of its own)"
+    );
+    assert!(!h.contains("<img"));
+    assert!(!h.contains("onerror=alert(2)>"));
+    assert!(h.contains("&lt;script&gt;alert(1)&lt;/script&gt;"));
+    assert!(h.contains("&quot;q&quot; &#39;a&#39;"));
+    assert!(!h.contains('\u{1b}') && !h.contains('\u{7}'));
+    // The excerpt, request, curl, description, remediation, cap and skip reasons all
+    // carried the payload; each shows up escaped.
+    assert!(h.matches("&lt;script&gt;alert(1)&lt;/script&gt;").count() >= 9);
+    // The only tags are the page's own.
+    let allowed = [
+        "html", "head", "meta", "title", "style", "body", "div", "span", "main", "svg", "path",
+        "text", "rect", "ul", "li", "b", "section", "h2", "h3", "table", "thead", "tbody", "tr",
+        "th", "td", "a", "code", "article", "header", "p", "pre", "details", "summary", "dl", "dt",
+        "dd", "footer", "!DOCTYPE",
+    ];
+    let mut rest = h.as_str();
+    while let Some(i) = rest.find('<') {
+        let tag = rest[i + 1..]
+            .split(|c: char| c.is_whitespace() || c == '>' || c == '/')
+            .find(|s| !s.is_empty())
+            .unwrap_or("");
+        assert!(allowed.contains(&tag), "unexpected tag <{tag}");
+        rest = &rest[i + 1..];
+    }
 }

@@ -121,6 +121,12 @@ enum ReportFormat {
     Json,
     /// SARIF 2.1.0, for GitHub code scanning and other SARIF viewers.
     Sarif,
+    /// JUnit XML, for CI test reports.
+    Junit,
+    /// GitHub-flavoured Markdown, for PR comments and job summaries.
+    Markdown,
+    /// One self-contained HTML page.
+    Html,
 }
 
 impl ReportFormat {
@@ -130,6 +136,9 @@ impl ReportFormat {
         Some(match ext.as_str() {
             "json" => Self::Json,
             "sarif" => Self::Sarif,
+            "xml" => Self::Junit,
+            "md" | "markdown" => Self::Markdown,
+            "html" | "htm" => Self::Html,
             "txt" => Self::Pretty,
             _ => return None,
         })
@@ -655,6 +664,9 @@ fn render_report(report: &Report, format: ReportFormat, colour: bool, detail: bo
         }
         ReportFormat::Json => report.to_json(),
         ReportFormat::Sarif => crate::report::sarif::render(report),
+        ReportFormat::Junit => crate::report::junit::render(report),
+        ReportFormat::Markdown => crate::report::markdown::render(report),
+        ReportFormat::Html => crate::report::html::render(report),
     }
 }
 

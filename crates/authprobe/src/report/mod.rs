@@ -1,6 +1,9 @@
 //! The report model (the JSON contract of DESIGN.md) and its renderings. Every format is
 //! rendered from this one model, never by re-running checks.
 
+pub mod html;
+pub mod junit;
+pub mod markdown;
 pub mod pretty;
 pub mod sarif;
 pub mod score;
