@@ -84,11 +84,11 @@ fn gauge(score: u32, grade: &str) -> String {
 /// Horizontal bars, one per row; `max` sets the full width.
 fn bars(rows: &[(String, u32, String, &str)], max: u32) -> String {
     let row_h = 26;
-    let label_w = 92;
-    let bar_w = 230.0;
+    let label_w = 70;
+    let bar_w = 220.0;
     let height = rows.len() * row_h + 4;
     let mut s = format!(
-        r#"<svg class="bars" viewBox="0 0 380 {height}" width="380" height="{height}" role="img">"#
+        r#"<svg class="bars" viewBox="0 0 400 {height}" width="100%" preserveAspectRatio="xMinYMin meet" role="img">"#
     );
     for (i, (label, value, shown, colour)) in rows.iter().enumerate() {
         let y = i * row_h + 4;
@@ -137,9 +137,8 @@ fn family_chart(report: &Report) -> String {
                 .filter(|f| family_of(&f.id) == fam.as_str())
                 .count();
             let shown = match n {
-                0 => format!("{score}"),
-                1 => format!("{score} · 1 finding"),
-                n => format!("{score} · {n} findings"),
+                0 => format!("{score}/100"),
+                n => format!("{score}/100 · {n} ✗"),
             };
             Some((fam.as_str().to_string(), score, shown, score_colour(score)))
         })
@@ -302,7 +301,7 @@ body{margin:0;font:14px/1.5 system-ui,-apple-system,"Segoe UI",Roboto,"Helvetica
 .top .target{font-family:ui-monospace,SFMono-Regular,Menlo,Consolas,monospace;font-size:15px;color:#f8fafc;word-break:break-all}
 .top .meta{color:#94a3b8;font-size:13px;margin-left:auto}
 main{max-width:1180px;margin:0 auto;padding:24px 40px 48px}
-.summary{display:grid;grid-template-columns:260px 1fr 1fr;gap:20px}
+.summary{display:grid;grid-template-columns:260px minmax(0,1fr) minmax(0,1fr);gap:20px;align-items:start}
 .card{background:#fff;border:1px solid #e2e8f0;border-radius:10px;padding:16px 20px}
 .card h2{margin:0 0 10px;font-size:13px;text-transform:uppercase;letter-spacing:.06em;color:#475569}
 .gauge .g-score{font-size:46px;font-weight:700;fill:#0f172a}
@@ -311,7 +310,8 @@ main{max-width:1180px;margin:0 auto;padding:24px 40px 48px}
 .grade .letter{font-size:30px;font-weight:800;width:48px;height:48px;border-radius:8px;color:#fff;display:flex;align-items:center;justify-content:center}
 .caps{margin:8px 0 0;padding:0;list-style:none;font-size:12.5px;color:#7f1d1d}
 .caps li{margin:3px 0}
-.bars .b-label{font-size:13px;fill:#334155}
+.bars .b-label{font-size:14px;fill:#334155}
+.card .legend{font-size:12px;color:#64748b;margin:6px 0 0}
 .bars .b-value{font-size:12.5px;fill:#0f172a;font-weight:600}
 section{margin-top:28px}
 section>h2{font-size:18px;margin:0 0 12px}
@@ -395,8 +395,16 @@ pub fn render(report: &Report) -> String {
     }
     h.push_str("</div><div class=\"card\"><h2>Findings by severity</h2>");
     h.push_str(&severity_chart(report));
+    let _ = write!(
+        h,
+        "<p class=\"legend\">{} checks run · {} inconclusive · {} not applicable</p>",
+        report.checks_run.len(),
+        report.inconclusive.len(),
+        report.checks_skipped.len()
+    );
     h.push_str("</div><div class=\"card\"><h2>Score by family</h2>");
     h.push_str(&family_chart(report));
+    h.push_str("<p class=\"legend\">Each family scored out of 100 on its own findings (✗ = findings); families with no check run are left out.</p>");
     h.push_str("</div></div>");
 
     if let Some(b) = &report.baseline {
