@@ -727,3 +727,79 @@ fn every_format_by_extension_and_by_flag() {
         "{xml}"
     );
 }
+
+#[test]
+fn action_script_writes_outputs_and_summary() {
+    let lab = start_lab(&["--flaw", "tls.hsts_missing"]);
+    let r = &lab.ready;
+    let dir = tempfile::tempdir().unwrap();
+    let gh_out = dir.path().join("github_output");
+    let summary = dir.path().join("step_summary");
+    let runner_temp = dir.path().join("runner");
+    std::fs::create_dir(&runner_temp).unwrap();
+    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../scripts/action-run.sh");
+    let out = Command::new("bash")
+        .arg(&script)
+        .env("AUTHPROBE_BIN", BIN)
+        .env("INPUT_URL", format!("{}{}", r.https_url, r.protected_path))
+        .env("INPUT_BEARER", &r.token)
+        .env(
+            "INPUT_CLIENT_CERT",
+            std::fs::read_to_string(&r.client_cert).unwrap(),
+        )
+        .env(
+            "INPUT_CLIENT_KEY",
+            std::fs::read_to_string(&r.client_key).unwrap(),
+        )
+        .env(
+            "INPUT_EXTRA_ARGS",
+            format!(
+                "--server-ca {} --http-url {}{}",
+                r.ca_cert.display(),
+                r.http_url,
+                r.protected_path
+            ),
+        )
+        .env("INPUT_FAIL_ON", "low")
+        .env("INPUT_MIN_SCORE", "50")
+        .env("GITHUB_OUTPUT", &gh_out)
+        .env("GITHUB_STEP_SUMMARY", &summary)
+        .env("RUNNER_TEMP", &runner_temp)
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    // The low HSTS finding trips --fail-on low: exit 1, outputs written all the same.
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert!(stderr.contains("--fail-on low"), "{stderr}");
+    let outputs = std::fs::read_to_string(&gh_out).unwrap();
+    let get = |k: &str| {
+        outputs
+            .lines()
+            .find_map(|l| l.strip_prefix(&format!("{k}=")))
+            .unwrap_or_else(|| panic!("{k} in {outputs}"))
+            .to_string()
+    };
+    let score: u32 = get("score").parse().unwrap();
+    assert!(score > 90 && score < 100, "{outputs}");
+    assert_eq!(get("grade"), "A");
+    assert_eq!(get("findings"), "1");
+    let sarif: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(get("sarif")).unwrap()).unwrap();
+    assert_eq!(sarif["runs"][0]["results"][0]["ruleId"], "tls.hsts_missing");
+    assert!(
+        std::fs::read_to_string(get("html"))
+            .unwrap()
+            .contains("tls.hsts_missing")
+    );
+    let md = std::fs::read_to_string(&summary).unwrap();
+    assert!(md.contains(&format!("Score {score}/100 · Grade A")), "{md}");
+    // The token went through the environment and is masked; no key file is left behind.
+    assert!(!md.contains(&r.token));
+    assert!(String::from_utf8_lossy(&out.stdout).contains(&format!("::add-mask::{}", r.token)));
+    let leftovers: Vec<_> = std::fs::read_dir(&runner_temp)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().to_string())
+        .filter(|n| n.starts_with("authprobe-secrets"))
+        .collect();
+    assert!(leftovers.is_empty(), "{leftovers:?}");
+}
