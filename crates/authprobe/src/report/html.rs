@@ -328,7 +328,7 @@ td code{font-size:12.5px}
 .conf{font-size:12px;color:#64748b}
 .chips{margin:6px 0 0}
 .chip{display:inline-block;font-size:11.5px;color:#334155;border:1px solid #cbd5e1;border-radius:4px;padding:0 6px;margin:0 4px 2px 0}
-.desc{margin:8px 0}
+.desc{margin:8px 0;white-space:pre-line}
 .evidence{display:grid;grid-template-columns:1fr 1fr;gap:10px}
 .evidence .ev:last-child{grid-column:1/3}
 .ev-label{font-size:11.5px;text-transform:uppercase;letter-spacing:.06em;color:#64748b;margin:4px 0 2px;font-weight:600}

@@ -119,7 +119,9 @@ pub fn render(report: &Report) -> String {
                 inline(&f.title),
                 f.severity.as_str()
             );
-            let _ = writeln!(m, "{}\n", inline(&f.description));
+            // A hard line break keeps the description's own lines apart.
+            let desc: Vec<String> = f.description.lines().map(inline).collect();
+            let _ = writeln!(m, "{}\n", desc.join("  \n"));
             let status = match f.evidence.status {
                 Some(s) => format!("status {s}"),
                 None => "no HTTP status".into(),
