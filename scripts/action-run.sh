@@ -68,14 +68,19 @@ if [[ $status -ge 2 || ! -s "$json" ]]; then
   exit "$status"
 fi
 
-# A top-level field of the JSON report; for a list, its length.
+# A top-level field of the JSON report; for a list, its length. Without jq, read
+# authprobe's own pretty-printed JSON (two-space indent, one field a line).
 field() {
   if command -v jq >/dev/null; then
     jq -r --arg k "$1" '.[$k] | if type == "array" then length else . end' "$json"
   else
-    python3 -c 'import json, sys
-v = json.load(open(sys.argv[1]))[sys.argv[2]]
-print(len(v) if isinstance(v, list) else v)' "$json" "$1"
+    awk -v k="$1" '
+      $0 ~ "^  \"" k "\": \\[\\]" { print 0; exit }
+      $0 ~ "^  \"" k "\": \\[" { inlist = 1; n = 0; next }
+      inlist && /^  \]/ { print n; exit }
+      inlist && /^    \{/ { n++ }
+      $0 ~ "^  \"" k "\": [^\\[]" { sub(/^[^:]*: /, ""); sub(/,$/, ""); gsub(/"/, ""); print; exit }
+    ' "$json"
   fi
 }
 score="$(field score)"

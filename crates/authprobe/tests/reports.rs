@@ -540,3 +540,31 @@ fn html_escapes_everything_the_target_said() {
         rest = &rest[i + 1..];
     }
 }
+
+#[test]
+fn sarif_locates_root_urls_and_bare_tls_endpoints() {
+    for (target, base, uri) in [
+        (
+            "https://api.example.test/",
+            "https://api.example.test/",
+            "/",
+        ),
+        ("10.0.0.5:8443", "https://10.0.0.5:8443/", "/"),
+        (
+            "https://api.example.test:8443/v1/me?x=1",
+            "https://api.example.test:8443/",
+            "v1/me",
+        ),
+    ] {
+        let mut r = hostile_report();
+        r.target = target.into();
+        let doc = sarif_of(&r);
+        assert_valid_sarif(&doc);
+        let run = &doc["runs"][0];
+        assert_eq!(run["originalUriBaseIds"][sarif::URI_BASE_ID]["uri"], base);
+        assert_eq!(
+            run["results"][0]["locations"][0]["physicalLocation"]["artifactLocation"]["uri"],
+            uri
+        );
+    }
+}

@@ -95,6 +95,12 @@ fn rule(m: &CheckMeta) -> Value {
 
 fn result(f: &Finding, index: Option<usize>, report: &Report) -> Value {
     let (_, path) = split_target(&report.target);
+    // An empty reference would name the base itself, which some SARIF consumers refuse.
+    let path = if path.is_empty() {
+        "/".to_string()
+    } else {
+        path
+    };
     let mut r = json!({
         "ruleId": f.id,
         "level": level(f.severity),
