@@ -58,7 +58,12 @@ fn gauge(score: u32, grade: &str) -> String {
     let angle = std::f64::consts::PI * (1.0 - frac);
     let (x, y) = (cx + r * angle.cos(), cy - r * angle.sin());
     let arc = if score == 0 {
-        String::new()
+        // A zero-length arc draws nothing; a dot still says "red, at the very start".
+        format!(
+            r#"<circle cx="{:.1}" cy="{cy}" r="9" fill="{}"/>"#,
+            cx - r,
+            score_colour(0)
+        )
     } else {
         format!(
             r#"<path d="M {:.1} {cy} A {r} {r} 0 0 1 {x:.1} {y:.1}" fill="none" stroke="{}" stroke-width="18" stroke-linecap="round"/>"#,
