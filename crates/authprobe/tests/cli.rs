@@ -590,3 +590,233 @@ fn a_closed_pipe_ends_quietly() {
     assert!(!err.contains("panicked"), "{err}");
     assert_ne!(out.status.code(), Some(101), "a panic exits 101");
 }
+
+#[test]
+fn several_outputs_take_their_format_from_the_extension() {
+    let lab = start_lab(&["--flaw", "tls.hsts_missing"]);
+    let dir = tempfile::tempdir().unwrap();
+    let p = |name: &str| dir.path().join(name);
+    let mut args: Vec<String> = Vec::new();
+    for name in ["r.json", "r.sarif"] {
+        args.push("-o".into());
+        args.push(p(name).to_str().unwrap().into());
+    }
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    let out = scan(&lab, &args);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let json: Report = serde_json::from_str(&std::fs::read_to_string(p("r.json")).unwrap())
+        .expect("the .json file is the JSON report");
+    let sarif: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(p("r.sarif")).unwrap()).unwrap();
+    assert_eq!(sarif["version"], "2.1.0");
+    assert_eq!(
+        sarif["runs"][0]["results"][0]["ruleId"],
+        json.findings[0].id.as_str()
+    );
+    // stdout keeps --format (pretty by default) whatever the files get.
+    assert!(String::from_utf8_lossy(&out.stdout).contains("Grade A"));
+}
+
+#[test]
+fn baseline_suppresses_known_findings_and_gates_only_on_new_ones() {
+    // The baseline knows the HSTS finding; the second scan adds a cookie flaw.
+    let before = start_lab(&["--flaw", "tls.hsts_missing"]);
+    let dir = tempfile::tempdir().unwrap();
+    let base = dir.path().join("base.json");
+    let out = scan(&before, &["-o", base.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(0));
+    drop(before);
+
+    // Same lab, same flaw: the known finding no longer fails --fail-on low.
+    let same = start_lab(&["--flaw", "tls.hsts_missing"]);
+    // The ports differ from run to run; point the baseline at this lab's target.
+    let text = std::fs::read_to_string(&base).unwrap();
+    let mut v: serde_json::Value = serde_json::from_str(&text).unwrap();
+    v["target"] = format!("{}{}", same.ready.https_url, same.ready.protected_path).into();
+    std::fs::write(&base, v.to_string()).unwrap();
+    let gated = scan(&same, &["--fail-on", "low", "--format", "json"]);
+    assert_eq!(
+        gated.status.code(),
+        Some(1),
+        "without the baseline the gate fails"
+    );
+    let out = scan(
+        &same,
+        &[
+            "--fail-on",
+            "low",
+            "--format",
+            "json",
+            "--baseline",
+            base.to_str().unwrap(),
+        ],
+    );
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(0), "{stderr}");
+    assert!(
+        stderr.contains("1 known findings suppressed, 0 new"),
+        "{stderr}"
+    );
+    let r: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert!(r["findings"].as_array().unwrap().is_empty());
+    assert_eq!(r["baseline"]["suppressed"], 1);
+    assert_eq!(r["baseline"]["suppressed_ids"][0], "tls.hsts_missing");
+    drop(same);
+
+    // A new flaw on top: only it is reported and gated on.
+    let worse = start_lab(&[
+        "--flaw",
+        "tls.hsts_missing",
+        "--flaw",
+        "auth.verbose_errors",
+    ]);
+    v["target"] = format!("{}{}", worse.ready.https_url, worse.ready.protected_path).into();
+    std::fs::write(&base, v.to_string()).unwrap();
+    let out = scan(
+        &worse,
+        &[
+            "--fail-on",
+            "low",
+            "--format",
+            "json",
+            "--baseline",
+            base.to_str().unwrap(),
+        ],
+    );
+    assert_eq!(out.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("--fail-on low"));
+    let r: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let ids: Vec<&str> = r["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f["id"].as_str().unwrap())
+        .collect();
+    assert_eq!(ids, ["auth.verbose_errors"]);
+
+    // A missing baseline is a usage error before any scan.
+    let err = one_line_error(&[
+        "scan",
+        "https://127.0.0.1:1/",
+        "--baseline",
+        "/nonexistent/base.json",
+    ]);
+    assert!(err.contains("--baseline"), "{err}");
+}
+
+#[test]
+fn every_format_by_extension_and_by_flag() {
+    let lab = start_lab(&["--flaw", "tls.hsts_missing"]);
+    let dir = tempfile::tempdir().unwrap();
+    let p = |name: &str| dir.path().join(name);
+    let names = ["r.md", "r.html", "r.xml"];
+    let mut args: Vec<String> = Vec::new();
+    for name in names {
+        args.push("-o".into());
+        args.push(p(name).to_str().unwrap().into());
+    }
+    args.extend(["--format".to_string(), "sarif".to_string()]);
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    let out = scan(&lab, &args);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let stdout: serde_json::Value = serde_json::from_slice(&out.stdout).expect("stdout is SARIF");
+    assert_eq!(stdout["version"], "2.1.0");
+    let md = std::fs::read_to_string(p("r.md")).unwrap();
+    assert!(
+        md.contains("Grade A") && md.contains("`tls.hsts_missing`"),
+        "{md}"
+    );
+    let html = std::fs::read_to_string(p("r.html")).unwrap();
+    assert!(html.starts_with("<!DOCTYPE html>") && html.contains("tls.hsts_missing"));
+    let xml = std::fs::read_to_string(p("r.xml")).unwrap();
+    assert!(
+        xml.contains("<testsuites ") && xml.contains("<failure "),
+        "{xml}"
+    );
+}
+
+#[test]
+fn action_script_writes_outputs_and_summary() {
+    let lab = start_lab(&["--flaw", "tls.hsts_missing"]);
+    let r = &lab.ready;
+    let dir = tempfile::tempdir().unwrap();
+    let gh_out = dir.path().join("github_output");
+    let summary = dir.path().join("step_summary");
+    let runner_temp = dir.path().join("runner");
+    std::fs::create_dir(&runner_temp).unwrap();
+    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../scripts/action-run.sh");
+    let out = Command::new("bash")
+        .arg(&script)
+        .env("AUTHPROBE_BIN", BIN)
+        .env("INPUT_URL", format!("{}{}", r.https_url, r.protected_path))
+        .env("INPUT_BEARER", &r.token)
+        .env(
+            "INPUT_CLIENT_CERT",
+            std::fs::read_to_string(&r.client_cert).unwrap(),
+        )
+        .env(
+            "INPUT_CLIENT_KEY",
+            std::fs::read_to_string(&r.client_key).unwrap(),
+        )
+        .env(
+            "INPUT_EXTRA_ARGS",
+            format!(
+                "--server-ca {} --http-url {}{}",
+                r.ca_cert.display(),
+                r.http_url,
+                r.protected_path
+            ),
+        )
+        .env("INPUT_FAIL_ON", "low")
+        .env("INPUT_MIN_SCORE", "50")
+        .env("GITHUB_OUTPUT", &gh_out)
+        .env("GITHUB_STEP_SUMMARY", &summary)
+        .env("RUNNER_TEMP", &runner_temp)
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    // The low HSTS finding trips --fail-on low: exit 1, outputs written all the same.
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert!(stderr.contains("--fail-on low"), "{stderr}");
+    let outputs = std::fs::read_to_string(&gh_out).unwrap();
+    let get = |k: &str| {
+        outputs
+            .lines()
+            .find_map(|l| l.strip_prefix(&format!("{k}=")))
+            .unwrap_or_else(|| panic!("{k} in {outputs}"))
+            .to_string()
+    };
+    let score: u32 = get("score").parse().unwrap();
+    assert!(score > 90 && score < 100, "{outputs}");
+    assert_eq!(get("grade"), "A");
+    assert_eq!(get("findings"), "1");
+    let sarif: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(get("sarif")).unwrap()).unwrap();
+    assert_eq!(sarif["runs"][0]["results"][0]["ruleId"], "tls.hsts_missing");
+    assert!(
+        std::fs::read_to_string(get("html"))
+            .unwrap()
+            .contains("tls.hsts_missing")
+    );
+    let md = std::fs::read_to_string(&summary).unwrap();
+    assert!(md.contains(&format!("Score {score}/100 · Grade A")), "{md}");
+    // The token went through the environment and is masked; no key file is left behind.
+    assert!(!md.contains(&r.token));
+    assert!(String::from_utf8_lossy(&out.stdout).contains(&format!("::add-mask::{}", r.token)));
+    let leftovers: Vec<_> = std::fs::read_dir(&runner_temp)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().to_string())
+        .filter(|n| n.starts_with("authprobe-secrets"))
+        .collect();
+    assert!(leftovers.is_empty(), "{leftovers:?}");
+}

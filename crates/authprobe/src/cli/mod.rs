@@ -114,14 +114,50 @@ enum Format {
     Json,
 }
 
+/// What a scan report can be rendered as; every one comes from the same [`Report`].
+#[derive(Clone, Copy, ValueEnum, PartialEq, Eq, Debug)]
+enum ReportFormat {
+    Pretty,
+    Json,
+    /// SARIF 2.1.0, for GitHub code scanning and other SARIF viewers.
+    Sarif,
+    /// JUnit XML, for CI test reports.
+    Junit,
+    /// GitHub-flavoured Markdown, for PR comments and job summaries.
+    Markdown,
+    /// One self-contained HTML page.
+    Html,
+}
+
+impl ReportFormat {
+    /// The format a file name asks for: .json, .sarif, .xml (JUnit), .md, .html.
+    fn from_path(path: &std::path::Path) -> Option<Self> {
+        let ext = path.extension()?.to_str()?.to_ascii_lowercase();
+        Some(match ext.as_str() {
+            "json" => Self::Json,
+            "sarif" => Self::Sarif,
+            "xml" => Self::Junit,
+            "md" | "markdown" => Self::Markdown,
+            "html" | "htm" => Self::Html,
+            "txt" => Self::Pretty,
+            _ => return None,
+        })
+    }
+}
+
 #[derive(Args, Clone)]
 struct OutputArgs {
-    /// Output format.
+    /// Output format on stdout.
     #[arg(long, value_enum, default_value = "pretty")]
-    format: Format,
-    /// Also write the report to FILE (JSON when FILE ends in .json, else --format).
+    format: ReportFormat,
+    /// Also write the report to FILE, in the format its extension names (.json, .sarif,
+    /// .xml for JUnit, .md, .html; --format otherwise). Repeatable.
     #[arg(short = 'o', long = "output", value_name = "FILE")]
-    output: Option<PathBuf>,
+    output: Vec<PathBuf>,
+    /// An earlier JSON report: report only findings new since it (same check id and
+    /// target) and gate only on them.
+    #[arg(long, value_name = "REPORT.json")]
+    baseline: Option<PathBuf>,
     /// Exit 1 when a finding of this severity or worse is reported.
     #[arg(long, value_name = "SEVERITY")]
     fail_on: Option<Severity>,
@@ -548,6 +584,10 @@ async fn run_scan(a: ScanArgs) -> Result<i32> {
 }
 
 async fn scan_and_report(opts: ScanOptions, out: &OutputArgs) -> Result<i32> {
+    // A wrong --baseline path should fail before the scan, not after it.
+    if let Some(p) = &out.baseline {
+        load_baseline(p)?;
+    }
     let progress = Arc::new(Progress::default());
     let bar = (!out.no_progress && std::io::stderr().is_terminal()).then(|| {
         let b = indicatif::ProgressBar::new_spinner();
@@ -579,42 +619,66 @@ async fn scan_and_report(opts: ScanOptions, out: &OutputArgs) -> Result<i32> {
         b.finish_and_clear();
     }
     let (report, _ctx) = result?;
-    emit(&report, out)?;
+    finish(report, out, false)
+}
+
+/// Applies `--baseline`, writes every output, and returns the gates' exit code.
+fn finish(mut report: Report, out: &OutputArgs, detail: bool) -> Result<i32> {
+    if let Some(path) = &out.baseline {
+        let known = load_baseline(path)?;
+        report.apply_baseline(&known, path.display().to_string());
+        if let Some(b) = &report.baseline {
+            eprintln!(
+                "authprobe: baseline {}: {} known findings suppressed, {} new",
+                path.display(),
+                b.suppressed,
+                report.findings.len()
+            );
+        }
+    }
+    emit_with(&report, out, detail)?;
     Ok(gates(&report, out))
 }
 
-fn emit(report: &Report, out: &OutputArgs) -> Result<()> {
-    emit_with(report, out, false)
+fn load_baseline(path: &std::path::Path) -> Result<Report> {
+    let text = std::fs::read_to_string(path)
+        .with_context(|| format!("cannot read --baseline {}", path.display()))?;
+    serde_json::from_str(&text).map_err(|e| {
+        anyhow!(
+            "--baseline {} is not an authprobe JSON report: {e}",
+            path.display()
+        )
+    })
 }
 
 /// `detail`: the TLS section in full (every suite) above the findings, for `authprobe tls`.
+fn render_report(report: &Report, format: ReportFormat, colour: bool, detail: bool) -> String {
+    match format {
+        ReportFormat::Pretty => {
+            let mut s = String::new();
+            if detail && let Some(t) = &report.tls {
+                s.push_str(&pretty::render_tls_detail(t));
+            }
+            s.push_str(&pretty::render(report, colour));
+            s
+        }
+        ReportFormat::Json => report.to_json(),
+        ReportFormat::Sarif => crate::report::sarif::render(report),
+        ReportFormat::Junit => crate::report::junit::render(report),
+        ReportFormat::Markdown => crate::report::markdown::render(report),
+        ReportFormat::Html => crate::report::html::render(report),
+    }
+}
+
 fn emit_with(report: &Report, out: &OutputArgs, detail: bool) -> Result<()> {
     let colour = std::io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none();
-    let render = |colour: bool| {
-        let mut s = String::new();
-        if detail && let Some(t) = &report.tls {
-            s.push_str(&pretty::render_tls_detail(t));
-        }
-        s.push_str(&pretty::render(report, colour));
-        s
-    };
-    let text = match out.format {
-        Format::Json => report.to_json(),
-        Format::Pretty => render(colour),
-    };
-    if let Some(path) = &out.output {
-        let as_json = out.format == Format::Json
-            || path
-                .extension()
-                .is_some_and(|e| e.eq_ignore_ascii_case("json"));
-        let file_text = if as_json {
-            report.to_json()
-        } else {
-            render(false)
-        };
-        std::fs::write(path, file_text + "\n")
+    for path in &out.output {
+        let format = ReportFormat::from_path(path).unwrap_or(out.format);
+        let text = render_report(report, format, false, detail);
+        std::fs::write(path, text.trim_end().to_string() + "\n")
             .with_context(|| format!("cannot write {}", path.display()))?;
     }
+    let text = render_report(report, out.format, colour, detail);
     let mut stdout = std::io::stdout().lock();
     writeln!(stdout, "{}", text.trim_end()).context("writing to stdout")?;
     Ok(())
@@ -812,8 +876,7 @@ async fn run_tls(a: TlsArgs) -> Result<i32> {
         inconclusive,
         Some(crate::report::tls::TlsSection::from_facts(&facts)),
     );
-    emit_with(&report, &a.output, true)?;
-    Ok(gates(&report, &a.output))
+    finish(report, &a.output, true)
 }
 
 fn list_checks(a: ChecksArgs) -> Result<i32> {

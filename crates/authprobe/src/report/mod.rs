@@ -1,7 +1,11 @@
 //! The report model (the JSON contract of DESIGN.md) and its renderings. Every format is
 //! rendered from this one model, never by re-running checks.
 
+pub mod html;
+pub mod junit;
+pub mod markdown;
 pub mod pretty;
+pub mod sarif;
 pub mod score;
 pub mod tls;
 
@@ -52,6 +56,19 @@ pub struct Report {
     /// What the TLS prober saw, when the `tls.*` transport checks ran.
     #[serde(skip_serializing_if = "Option::is_none", default)]
     pub tls: Option<tls::TlsSection>,
+    /// Present when `--baseline` removed findings already known from an earlier report.
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub baseline: Option<Baseline>,
+}
+
+/// What `--baseline` did: findings matched (check id and target) in the earlier report
+/// are left out of this one, so gates and reviewers see only new ones.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Baseline {
+    /// The earlier report's path, as given.
+    pub file: String,
+    pub suppressed: usize,
+    pub suppressed_ids: Vec<String>,
 }
 
 impl Report {
@@ -122,6 +139,7 @@ impl Report {
             checks_skipped,
             inconclusive,
             tls,
+            baseline: None,
         }
     }
 
@@ -148,6 +166,26 @@ impl Report {
         {
             scrub(&mut s.reason);
         }
+    }
+
+    /// Drops the findings `known` already reported for the same check and target. The
+    /// score and grade stay those of the whole scan: the baseline hides what is known, it
+    /// does not make the API any safer.
+    pub fn apply_baseline(&mut self, known: &Report, file: String) {
+        let keys: std::collections::HashSet<String> = known
+            .findings
+            .iter()
+            .map(|f| sarif::finding_key(&f.id, &known.target))
+            .collect();
+        let (old, new): (Vec<Finding>, Vec<Finding>) = std::mem::take(&mut self.findings)
+            .into_iter()
+            .partition(|f| keys.contains(&sarif::finding_key(&f.id, &self.target)));
+        self.findings = new;
+        self.baseline = Some(Baseline {
+            file,
+            suppressed: old.len(),
+            suppressed_ids: old.into_iter().map(|f| f.id).collect(),
+        });
     }
 
     pub fn worst(&self) -> Option<Severity> {

@@ -66,6 +66,12 @@ pub fn render(r: &Report, colour: bool) -> String {
         caps
     ));
 
+    if let Some(b) = &r.baseline {
+        out.push_str(&format!(
+            "  Baseline {}: {} known findings suppressed, only new ones shown\n\n",
+            b.file, b.suppressed
+        ));
+    }
     if r.findings.is_empty() {
         out.push_str("  No findings.\n");
     } else {

@@ -1,0 +1,481 @@
+//! One self-contained HTML page: inline CSS and SVG, no script and no external asset, so it
+//! can be mailed, archived as a CI artifact or opened offline. Every value that came from
+//! the target or the user is escaped; the page trusts nothing but its own markup.
+
+use super::Report;
+use crate::finding::{Family, Finding, Severity};
+use std::fmt::Write;
+
+/// For text and quoted attribute values.
+pub fn esc(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for c in s.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '"' => out.push_str("&quot;"),
+            '\'' => out.push_str("&#39;"),
+            '\t' | '\n' | '\r' => out.push(c),
+            c if c.is_control() => {}
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+const SEVERITIES: [Severity; 4] = [
+    Severity::Critical,
+    Severity::High,
+    Severity::Medium,
+    Severity::Low,
+];
+
+fn sev_colour(s: Severity) -> &'static str {
+    match s {
+        Severity::Critical => "#b91c1c",
+        Severity::High => "#ea580c",
+        Severity::Medium => "#ca8a04",
+        Severity::Low => "#2563eb",
+        Severity::Info => "#64748b",
+    }
+}
+
+fn score_colour(score: u32) -> &'static str {
+    match score {
+        90.. => "#15803d",
+        80..=89 => "#65a30d",
+        70..=79 => "#ca8a04",
+        60..=69 => "#ea580c",
+        _ => "#b91c1c",
+    }
+}
+
+/// A half-circle gauge: the grey track, then the score's arc over it.
+fn gauge(score: u32, grade: &str) -> String {
+    let (cx, cy, r) = (110.0_f64, 110.0_f64, 90.0_f64);
+    let frac = f64::from(score.min(100)) / 100.0;
+    let angle = std::f64::consts::PI * (1.0 - frac);
+    let (x, y) = (cx + r * angle.cos(), cy - r * angle.sin());
+    let arc = if score == 0 {
+        // A zero-length arc draws nothing; a dot still says "red, at the very start".
+        format!(
+            r#"<circle cx="{:.1}" cy="{cy}" r="9" fill="{}"/>"#,
+            cx - r,
+            score_colour(0)
+        )
+    } else {
+        format!(
+            r#"<path d="M {:.1} {cy} A {r} {r} 0 0 1 {x:.1} {y:.1}" fill="none" stroke="{}" stroke-width="18" stroke-linecap="round"/>"#,
+            cx - r,
+            score_colour(score)
+        )
+    };
+    format!(
+        r##"<svg class="gauge" viewBox="0 0 220 135" width="220" height="135" role="img" aria-label="Score {score} of 100, grade {g}">
+<path d="M {x0} {cy} A {r} {r} 0 0 1 {x1} {cy}" fill="none" stroke="#e2e8f0" stroke-width="18" stroke-linecap="round"/>
+{arc}
+<text x="{cx}" y="{ty}" text-anchor="middle" class="g-score">{score}</text>
+<text x="{cx}" y="{ty2}" text-anchor="middle" class="g-sub">of 100 · grade {g}</text>
+</svg>"##,
+        x0 = cx - r,
+        x1 = cx + r,
+        ty = cy - 12.0,
+        ty2 = cy + 16.0,
+        g = esc(grade),
+    )
+}
+
+/// Horizontal bars, one per row; `max` sets the full width.
+fn bars(rows: &[(String, u32, String, &str)], max: u32) -> String {
+    let row_h = 26;
+    let label_w = 70;
+    let bar_w = 220.0;
+    let height = rows.len() * row_h + 4;
+    let mut s = format!(
+        r#"<svg class="bars" viewBox="0 0 400 {height}" width="100%" preserveAspectRatio="xMinYMin meet" role="img">"#
+    );
+    for (i, (label, value, shown, colour)) in rows.iter().enumerate() {
+        let y = i * row_h + 4;
+        let w = if max == 0 {
+            0.0
+        } else {
+            bar_w * f64::from(*value) / f64::from(max)
+        };
+        let _ = write!(
+            s,
+            r##"<text x="0" y="{ty}" class="b-label">{label}</text><rect x="{label_w}" y="{y}" width="{bar_w}" height="16" rx="3" fill="#f1f5f9"/><rect x="{label_w}" y="{y}" width="{w:.1}" height="16" rx="3" fill="{colour}"/><text x="{tx:.1}" y="{ty}" class="b-value">{shown}</text>"##,
+            ty = y + 13,
+            label = esc(label),
+            tx = f64::from(label_w) + bar_w + 8.0,
+            shown = esc(shown),
+        );
+    }
+    s.push_str("</svg>");
+    s
+}
+
+fn severity_chart(report: &Report) -> String {
+    let rows: Vec<(String, u32, String, &str)> = SEVERITIES
+        .iter()
+        .map(|s| {
+            let n = report.findings.iter().filter(|f| f.severity == *s).count() as u32;
+            (s.as_str().to_string(), n, n.to_string(), sev_colour(*s))
+        })
+        .collect();
+    let max = rows.iter().map(|r| r.1).max().unwrap_or(0).max(1);
+    bars(&rows, max)
+}
+
+fn family_of(id: &str) -> &str {
+    id.split('.').next().unwrap_or(id)
+}
+
+fn family_chart(report: &Report) -> String {
+    let rows: Vec<(String, u32, String, &str)> = Family::ALL
+        .iter()
+        .filter_map(|fam| {
+            let score = *report.categories.get(fam.as_str())?;
+            let n = report
+                .findings
+                .iter()
+                .filter(|f| family_of(&f.id) == fam.as_str())
+                .count();
+            let shown = match n {
+                0 => format!("{score}/100"),
+                n => format!("{score}/100 · {n} ✗"),
+            };
+            Some((fam.as_str().to_string(), score, shown, score_colour(score)))
+        })
+        .collect();
+    if rows.is_empty() {
+        return "<p class=\"muted\">No family was scored.</p>".into();
+    }
+    bars(&rows, 100)
+}
+
+fn pre(label: &str, text: &str) -> String {
+    format!(
+        "<div class=\"ev\"><div class=\"ev-label\">{}</div><pre>{}</pre></div>",
+        esc(label),
+        esc(text)
+    )
+}
+
+fn finding(f: &Finding, n: usize) -> String {
+    let mut s = String::new();
+    let sev = f.severity.as_str();
+    let _ = write!(
+        s,
+        r#"<article class="finding" id="f{n}"><header><span class="pill sev-{sev}">{sev}</span><code class="fid">{id}</code><h3>{title}</h3><span class="conf">{conf:?}</span></header>"#,
+        id = esc(&f.id),
+        title = esc(&f.title),
+        conf = f.confidence,
+    );
+    s.push_str("<div class=\"chips\">");
+    for c in f.cwe.iter().chain(&f.owasp) {
+        let _ = write!(s, "<span class=\"chip\">{}</span>", esc(c));
+    }
+    s.push_str("</div>");
+    let _ = write!(s, "<p class=\"desc\">{}</p>", esc(&f.description));
+    let status = match f.evidence.status {
+        Some(code) => format!("Request (answered {code})"),
+        None => "Request (no HTTP answer)".to_string(),
+    };
+    s.push_str("<div class=\"evidence\">");
+    s.push_str(&pre(&status, &f.evidence.request));
+    s.push_str(&pre("Response excerpt", &f.evidence.excerpt));
+    s.push_str(&pre("Reproduce", &f.evidence.curl));
+    s.push_str("</div>");
+    let _ = write!(
+        s,
+        "<div class=\"fix\"><div class=\"ev-label\">Fix</div><p>{}</p>",
+        esc(&f.remediation.summary)
+    );
+    if !f.remediation.frameworks.is_empty() {
+        s.push_str("<details><summary>How to fix it in your stack</summary><dl>");
+        for (fw, text) in &f.remediation.frameworks {
+            let _ = write!(s, "<dt>{}</dt><dd>{}</dd>", esc(fw), esc(text));
+        }
+        s.push_str("</dl></details>");
+    }
+    s.push_str("</div></article>");
+    s
+}
+
+fn tls_section(t: &super::tls::TlsSection) -> String {
+    let mut s = String::from("<section><h2>TLS</h2>");
+    let _ = write!(
+        s,
+        "<p class=\"muted\">{} ({}) · SNI {} · {} handshakes · {} ms</p>",
+        esc(&t.target),
+        esc(&t.address),
+        esc(t.sni.as_deref().unwrap_or("none")),
+        t.handshakes,
+        t.duration_ms
+    );
+    s.push_str("<table><thead><tr><th>Protocol</th><th>Offered</th><th>Cipher suites</th><th>Groups</th></tr></thead><tbody>");
+    for p in &t.protocols {
+        let suites: Vec<String> = p
+            .suites
+            .iter()
+            .map(|su| {
+                let class = if su.weak {
+                    "weak"
+                } else if su.forward_secrecy {
+                    "ok"
+                } else {
+                    "nofs"
+                };
+                format!("<span class=\"suite {class}\">{}</span>", esc(&su.name))
+            })
+            .collect();
+        let _ = write!(
+            s,
+            "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
+            esc(&p.version),
+            if p.accepted {
+                "<span class=\"yes\">yes</span>"
+            } else {
+                "<span class=\"no\">no</span>"
+            },
+            suites.join(" "),
+            esc(&p.groups.join(", "))
+        );
+    }
+    s.push_str("</tbody></table>");
+    let m = &t.mozilla_intermediate;
+    let _ = write!(
+        s,
+        "<p><b>{}</b>: {}</p>",
+        esc(&m.profile),
+        if m.compliant {
+            "compliant".to_string()
+        } else {
+            esc(&m.deviations.join("; "))
+        }
+    );
+    if !t.certificate_chain.is_empty() {
+        s.push_str("<h3>Certificate chain</h3><table><thead><tr><th>#</th><th>Subject</th><th>Issuer</th><th>Key</th><th>Valid</th><th>Names</th></tr></thead><tbody>");
+        for (i, c) in t.certificate_chain.iter().enumerate() {
+            let key = match &c.key.curve {
+                Some(curve) => format!("{} {} ({})", c.key.kind, c.key.bits, curve),
+                None => format!("{} {}", c.key.kind, c.key.bits),
+            };
+            let _ = write!(
+                s,
+                "<tr><td>{i}</td><td>{}</td><td>{}</td><td>{}</td><td>{} → {}</td><td>{}</td></tr>",
+                esc(&c.subject),
+                esc(&c.issuer),
+                esc(&key),
+                esc(&c.not_before),
+                esc(&c.not_after),
+                esc(&c.sans.join(", "))
+            );
+        }
+        s.push_str("</tbody></table>");
+        let _ = write!(
+            s,
+            "<p class=\"muted\">Chain from {} · validated against {}</p>",
+            esc(&t.chain_source),
+            esc(&t.trust_anchors)
+        );
+    }
+    for p in &t.certificate_problems {
+        let _ = write!(s, "<p class=\"problem\">{}</p>", esc(p));
+    }
+    if let Some(cas) = &t.client_auth_cas {
+        let _ = write!(
+            s,
+            "<p>Client certificates requested, from: {}</p>",
+            esc(&cas.join("; "))
+        );
+    }
+    for e in &t.errors {
+        let _ = write!(s, "<p class=\"muted\">Probe error: {}</p>", esc(e));
+    }
+    s.push_str("</section>");
+    s
+}
+
+const CSS: &str = r#"
+*{box-sizing:border-box}
+body{margin:0;font:14px/1.5 system-ui,-apple-system,"Segoe UI",Roboto,"Helvetica Neue",Arial,sans-serif;color:#0f172a;background:#f8fafc}
+.top{background:#0f172a;color:#e2e8f0;padding:18px 40px;display:flex;align-items:baseline;gap:16px;flex-wrap:wrap}
+.top .brand{font-weight:700;font-size:18px;color:#fff;letter-spacing:.02em}
+.top .target{font-family:ui-monospace,SFMono-Regular,Menlo,Consolas,monospace;font-size:15px;color:#f8fafc;word-break:break-all}
+.top .meta{color:#94a3b8;font-size:13px;margin-left:auto}
+main{max-width:1180px;margin:0 auto;padding:24px 40px 48px}
+.summary{display:grid;grid-template-columns:260px minmax(0,1fr) minmax(0,1fr);gap:20px;align-items:start}
+.card{background:#fff;border:1px solid #e2e8f0;border-radius:10px;padding:16px 20px}
+.card h2{margin:0 0 10px;font-size:13px;text-transform:uppercase;letter-spacing:.06em;color:#475569}
+.gauge .g-score{font-size:46px;font-weight:700;fill:#0f172a}
+.gauge .g-sub{font-size:13px;fill:#64748b}
+.grade{display:flex;align-items:center;gap:10px;margin-top:4px}
+.grade .letter{font-size:30px;font-weight:800;width:48px;height:48px;border-radius:8px;color:#fff;display:flex;align-items:center;justify-content:center}
+.caps{margin:8px 0 0;padding:0;list-style:none;font-size:12.5px;color:#7f1d1d}
+.caps li{margin:3px 0}
+.bars .b-label{font-size:14px;fill:#334155}
+.card .legend{font-size:12px;color:#64748b;margin:6px 0 0}
+.bars .b-value{font-size:12.5px;fill:#0f172a;font-weight:600}
+section{margin-top:28px}
+section>h2{font-size:18px;margin:0 0 12px}
+table{width:100%;border-collapse:collapse;background:#fff;border:1px solid #e2e8f0;border-radius:8px;overflow:hidden;font-size:13px}
+th,td{text-align:left;padding:7px 10px;border-bottom:1px solid #f1f5f9;vertical-align:top}
+th{background:#f8fafc;color:#475569;font-weight:600}
+td code{font-size:12.5px}
+.pill{display:inline-block;min-width:68px;text-align:center;padding:1px 8px;border-radius:999px;color:#fff;font-size:11.5px;font-weight:700;text-transform:uppercase;letter-spacing:.04em}
+.sev-critical{background:#b91c1c}.sev-high{background:#ea580c}.sev-medium{background:#ca8a04}.sev-low{background:#2563eb}.sev-info{background:#64748b}
+.finding{background:#fff;border:1px solid #e2e8f0;border-radius:10px;padding:14px 20px;margin:0 0 14px;page-break-inside:avoid}
+.finding header{display:flex;align-items:center;gap:10px;flex-wrap:wrap}
+.finding h3{margin:0;font-size:15.5px;flex:1}
+.fid{font-size:13px;color:#334155;background:#f1f5f9;padding:1px 6px;border-radius:4px}
+.conf{font-size:12px;color:#64748b}
+.chips{margin:6px 0 0}
+.chip{display:inline-block;font-size:11.5px;color:#334155;border:1px solid #cbd5e1;border-radius:4px;padding:0 6px;margin:0 4px 2px 0}
+.desc{margin:8px 0;white-space:pre-line}
+.evidence{display:grid;grid-template-columns:1fr 1fr;gap:10px}
+.evidence .ev:last-child{grid-column:1/3}
+.ev-label{font-size:11.5px;text-transform:uppercase;letter-spacing:.06em;color:#64748b;margin:4px 0 2px;font-weight:600}
+pre{margin:0;background:#0f172a;color:#e2e8f0;padding:10px 12px;border-radius:6px;font:12px/1.45 ui-monospace,SFMono-Regular,Menlo,Consolas,monospace;white-space:pre-wrap;word-break:break-all;max-height:220px;overflow:auto}
+.fix{margin-top:8px;border-left:3px solid #15803d;padding:2px 0 2px 12px}
+.fix p{margin:2px 0 4px}
+details summary{cursor:pointer;color:#1d4ed8;font-size:13px}
+dl{margin:6px 0 0;display:grid;grid-template-columns:110px 1fr;gap:4px 12px;font-size:13px}
+dt{font-weight:600;color:#334155}dd{margin:0}
+.muted{color:#64748b}
+.ok-box{background:#f0fdf4;border:1px solid #bbf7d0;color:#14532d;padding:14px 18px;border-radius:10px}
+.suite{display:inline-block;font:11.5px ui-monospace,Menlo,Consolas,monospace;padding:0 5px;border-radius:3px;margin:1px 2px 1px 0;background:#f0fdf4;color:#14532d}
+.suite.weak{background:#fef2f2;color:#991b1b}.suite.nofs{background:#fefce8;color:#713f12}
+.yes{color:#15803d;font-weight:600}.no{color:#94a3b8}
+.problem{color:#991b1b}
+footer{margin-top:36px;color:#94a3b8;font-size:12px}
+@media print{body{background:#fff}.top{background:#fff;color:#0f172a}pre{max-height:none}}
+"#;
+
+pub fn render(report: &Report) -> String {
+    let mut h = String::with_capacity(32 * 1024);
+    let _ = write!(
+        h,
+        "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">\
+<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\
+<meta http-equiv=\"Content-Security-Policy\" content=\"default-src 'none'; style-src 'unsafe-inline'; img-src data:\">\
+<title>authprobe · {target} · grade {grade}</title><style>{CSS}</style></head><body>",
+        target = esc(&report.target),
+        grade = esc(&report.grade),
+    );
+    let _ = write!(
+        h,
+        "<div class=\"top\"><span class=\"brand\">authprobe</span><span class=\"target\">{}</span><span class=\"meta\">{} · {} requests · {:.1} s · {} {}</span></div><main>",
+        esc(&report.target),
+        esc(&report.started_at),
+        report.requests_sent,
+        report.duration_ms as f64 / 1000.0,
+        esc(&report.tool.name),
+        esc(&report.tool.version),
+    );
+
+    // Summary: the gauge and grade, then the two charts.
+    h.push_str("<div class=\"summary\"><div class=\"card\"><h2>Score</h2>");
+    h.push_str(&gauge(report.score, &report.grade));
+    let _ = write!(
+        h,
+        "<div class=\"grade\"><span class=\"letter\" style=\"background:{}\">{}</span><span>{} findings · {} checks run</span></div>",
+        score_colour(report.score),
+        esc(&report.grade),
+        report.findings.len(),
+        report.checks_run.len()
+    );
+    if !report.grade_caps.is_empty() {
+        h.push_str("<ul class=\"caps\">");
+        for c in &report.grade_caps {
+            let _ = write!(
+                h,
+                "<li>capped at <b>{}</b>: {}</li>",
+                esc(&c.grade),
+                esc(&c.reason)
+            );
+        }
+        h.push_str("</ul>");
+    }
+    h.push_str("</div><div class=\"card\"><h2>Findings by severity</h2>");
+    h.push_str(&severity_chart(report));
+    let _ = write!(
+        h,
+        "<p class=\"legend\">{} checks run · {} inconclusive · {} not applicable</p>",
+        report.checks_run.len(),
+        report.inconclusive.len(),
+        report.checks_skipped.len()
+    );
+    h.push_str("</div><div class=\"card\"><h2>Score by family</h2>");
+    h.push_str(&family_chart(report));
+    h.push_str("<p class=\"legend\">Each family scored out of 100 on its own findings (✗ = findings); families with no check run are left out.</p>");
+    h.push_str("</div></div>");
+
+    if let Some(b) = &report.baseline {
+        let _ = write!(
+            h,
+            "<p class=\"muted\">{} known findings suppressed by the baseline {}; only new ones are shown.</p>",
+            b.suppressed,
+            esc(&b.file)
+        );
+    }
+
+    h.push_str("<section><h2>Findings</h2>");
+    if report.findings.is_empty() {
+        h.push_str("<div class=\"ok-box\">No findings: every check that applied passed.</div>");
+    } else {
+        h.push_str("<table><thead><tr><th>Severity</th><th>Check</th><th>Finding</th><th>CWE</th><th>OWASP API</th></tr></thead><tbody>");
+        for (n, f) in report.findings.iter().enumerate() {
+            let sev = f.severity.as_str();
+            let owasp: Vec<&str> = f
+                .owasp
+                .iter()
+                .map(|o| o.split(' ').next().unwrap_or(o))
+                .collect();
+            let _ = write!(
+                h,
+                "<tr><td><span class=\"pill sev-{sev}\">{sev}</span></td><td><a href=\"#f{n}\"><code>{}</code></a></td><td>{}</td><td>{}</td><td>{}</td></tr>",
+                esc(&f.id),
+                esc(&f.title),
+                esc(&f.cwe.join(", ")),
+                esc(&owasp.join(", "))
+            );
+        }
+        h.push_str("</tbody></table></section><section><h2>Evidence and fixes</h2>");
+        for (n, f) in report.findings.iter().enumerate() {
+            h.push_str(&finding(f, n));
+        }
+    }
+    h.push_str("</section>");
+
+    if let Some(t) = &report.tls {
+        h.push_str(&tls_section(t));
+    }
+
+    if !report.inconclusive.is_empty() || !report.checks_skipped.is_empty() {
+        h.push_str("<section><h2>Not decided</h2><table><thead><tr><th>Check</th><th>Status</th><th>Why</th></tr></thead><tbody>");
+        for (list, status) in [
+            (&report.inconclusive, "inconclusive"),
+            (&report.checks_skipped, "not applicable"),
+        ] {
+            for s in list {
+                let _ = write!(
+                    h,
+                    "<tr><td><code>{}</code></td><td>{status}</td><td>{}</td></tr>",
+                    esc(&s.id),
+                    esc(&s.reason)
+                );
+            }
+        }
+        h.push_str("</tbody></table></section>");
+    }
+    let _ = writeln!(
+        h,
+        "<footer>Generated by {} {} · report schema {} · scoring: each finding costs points by severity (critical 40, high 20, medium 10, low 4; tentative half); grades capped by the worst finding.</footer></main></body></html>",
+        esc(&report.tool.name),
+        esc(&report.tool.version),
+        report.schema_version
+    );
+    h
+}

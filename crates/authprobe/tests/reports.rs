@@ -1,0 +1,572 @@
+//! Every report format, rendered from reports of the vulnerable and the hardened lab (and
+//! from hand-built reports for the edge cases a lab does not produce).
+
+use authprobe::checks;
+use authprobe::engine::{self, Progress};
+use authprobe::http::Limits;
+use authprobe::report::{Report, html, junit, markdown, sarif};
+use authprobe_lab::{LabOptions, Profile};
+use serde_json::Value;
+use std::sync::{Arc, OnceLock};
+use std::time::Duration;
+
+struct Labs {
+    vulnerable: Report,
+    hardened: Report,
+}
+
+async fn scan_lab(profile: Profile) -> Report {
+    let lab = authprobe_lab::start(LabOptions {
+        profile,
+        flaws: Vec::new(),
+    })
+    .await
+    .expect("lab starts");
+    let limits = Limits {
+        timeout: Duration::from_secs(5),
+        ..Limits::default()
+    };
+    let opts = authprobe::cli::lab_scan_options(&lab.ready, limits).expect("options");
+    let (report, _) = engine::scan(opts, Arc::new(Progress::default()))
+        .await
+        .expect("scan completes");
+    report
+}
+
+/// One scan of each lab, shared by every test: the reports are plain data once made.
+fn labs() -> &'static Labs {
+    static LABS: OnceLock<Labs> = OnceLock::new();
+    LABS.get_or_init(|| {
+        let rt = tokio::runtime::Runtime::new().unwrap();
+        rt.block_on(async {
+            Labs {
+                vulnerable: scan_lab(Profile::Vulnerable).await,
+                hardened: scan_lab(Profile::Hardened).await,
+            }
+        })
+    })
+}
+
+fn sarif_of(r: &Report) -> Value {
+    serde_json::from_str(&sarif::render(r)).expect("SARIF is JSON")
+}
+
+fn schema_errors(doc: &Value) -> Vec<String> {
+    let schema: Value =
+        serde_json::from_str(include_str!("data/sarif-2.1.0-rtm.5.json")).expect("schema parses");
+    let validator = jsonschema::options()
+        .with_draft(jsonschema::Draft::Draft4)
+        .build(&schema)
+        .expect("schema compiles");
+    validator
+        .iter_errors(doc)
+        .map(|e| format!("{} at {}", e, e.instance_path))
+        .collect()
+}
+
+fn assert_valid_sarif(doc: &Value) {
+    let errors = schema_errors(doc);
+    assert!(errors.is_empty(), "SARIF schema violations: {errors:#?}");
+}
+
+#[test]
+fn sarif_validates_against_the_schema_for_both_labs() {
+    for r in [&labs().vulnerable, &labs().hardened] {
+        assert_valid_sarif(&sarif_of(r));
+    }
+    // The validator does bite: a wrong level and a result without a message are refused.
+    let mut broken = sarif_of(&labs().vulnerable);
+    broken["runs"][0]["results"][0]["level"] = "fatal".into();
+    broken["runs"][0]["results"][1]
+        .as_object_mut()
+        .unwrap()
+        .remove("message");
+    assert_eq!(
+        schema_errors(&broken).len(),
+        2,
+        "{:?}",
+        schema_errors(&broken)
+    );
+}
+
+#[test]
+fn sarif_has_a_rule_per_check_and_a_result_per_finding() {
+    let r = &labs().vulnerable;
+    assert!(!r.findings.is_empty());
+    let doc = sarif_of(r);
+    assert_eq!(doc["version"], "2.1.0");
+    let runs = doc["runs"].as_array().unwrap();
+    assert_eq!(runs.len(), 1);
+    let run = &runs[0];
+    let rules = run["tool"]["driver"]["rules"].as_array().unwrap();
+    let registry = checks::registry();
+    assert_eq!(rules.len(), registry.len());
+    for (rule, check) in rules.iter().zip(&registry) {
+        let m = check.meta();
+        assert_eq!(rule["id"], m.id);
+        assert_eq!(rule["shortDescription"]["text"], m.title);
+        assert!(!rule["fullDescription"]["text"].as_str().unwrap().is_empty());
+        assert!(
+            rule["help"]["text"]
+                .as_str()
+                .unwrap()
+                .contains(m.remediation.summary)
+        );
+        let tags: Vec<&str> = rule["properties"]["tags"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|t| t.as_str().unwrap())
+            .collect();
+        for c in m.cwe {
+            assert!(tags.contains(&format!("CWE-{c}").as_str()), "{tags:?}");
+        }
+        for o in m.owasp {
+            assert!(tags.iter().any(|t| t.contains(o)), "{tags:?}");
+        }
+        let want = match m.severity.as_str() {
+            "critical" => "9.5",
+            "high" => "8.0",
+            "medium" => "5.5",
+            "low" => "3.0",
+            _ => "0.0",
+        };
+        assert_eq!(rule["properties"]["security-severity"], want, "{}", m.id);
+    }
+    let results = run["results"].as_array().unwrap();
+    assert_eq!(results.len(), r.findings.len());
+    let base = run["originalUriBaseIds"][sarif::URI_BASE_ID]["uri"]
+        .as_str()
+        .unwrap();
+    assert!(
+        r.target.starts_with(base),
+        "{base} is the origin of {}",
+        r.target
+    );
+    for (res, f) in results.iter().zip(&r.findings) {
+        assert_eq!(res["ruleId"], f.id.as_str());
+        let idx = res["ruleIndex"].as_u64().unwrap() as usize;
+        assert_eq!(rules[idx]["id"], f.id.as_str());
+        let want = match f.severity.as_str() {
+            "critical" | "high" => "error",
+            "medium" => "warning",
+            _ => "note",
+        };
+        assert_eq!(res["level"], want);
+        assert!(res["message"]["text"].as_str().unwrap().contains(&f.title));
+        let loc = &res["locations"][0]["physicalLocation"]["artifactLocation"];
+        assert_eq!(loc["uriBaseId"], sarif::URI_BASE_ID);
+        assert_eq!(
+            format!("{base}{}", loc["uri"].as_str().unwrap()),
+            r.target.split('?').next().unwrap()
+        );
+        assert_eq!(
+            res["properties"]["evidence"]["curl"],
+            f.evidence.curl.as_str()
+        );
+    }
+    // The hardened lab: the same rules, no results.
+    let hard = sarif_of(&labs().hardened);
+    assert_eq!(
+        hard["runs"][0]["tool"]["driver"]["rules"]
+            .as_array()
+            .unwrap()
+            .len(),
+        registry.len()
+    );
+    assert!(hard["runs"][0]["results"].as_array().unwrap().is_empty());
+}
+
+#[test]
+fn sarif_fingerprints_ignore_evidence_and_time() {
+    let r = &labs().vulnerable;
+    let fps = |r: &Report| -> Vec<String> {
+        sarif_of(r)["runs"][0]["results"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|x| {
+                x["partialFingerprints"]["authprobe/v1"]
+                    .as_str()
+                    .unwrap()
+                    .to_string()
+            })
+            .collect()
+    };
+    let first = fps(r);
+    let mut unique = first.clone();
+    unique.sort();
+    unique.dedup();
+    assert_eq!(unique.len(), first.len(), "one fingerprint per check");
+
+    // A second run: other timings, other dynamic evidence, a query string; same findings.
+    let mut again = r.clone();
+    again.started_at = "2030-01-01T00:00:00Z".into();
+    again.duration_ms += 1234;
+    for f in &mut again.findings {
+        f.evidence.excerpt.push_str(" nonce=8f1c2e");
+        f.evidence.request.push_str("\nX-Request-Id: 42");
+    }
+    again.target = format!("{}?cache=bust", r.target);
+    assert_eq!(fps(&again), first);
+
+    // Another resource is another finding.
+    let mut other = r.clone();
+    other.target = format!("{}/other", r.target.trim_end_matches('/'));
+    assert!(fps(&other).iter().zip(&first).all(|(a, b)| a != b));
+}
+
+const XSS: &str = "<script>alert(1)</script>";
+
+/// A report as a hostile target could shape it: every string the target influences
+/// carries markup, quotes, backticks, pipes and control characters.
+fn hostile_report() -> Report {
+    use authprobe::finding::{Confidence, Evidence, Finding, RemediationText, Severity};
+    use authprobe::report::{GradeCap, Skipped, Tool};
+    let nasty = format!(
+        "{XSS} \"q\" 'a' `tick` ```fence``` a|b & \u{1}\u{7}\u{1b}[31m <img src=x onerror=alert(2)>"
+    );
+    let finding = Finding {
+        id: "auth.missing".into(),
+        title: "the protected resource answers without credentials".into(),
+        severity: Severity::Critical,
+        confidence: Confidence::Confirmed,
+        cwe: vec!["CWE-306".into()],
+        owasp: vec!["API2:2023 Broken Authentication".into()],
+        description: format!("the server said {nasty}"),
+        evidence: Evidence {
+            request: format!("GET /api/{XSS} HTTP/1.1\nHost: x\nX-Echo: {nasty}"),
+            status: Some(200),
+            excerpt: format!("<html><body>{nasty}</body></html>"),
+            curl: format!("curl -sk 'https://127.0.0.1/{XSS}' -H 'X: {nasty}'"),
+        },
+        remediation: RemediationText {
+            summary: format!("fix {nasty}"),
+            frameworks: [("nginx".to_string(), format!("auth_request {nasty};"))].into(),
+        },
+    };
+    Report {
+        schema_version: 1,
+        tool: Tool {
+            name: "authprobe".into(),
+            version: "0.1.0".into(),
+        },
+        target: format!("https://127.0.0.1:8443/api/me?q={XSS}"),
+        started_at: "2026-01-01T00:00:00Z".into(),
+        duration_ms: 1200,
+        requests_sent: 10,
+        score: 60,
+        grade: "F".into(),
+        grade_caps: vec![GradeCap {
+            grade: "F".into(),
+            reason: format!("critical finding {XSS}"),
+        }],
+        categories: [("auth".to_string(), 60)].into(),
+        findings: vec![finding],
+        checks_run: vec![
+            "auth.missing".into(),
+            "jwt.alg_none".into(),
+            "tls.hsts_missing".into(),
+        ],
+        checks_skipped: vec![Skipped {
+            id: "basic.no_lockout".into(),
+            reason: format!("no --basic {nasty}"),
+        }],
+        inconclusive: vec![Skipped {
+            id: "jwt.alg_none".into(),
+            reason: format!("baselines do not separate {nasty}"),
+        }],
+        tls: None,
+        baseline: None,
+    }
+}
+
+#[test]
+fn sarif_of_a_hostile_report_is_valid_json_and_schema() {
+    let doc = sarif_of(&hostile_report());
+    assert_valid_sarif(&doc);
+    assert!(
+        doc["runs"][0]["results"][0]["properties"]["evidence"]["excerpt"]
+            .as_str()
+            .unwrap()
+            .contains(XSS)
+    );
+}
+
+/// Every element's text and attributes, as a minimal well-formedness check: tags balance,
+/// entity references are known, no raw `<` or `&` inside text or attributes.
+fn assert_well_formed_xml(x: &str) {
+    assert!(x.starts_with("<?xml version=\"1.0\" encoding=\"UTF-8\"?>"));
+    let body = &x[x.find("?>").unwrap() + 2..];
+    let mut stack: Vec<String> = Vec::new();
+    let mut rest = body;
+    while let Some(lt) = rest.find('<') {
+        let text = &rest[..lt];
+        assert_entities_ok(text);
+        let gt = rest[lt..].find('>').expect("tag closes") + lt;
+        let tag = &rest[lt + 1..gt];
+        assert!(!tag.contains('<'), "raw < inside a tag: {tag}");
+        if let Some(name) = tag.strip_prefix('/') {
+            assert_eq!(stack.pop().as_deref(), Some(name), "unbalanced </{name}>");
+        } else {
+            let name = tag.split_whitespace().next().unwrap().trim_end_matches('/');
+            // Attribute values: quoted, no raw quote inside (the split would show it).
+            let quotes = tag.matches('"').count();
+            assert_eq!(quotes % 2, 0, "odd quotes in <{tag}>");
+            assert_entities_ok(tag);
+            if !tag.ends_with('/') {
+                stack.push(name.to_string());
+            }
+        }
+        rest = &rest[gt + 1..];
+    }
+    assert!(stack.is_empty(), "unclosed: {stack:?}");
+    for c in x.chars() {
+        let ok = matches!(c, '\t' | '\n' | '\r')
+            || (c as u32 >= 0x20 && c != '\u{FFFE}' && c != '\u{FFFF}');
+        assert!(ok, "character U+{:04X} is not allowed in XML 1.0", c as u32);
+    }
+}
+
+fn assert_entities_ok(s: &str) {
+    let mut rest = s;
+    while let Some(i) = rest.find('&') {
+        let after = &rest[i..];
+        assert!(
+            ["&amp;", "&lt;", "&gt;", "&quot;", "&apos;"]
+                .iter()
+                .any(|e| after.starts_with(e)),
+            "bare & in {s:?}"
+        );
+        rest = &rest[i + 1..];
+    }
+}
+
+fn attr<'a>(tag: &'a str, name: &str) -> &'a str {
+    let key = format!(" {name}=\"");
+    let start = tag.find(&key).unwrap_or_else(|| panic!("{name} in {tag}")) + key.len();
+    &tag[start..start + tag[start..].find('"').unwrap()]
+}
+
+#[test]
+fn junit_has_a_suite_per_family_and_a_case_per_check() {
+    for r in [&labs().vulnerable, &labs().hardened] {
+        let x = junit::render(r);
+        assert_well_formed_xml(&x);
+        let cases = x.matches("<testcase ").count();
+        let mut ids: Vec<&str> = r.checks_run.iter().map(String::as_str).collect();
+        ids.extend(r.checks_skipped.iter().map(|s| s.id.as_str()));
+        ids.sort();
+        ids.dedup();
+        assert_eq!(cases, ids.len(), "one testcase per check run or skipped");
+        let mut found: Vec<&str> = r.findings.iter().map(|f| f.id.as_str()).collect();
+        found.dedup();
+        assert_eq!(x.matches("<failure ").count(), r.findings.len());
+        let root = &x[x.find("<testsuites ").unwrap()..];
+        let root = &root[..root.find('>').unwrap()];
+        let failed_cases: usize = {
+            let mut f = found.clone();
+            f.sort();
+            f.dedup();
+            f.len()
+        };
+        assert_eq!(attr(root, "failures"), failed_cases.to_string());
+        assert_eq!(attr(root, "skipped"), r.checks_skipped.len().to_string());
+        assert_eq!(
+            x.matches("<skipped ").count(),
+            r.checks_skipped.len(),
+            "skipped checks are <skipped>"
+        );
+        // Inconclusive checks are notes, not failures.
+        for i in &r.inconclusive {
+            if !found.contains(&i.id.as_str()) {
+                let at = x.find(&format!("name=\"{}", i.id)).unwrap();
+                let case = &x[at..at + x[at..].find("</testcase>").unwrap()];
+                assert!(case.contains("<system-out>inconclusive"), "{case}");
+                assert!(!case.contains("<failure"));
+            }
+        }
+        let families: std::collections::BTreeSet<&str> =
+            ids.iter().map(|id| id.split('.').next().unwrap()).collect();
+        assert_eq!(x.matches("<testsuite ").count(), families.len());
+        for f in &r.findings {
+            assert!(x.contains(&format!("name=\"{}: ", f.id)));
+        }
+    }
+    assert_eq!(
+        junit::render(&labs().hardened).matches("<failure ").count(),
+        0
+    );
+}
+
+#[test]
+fn junit_escapes_and_strips_what_xml_cannot_carry() {
+    let x = junit::render(&hostile_report());
+    assert_well_formed_xml(&x);
+    assert!(!x.contains("<script"));
+    assert!(x.contains("&lt;script&gt;alert(1)&lt;/script&gt;"));
+    assert!(!x.contains('\u{1b}') && !x.contains('\u{1}'));
+    assert!(x.contains("<skipped message=\"no --basic &lt;script&gt;"));
+}
+
+#[test]
+fn markdown_summarises_for_a_pr_comment() {
+    let r = &labs().vulnerable;
+    let m = markdown::render(r);
+    assert!(m.contains(&format!("Score {}/100 · Grade {}", r.score, r.grade)));
+    for cap in &r.grade_caps {
+        assert!(m.contains(&format!("Grade capped at **{}**", cap.grade)));
+    }
+    let rows = m.lines().filter(|l| l.starts_with("| ")).count();
+    assert_eq!(rows, r.findings.len() + 1, "header plus a row per finding");
+    assert_eq!(m.matches("<details>").count(), r.findings.len());
+    assert_eq!(m.matches("</details>").count(), r.findings.len());
+    for f in &r.findings {
+        assert!(m.contains(&format!("`{}`", f.id)));
+    }
+    assert!(m.contains(&format!(
+        "{} skipped (not applicable) · {} inconclusive",
+        r.checks_skipped.len(),
+        r.inconclusive.len()
+    )));
+    let h = markdown::render(&labs().hardened);
+    assert!(h.contains("No findings."));
+    assert!(!h.contains("<details>"));
+}
+
+#[test]
+fn markdown_cannot_be_broken_by_the_target() {
+    let m = markdown::render(&hostile_report());
+    // Inside a fenced block text is literal; outside, no markup of the target's survives.
+    let mut prose = String::new();
+    let mut fence: Option<String> = None;
+    for line in m.lines() {
+        let ticks: String = line.chars().take_while(|c| *c == '`').collect();
+        match &fence {
+            Some(f) if line == f.as_str() => fence = None,
+            Some(_) => {}
+            None if ticks.len() >= 3 => fence = Some(ticks),
+            None => {
+                prose.push_str(line);
+                prose.push('\n');
+            }
+        }
+    }
+    assert!(fence.is_none(), "every fence closes");
+    assert!(!prose.contains("<script"), "{prose}");
+    assert!(!prose.contains("<img"));
+    assert!(prose.contains("&lt;script&gt;"));
+    // The table row stays one row with its 4 cells: pipes in values are escaped.
+    let row = m.lines().find(|l| l.starts_with("| 🟥")).unwrap();
+    assert_eq!(row.matches(" | ").count(), 3, "{row}");
+    // Fences are longer than any backtick run inside, so evidence cannot close them.
+    assert!(m.contains("````http\n"));
+    assert!(!m.contains('\u{1b}'));
+}
+
+#[test]
+fn html_is_self_contained_and_shows_every_finding() {
+    for r in [&labs().vulnerable, &labs().hardened] {
+        let h = html::render(r);
+        assert!(h.starts_with("<!DOCTYPE html>"));
+        assert!(h.trim_end().ends_with("</html>"));
+        assert!(!h.contains("<script"), "the page runs no script");
+        for external in ["src=\"http", "href=\"http", "url(", "@import", "<link"] {
+            assert!(!h.contains(external), "no external asset: {external}");
+        }
+        assert!(h.contains("<svg class=\"gauge\""));
+        assert!(h.contains("<svg class=\"bars\""));
+        assert!(h.contains(&format!(
+            "<text x=\"110\" y=\"98\" text-anchor=\"middle\" class=\"g-score\">{}</text>",
+            r.score
+        )));
+        assert_eq!(
+            h.matches("<article class=\"finding\"").count(),
+            r.findings.len()
+        );
+        for f in &r.findings {
+            assert!(h.contains(&html::esc(&f.evidence.curl)));
+            assert!(h.contains(&html::esc(&f.remediation.summary)));
+            for fw in f.remediation.frameworks.keys() {
+                assert!(h.contains(&format!("<dt>{}</dt>", html::esc(fw))));
+            }
+        }
+        if let Some(t) = &r.tls {
+            assert!(h.contains("<h2>TLS</h2>"));
+            for p in t.protocols.iter().filter(|p| p.accepted) {
+                assert!(h.contains(&html::esc(&p.version)));
+                for s in &p.suites {
+                    assert!(h.contains(&html::esc(&s.name)));
+                }
+            }
+            for c in &t.certificate_chain {
+                assert!(h.contains(&html::esc(&c.subject)));
+            }
+        }
+    }
+    assert!(html::render(&labs().hardened).contains("No findings"));
+}
+
+#[test]
+fn html_escapes_everything_the_target_said() {
+    let mut r = hostile_report();
+    // Score 0 draws the gauge's dot instead of an arc: every shape must pass the checks.
+    r.score = 0;
+    let h = html::render(&r);
+    assert!(
+        !h.to_ascii_lowercase().contains("<script"),
+        "no unescaped <script (the page has none of its own)"
+    );
+    assert!(!h.contains("<img"));
+    assert!(!h.contains("onerror=alert(2)>"));
+    assert!(h.contains("&lt;script&gt;alert(1)&lt;/script&gt;"));
+    assert!(h.contains("&quot;q&quot; &#39;a&#39;"));
+    assert!(!h.contains('\u{1b}') && !h.contains('\u{7}'));
+    // The excerpt, request, curl, description, remediation, cap and skip reasons all
+    // carried the payload; each shows up escaped.
+    assert!(h.matches("&lt;script&gt;alert(1)&lt;/script&gt;").count() >= 9);
+    // The only tags are the page's own.
+    let allowed = [
+        "html", "head", "meta", "title", "style", "body", "div", "span", "main", "svg", "path",
+        "circle", "text", "rect", "ul", "li", "b", "section", "h2", "h3", "table", "thead",
+        "tbody", "tr", "th", "td", "a", "code", "article", "header", "p", "pre", "details",
+        "summary", "dl", "dt", "dd", "footer", "!DOCTYPE",
+    ];
+    let mut rest = h.as_str();
+    while let Some(i) = rest.find('<') {
+        let tag = rest[i + 1..]
+            .split(|c: char| c.is_whitespace() || c == '>' || c == '/')
+            .find(|s| !s.is_empty())
+            .unwrap_or("");
+        assert!(allowed.contains(&tag), "unexpected tag <{tag}");
+        rest = &rest[i + 1..];
+    }
+}
+
+#[test]
+fn sarif_locates_root_urls_and_bare_tls_endpoints() {
+    for (target, base, uri) in [
+        (
+            "https://api.example.test/",
+            "https://api.example.test/",
+            "/",
+        ),
+        ("10.0.0.5:8443", "https://10.0.0.5:8443/", "/"),
+        (
+            "https://api.example.test:8443/v1/me?x=1",
+            "https://api.example.test:8443/",
+            "v1/me",
+        ),
+    ] {
+        let mut r = hostile_report();
+        r.target = target.into();
+        let doc = sarif_of(&r);
+        assert_valid_sarif(&doc);
+        let run = &doc["runs"][0];
+        assert_eq!(run["originalUriBaseIds"][sarif::URI_BASE_ID]["uri"], base);
+        assert_eq!(
+            run["results"][0]["locations"][0]["physicalLocation"]["artifactLocation"]["uri"],
+            uri
+        );
+    }
+}
