@@ -519,6 +519,8 @@ fn scan_options(a: &ScanArgs) -> Result<ScanOptions> {
             headers,
             client,
             client_ca,
+            client2: None,
+            revoked: None,
             extra_secrets: [&a.jwt.jwt_secret, &a.jwt.expired_token, &a.jwt.alt_token]
                 .into_iter()
                 .flatten()
@@ -767,6 +769,8 @@ pub fn lab_scan_options(ready: &authprobe_lab::Ready, limits: Limits) -> Result<
                 &ready.client_key,
             )?)),
             client_ca: Some((ready.ca_cert.clone(), ready.client_ca_key.clone())),
+            client2: None,
+            revoked: None,
             extra_secrets: Vec::new(),
         },
         limits,

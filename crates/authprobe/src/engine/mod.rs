@@ -27,6 +27,11 @@ pub struct Credentials {
     /// `--header` pairs, sent on every request.
     pub headers: Vec<(String, String)>,
     pub client: Option<Arc<ClientIdentity>>,
+    /// `--client-cert2/--client-key2`: a second certificate of the same user (another
+    /// device), over which the user's token must be refused (`mtls.token_not_bound`).
+    pub client2: Option<Arc<ClientIdentity>>,
+    /// `--revoked-cert/--revoked-key`: a certificate the CA has revoked.
+    pub revoked: Option<Arc<ClientIdentity>>,
     pub client_ca: Option<(PathBuf, PathBuf)>,
     /// Other secrets given for the JWT checks (expired or alternate tokens, the HMAC
     /// secret), redacted like the rest.

@@ -163,7 +163,7 @@ pub struct Http {
     limits: Limits,
     tls: TlsSettings,
     sent: AtomicUsize,
-    clients: Mutex<HashMap<Option<usize>, reqwest::Client>>,
+    clients: Mutex<HashMap<Option<u64>, reqwest::Client>>,
     hosts: Mutex<HashMap<String, Arc<HostGate>>>,
 }
 
@@ -326,7 +326,7 @@ impl Http {
     ) -> Result<reqwest::Client, SendError> {
         // One client (and so one connection pool) per presented certificate: a pooled
         // connection keeps the certificate it was opened with.
-        let key = identity.map(|i| Arc::as_ptr(i) as usize);
+        let key = identity.map(|i| i.id);
         let mut clients = self.clients.lock().await;
         if let Some(c) = clients.get(&key) {
             return Ok(c.clone());

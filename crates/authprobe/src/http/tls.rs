@@ -14,6 +14,9 @@ pub fn provider() -> Arc<rustls::crypto::CryptoProvider> {
 
 /// A client certificate chain and key, and where they came from (for `curl` lines).
 pub struct ClientIdentity {
+    /// Unique per identity for the life of the process: the HTTP layer keys its connection
+    /// pools by it (an address could be reused once a minted identity is dropped).
+    pub id: u64,
     pub chain: Vec<CertificateDer<'static>>,
     pub key: PrivateKeyDer<'static>,
     pub cert_path: PathBuf,
@@ -54,25 +57,44 @@ pub fn load_identity(cert: &Path, key: &Path) -> Result<ClientIdentity> {
             key.display()
         )
     })?;
-    // Build a config once now so a key that does not match the certificate fails here,
-    // with the file names, instead of at the first handshake.
-    ClientConfig::builder_with_provider(provider())
-        .with_safe_default_protocol_versions()?
-        .with_root_certificates(rustls::RootCertStore::empty())
-        .with_client_auth_cert(chain.clone(), key_der.clone_key())
-        .map_err(|e| {
-            anyhow!(
-                "client certificate {} and key {} cannot be used together: {e}",
-                cert.display(),
-                key.display()
-            )
-        })?;
-    Ok(ClientIdentity {
-        chain,
-        key: key_der,
-        cert_path: cert.to_path_buf(),
-        key_path: key.to_path_buf(),
-    })
+    ClientIdentity::new(chain, key_der, cert, key)
+}
+
+static NEXT_IDENTITY: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(1);
+
+impl ClientIdentity {
+    /// An identity from a chain and key already in memory; `cert`/`key` are the files that
+    /// hold them, named in `curl` lines. Fails when the key does not match the certificate.
+    pub fn new(
+        chain: Vec<CertificateDer<'static>>,
+        key_der: PrivateKeyDer<'static>,
+        cert: &Path,
+        key: &Path,
+    ) -> Result<Self> {
+        if chain.is_empty() {
+            bail!("client certificate {} holds no certificate", cert.display());
+        }
+        // Build a config once now so a key that does not match the certificate fails here,
+        // with the file names, instead of at the first handshake.
+        ClientConfig::builder_with_provider(provider())
+            .with_safe_default_protocol_versions()?
+            .with_root_certificates(rustls::RootCertStore::empty())
+            .with_client_auth_cert(chain.clone(), key_der.clone_key())
+            .map_err(|e| {
+                anyhow!(
+                    "client certificate {} and key {} cannot be used together: {e}",
+                    cert.display(),
+                    key.display()
+                )
+            })?;
+        Ok(ClientIdentity {
+            id: NEXT_IDENTITY.fetch_add(1, std::sync::atomic::Ordering::Relaxed),
+            chain,
+            key: key_der,
+            cert_path: cert.to_path_buf(),
+            key_path: key.to_path_buf(),
+        })
+    }
 }
 
 /// How the scanner verifies the server it talks to.
