@@ -31,6 +31,27 @@ struct Report {
     inconclusive: Vec<IdReason>,
     /// Present when the tls.* transport checks ran (https targets, `authprobe tls`).
     tls: Option<TlsSection>,
+    /// Present when the mtls.* checks probed the server's client-auth request.
+    client_auth: Option<ClientAuthSection>,
+}
+
+#[derive(Deserialize, Debug)]
+#[serde(deny_unknown_fields)]
+#[allow(dead_code)]
+struct ClientAuthSection {
+    mode: String,
+    versions: Vec<VersionClientAuth>,
+}
+
+#[derive(Deserialize, Debug)]
+#[serde(deny_unknown_fields)]
+#[allow(dead_code)]
+struct VersionClientAuth {
+    protocol: String,
+    mode: String,
+    ca_names: Vec<String>,
+    signature_algorithms: Vec<String>,
+    without_certificate: String,
 }
 
 #[derive(Deserialize, Debug)]

@@ -249,8 +249,32 @@ async fn hardened_lab_is_clean_grade_a_and_fast() {
         "tls.cert_weak_key",
         "tls.forwarded_proto_trusted",
         "tls.insecure_cookie",
+        "auth.token_optional_with_cert",
+        "mtls.not_required",
+        "mtls.untrusted_cert_accepted",
+        "mtls.expired_cert_accepted",
+        "mtls.revoked_cert_accepted",
+        "mtls.eku_not_checked",
+        "mtls.identity_not_mapped",
+        "mtls.header_spoofing",
+        "mtls.token_not_bound",
     ] {
         assert!(r.checks_run.iter().any(|c| c == id), "{id} must have run");
+    }
+    // The lab asks for certificates optionally (so /health works without one) and names
+    // its CA, on both protocol versions.
+    let ca = r.client_auth.as_ref().expect("a client_auth section");
+    assert_eq!(ca.mode, "optional");
+    assert_eq!(ca.versions.len(), 2);
+    for v in &ca.versions {
+        assert_eq!(v.mode, "optional", "{v:?}");
+        assert_eq!(
+            v.ca_names,
+            vec!["O=authprobe lab, CN=authprobe lab CA"],
+            "{v:?}"
+        );
+        assert!(!v.signature_algorithms.is_empty());
+        assert!(v.without_certificate.starts_with("HTTP/1.1 "), "{v:?}");
     }
     // The lab's rustls listener is what the Mozilla intermediate profile asks for.
     let tls = r.tls.as_ref().expect("the report has a tls section");
@@ -370,4 +394,106 @@ async fn scan_without_credentials_still_finds_missing_auth_tentatively() {
         serde_json::to_value(f.confidence).unwrap(),
         serde_json::json!("tentative")
     );
+}
+
+#[tokio::test]
+async fn auth_token_optional_with_cert_fires_on_its_flaw() {
+    let r = assert_flaw_fires(
+        "auth.token_optional_with_cert",
+        &["auth.token_optional_with_cert"],
+    )
+    .await;
+    // The checks that send the certificate with a broken token defer to it.
+    for id in ["auth.malformed_token_accepted", "jwt.token_in_url"] {
+        let i = r.inconclusive.iter().find(|i| i.id == id);
+        assert!(
+            i.is_some_and(|i| i.reason.contains("auth.token_optional_with_cert")),
+            "{id}: {:?}",
+            r.inconclusive
+        );
+    }
+}
+
+#[tokio::test]
+async fn mtls_not_required_fires_on_its_flaw() {
+    let r = assert_flaw_fires("mtls.not_required", &["mtls.not_required"]).await;
+    assert!(r.findings[0].evidence.curl.contains("curl "));
+    assert!(!r.findings[0].evidence.curl.contains("--cert "));
+}
+
+#[tokio::test]
+async fn mtls_untrusted_cert_accepted_fires_on_its_flaw() {
+    let r = assert_flaw_fires(
+        "mtls.untrusted_cert_accepted",
+        &["mtls.untrusted_cert_accepted"],
+    )
+    .await;
+    // Any certificate passes, so the narrower certificate checks name the root cause.
+    for id in [
+        "mtls.expired_cert_accepted",
+        "mtls.eku_not_checked",
+        "mtls.revoked_cert_accepted",
+    ] {
+        let i = r.inconclusive.iter().find(|i| i.id == id);
+        assert!(
+            i.is_some_and(|i| i.reason.contains("mtls.untrusted_cert_accepted")),
+            "{id}: {:?}",
+            r.inconclusive
+        );
+    }
+    assert!(r.findings[0].evidence.curl.contains("--cert "));
+}
+
+#[tokio::test]
+async fn mtls_expired_cert_accepted_fires_on_its_flaw() {
+    assert_flaw_fires_alone("mtls.expired_cert_accepted").await;
+}
+
+#[tokio::test]
+async fn mtls_revoked_cert_accepted_fires_on_its_flaw() {
+    assert_flaw_fires_alone("mtls.revoked_cert_accepted").await;
+}
+
+#[tokio::test]
+async fn mtls_eku_not_checked_fires_on_its_flaw() {
+    assert_flaw_fires_alone("mtls.eku_not_checked").await;
+}
+
+#[tokio::test]
+async fn mtls_identity_not_mapped_fires_on_its_flaw() {
+    let r = assert_flaw_fires_alone_report("mtls.identity_not_mapped").await;
+    assert!(
+        r.findings[0].description.contains("CN=authprobe-unmapped-"),
+        "{}",
+        r.findings[0].description
+    );
+}
+
+#[tokio::test]
+async fn mtls_header_spoofing_fires_on_its_flaw() {
+    let r = assert_flaw_fires_alone_report("mtls.header_spoofing").await;
+    let f = &r.findings[0];
+    assert!(f.description.contains("the origin"), "{}", f.description);
+    assert!(
+        f.evidence.request.contains("X-SSL-Client-Cert"),
+        "{}",
+        f.evidence.request
+    );
+    // Over plain HTTP and with no certificate: what anyone on the network can send.
+    assert!(f.evidence.curl.contains("http://127.0.0.1:"));
+    assert!(!f.evidence.curl.contains("--cert "));
+}
+
+#[tokio::test]
+async fn mtls_token_not_bound_fires_on_its_flaw() {
+    let r = assert_flaw_fires_alone_report("mtls.token_not_bound").await;
+    assert!(
+        r.findings[0].description.contains("cnf.x5t#S256"),
+        "{}",
+        r.findings[0].description
+    );
+}
+
+async fn assert_flaw_fires_alone_report(flaw: &str) -> Report {
+    assert_flaw_fires(flaw, &[flaw]).await
 }

@@ -277,6 +277,7 @@ fn hostile_report() -> Report {
             reason: format!("baselines do not separate {nasty}"),
         }],
         tls: None,
+        client_auth: None,
         baseline: None,
     }
 }

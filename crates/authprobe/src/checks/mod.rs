@@ -5,6 +5,7 @@
 pub mod auth;
 pub mod basic;
 pub mod jwt;
+pub mod mtls;
 pub mod tls;
 
 use crate::engine::Ctx;
@@ -161,6 +162,7 @@ pub trait Check: Send + Sync {
 #[derive(Default)]
 pub struct Shared {
     pub jwt: jwt::JwtShared,
+    pub mtls: mtls::MtlsShared,
     /// See [`auth::malformed_token_accepted::garbage_accepted`].
     pub garbage_accepted: tokio::sync::OnceCell<bool>,
     /// The TLS prober's scan of the target and the certificate verdict (`tls.*` checks).
@@ -174,6 +176,7 @@ pub fn registry() -> Vec<Box<dyn Check>> {
         Box::new(auth::method_bypass::MethodBypass),
         Box::new(auth::malformed_token_accepted::MalformedTokenAccepted),
         Box::new(auth::scheme_confusion::SchemeConfusion),
+        Box::new(auth::token_optional_with_cert::TokenOptionalWithCert),
         Box::new(auth::verbose_errors::VerboseErrors),
         Box::new(auth::user_enumeration::UserEnumeration),
         Box::new(jwt::alg_none::AlgNone),
@@ -194,6 +197,14 @@ pub fn registry() -> Vec<Box<dyn Check>> {
         Box::new(jwt::missing_audience_or_issuer::MissingAudienceOrIssuer),
         Box::new(jwt::sensitive_claims::SensitiveClaims),
         Box::new(jwt::token_in_url::TokenInUrl),
+        Box::new(mtls::not_required::NotRequired),
+        Box::new(mtls::untrusted_cert_accepted::UntrustedCertAccepted),
+        Box::new(mtls::expired_cert_accepted::ExpiredCertAccepted),
+        Box::new(mtls::revoked_cert_accepted::RevokedCertAccepted),
+        Box::new(mtls::eku_not_checked::EkuNotChecked),
+        Box::new(mtls::identity_not_mapped::IdentityNotMapped),
+        Box::new(mtls::header_spoofing::HeaderSpoofing),
+        Box::new(mtls::token_not_bound::TokenNotBound),
         Box::new(tls::legacy_protocol::LegacyProtocol),
         Box::new(tls::weak_cipher::WeakCipher),
         Box::new(tls::no_forward_secrecy::NoForwardSecrecy),

@@ -747,6 +747,20 @@ async fn wait_for_shutdown() {
     let _ = tokio::signal::ctrl_c().await;
 }
 
+/// The certificate the lab revoked in its CRL, which it writes beside the user's (not in
+/// the ready JSON, whose shape is a contract); a user of the lab passes it as
+/// `--revoked-cert DIR/revoked.pem --revoked-key DIR/revoked.key`.
+fn lab_revoked_identity(
+    ready: &authprobe_lab::Ready,
+) -> Result<Option<Arc<crate::http::ClientIdentity>>> {
+    let cert = ready.client_cert.with_file_name("revoked.pem");
+    let key = ready.client_cert.with_file_name("revoked.key");
+    if !(cert.exists() && key.exists()) {
+        return Ok(None);
+    }
+    Ok(Some(Arc::new(load_identity(&cert, &key)?)))
+}
+
 /// Scan options for the lab as a user would pass them on the command line.
 pub fn lab_scan_options(ready: &authprobe_lab::Ready, limits: Limits) -> Result<ScanOptions> {
     let base = |s: &str| parse_url(s, "lab URL");
@@ -770,7 +784,7 @@ pub fn lab_scan_options(ready: &authprobe_lab::Ready, limits: Limits) -> Result<
             )?)),
             client_ca: Some((ready.ca_cert.clone(), ready.client_ca_key.clone())),
             client2: None,
-            revoked: None,
+            revoked: lab_revoked_identity(ready)?,
             extra_secrets: Vec::new(),
         },
         limits,

@@ -56,6 +56,10 @@ pub struct Report {
     /// What the TLS prober saw, when the `tls.*` transport checks ran.
     #[serde(skip_serializing_if = "Option::is_none", default)]
     pub tls: Option<tls::TlsSection>,
+    /// Whether the server requests client certificates, and which CAs it names, when the
+    /// `mtls.*` checks probed it.
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub client_auth: Option<crate::checks::mtls::discovery::ClientAuthSection>,
     /// Present when `--baseline` removed findings already known from an earlier report.
     #[serde(skip_serializing_if = "Option::is_none", default)]
     pub baseline: Option<Baseline>,
@@ -98,6 +102,7 @@ impl Report {
             inconclusive,
             tls,
         );
+        report.client_auth = crate::checks::mtls::discovered(&ctx.shared);
         if !ctx.opts.show_secrets {
             report.redact(&ctx.opts.creds.secrets());
         }
@@ -139,6 +144,7 @@ impl Report {
             checks_skipped,
             inconclusive,
             tls,
+            client_auth: None,
             baseline: None,
         }
     }

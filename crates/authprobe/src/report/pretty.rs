@@ -91,6 +91,10 @@ pub fn render(r: &Report, colour: bool) -> String {
         out.push_str(&render_tls_summary(t));
         out.push('\n');
     }
+    if let Some(c) = &r.client_auth {
+        out.push_str(&render_client_auth(c));
+        out.push('\n');
+    }
 
     let fams: Vec<String> = Family::ALL
         .iter()
@@ -173,6 +177,23 @@ fn render_tls_summary(t: &TlsSection) -> String {
         ));
     }
     s.push_str(&format!("      {}\n", profile_line(t)));
+    s
+}
+
+/// One line per protocol version: what the server asked of the client's certificate.
+fn render_client_auth(c: &crate::checks::mtls::discovery::ClientAuthSection) -> String {
+    let mut s = format!("  Client certificates: {}\n", c.mode);
+    for v in &c.versions {
+        let cas = if v.ca_names.is_empty() {
+            String::new()
+        } else {
+            format!(" · CAs: {}", v.ca_names.join(" | "))
+        };
+        s.push_str(&format!(
+            "      {} {} · without a certificate: {}{cas}\n",
+            v.protocol, v.mode, v.without_certificate
+        ));
+    }
     s
 }
 

@@ -79,6 +79,9 @@ impl Check for MalformedTokenAccepted {
 
     fn run<'a>(&'a self, ctx: &'a Ctx) -> CheckFuture<'a> {
         Box::pin(async move {
+            if let Some(o) = crate::checks::auth::token_optional_with_cert::explained(ctx) {
+                return o;
+            }
             let oracle = Oracle::new(ctx.authorized_class(), ctx.app_rejected());
             if let Err(why) = oracle.usable() {
                 return Outcome::Inconclusive(why);

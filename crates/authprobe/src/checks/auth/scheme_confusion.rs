@@ -75,6 +75,9 @@ impl Check for SchemeConfusion {
 
     fn run<'a>(&'a self, ctx: &'a Ctx) -> CheckFuture<'a> {
         Box::pin(async move {
+            if let Some(o) = crate::checks::auth::token_optional_with_cert::explained(ctx) {
+                return o;
+            }
             let bearer = ctx.bearer_value();
             let basic = user_basic(ctx);
             if bearer.is_none() && basic.is_none() {

@@ -48,6 +48,9 @@ impl Check for TokenInUrl {
 
     fn run<'a>(&'a self, ctx: &'a Ctx) -> CheckFuture<'a> {
         Box::pin(async move {
+            if let Some(o) = crate::checks::auth::token_optional_with_cert::explained(ctx) {
+                return o;
+            }
             let Some(token) = ctx.opts.creds.bearer.clone() else {
                 return Outcome::NotApplicable("needs a bearer token".into());
             };

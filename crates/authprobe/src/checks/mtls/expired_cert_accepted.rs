@@ -1,0 +1,43 @@
+use crate::checks::mtls::{self, VERIFY_CLIENT_CERTS, mint::Variant};
+use crate::checks::{Check, CheckFuture, CheckMeta, Need, Remediation};
+use crate::engine::Ctx;
+use crate::finding::{Family, Severity};
+
+pub static META: CheckMeta = CheckMeta {
+    id: "mtls.expired_cert_accepted",
+    title: "An expired client certificate is accepted",
+    family: Family::Mtls,
+    severity: Severity::High,
+    cwe: &[295, 298],
+    owasp: &["API2"],
+    description: "Mints, from the test CA, a certificate for the user's subject whose validity ended a day ago, presents it with the user's other credentials, and compares the answer with the authorized one.",
+    needs: &[Need::Cert, Need::CaKey],
+    remediation: Remediation {
+        summary: "Check the client certificate's validity period on every handshake (the default of every TLS library; it is lost by custom verifiers, 'ignore expiry' flags and optional_no_ca). Rotate client certificates before they expire rather than relaxing the check.",
+        frameworks: VERIFY_CLIENT_CERTS,
+    },
+};
+
+pub struct ExpiredCertAccepted;
+
+impl Check for ExpiredCertAccepted {
+    fn meta(&self) -> &'static CheckMeta {
+        &META
+    }
+
+    fn run<'a>(&'a self, ctx: &'a Ctx) -> CheckFuture<'a> {
+        Box::pin(async move {
+            let id = match mtls::mint_from_ca(ctx, Variant::Expired).await {
+                Ok(id) => id,
+                Err(o) => return o,
+            };
+            mtls::swapped_cert_check(
+                ctx,
+                &META,
+                id,
+                "a certificate from the test CA for the user's subject that expired yesterday",
+            )
+            .await
+        })
+    }
+}

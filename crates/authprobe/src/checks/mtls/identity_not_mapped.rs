@@ -1,0 +1,83 @@
+use crate::checks::mtls::{self, mint::Variant};
+use crate::checks::{Check, CheckFuture, CheckMeta, Need, Outcome, Remediation};
+use crate::engine::Ctx;
+use crate::finding::{Family, Severity};
+
+pub static META: CheckMeta = CheckMeta {
+    id: "mtls.identity_not_mapped",
+    title: "A trusted certificate whose subject maps to no user still gets access",
+    family: Family::Mtls,
+    severity: Severity::High,
+    cwe: &[287, 639],
+    owasp: &["API2", "API1"],
+    description: "Mints, from the test CA, a valid certificate whose CN names no user, presents it with the user's other credentials, and compares the answer with the authorized one: if any certificate from the CA is enough, the certificate identifies no one.",
+    needs: &[Need::Cert, Need::CaKey],
+    remediation: Remediation {
+        summary: "Map the verified certificate's subject (or SAN) to an account and refuse certificates that map to none; when a token is also required, check that the token's subject is the certificate's user.",
+        frameworks: &[
+            (
+                "nginx",
+                "Forward the verified subject ($ssl_client_s_dn, or a SAN via map) to the app and let the app look the account up; a verified chain alone only says the CA issued it.",
+            ),
+            (
+                "spring",
+                "x509() with subjectPrincipalRegex and a UserDetailsService that throws UsernameNotFoundException for unknown subjects.",
+            ),
+            (
+                "django",
+                "An authentication backend that resolves the forwarded subject to a User and returns None (401) when there is none; compare it with request.user from the token.",
+            ),
+            (
+                "express",
+                "Read req.socket.getPeerCertificate().subject.CN and look the account up; refuse when absent or different from the token's sub.",
+            ),
+            (
+                "go",
+                "From r.TLS.PeerCertificates[0] take the subject/SAN, look up the user, and refuse unknown ones; compare with the token's subject.",
+            ),
+        ],
+    },
+};
+
+pub struct IdentityNotMapped;
+
+impl Check for IdentityNotMapped {
+    fn meta(&self) -> &'static CheckMeta {
+        &META
+    }
+
+    fn run<'a>(&'a self, ctx: &'a Ctx) -> CheckFuture<'a> {
+        Box::pin(async move {
+            let id = match mtls::mint_from_ca(ctx, Variant::Unmapped).await {
+                Ok(id) => id,
+                Err(o) => return o,
+            };
+            // An untrusted-chain flaw does not explain this one: the probe certificate is
+            // genuinely from the CA.
+            if let Some(o) = mtls::explained_by(ctx, false).await {
+                return o;
+            }
+            let cn = id
+                .chain
+                .first()
+                .and_then(|c| mtls::mint::UserCert::parse(c).ok())
+                .and_then(|u| u.common_name)
+                .unwrap_or_default();
+            match mtls::trial(ctx, mtls::with_identity(ctx, Some(id.clone()))).await {
+                Ok(t) if t.accepted() => Outcome::found(META.finding(
+                    crate::finding::Confidence::Firm,
+                    format!(
+                        "a valid certificate from the test CA for the unknown subject CN={cn}, with the user's other credentials, got the authorized answer: any certificate from the CA is enough, the subject is never mapped to the user (the probe certificate is {})",
+                        id.cert_path.display()
+                    ),
+                    ctx.evidence(&t.exchange),
+                )),
+                Ok(t) => match t.verdict {
+                    crate::oracle::Verdict::Inconclusive(r) => Outcome::Inconclusive(r),
+                    _ => Outcome::Pass,
+                },
+                Err(e) => Outcome::Inconclusive(e),
+            }
+        })
+    }
+}

@@ -1,0 +1,44 @@
+use crate::checks::mtls::{self, VERIFY_CLIENT_CERTS};
+use crate::checks::{Check, CheckFuture, CheckMeta, Need, Outcome, Remediation};
+use crate::engine::Ctx;
+use crate::finding::{Family, Severity};
+
+pub static META: CheckMeta = CheckMeta {
+    id: "mtls.revoked_cert_accepted",
+    title: "A revoked client certificate is accepted",
+    family: Family::Mtls,
+    severity: Severity::High,
+    cwe: &[299],
+    owasp: &["API2"],
+    description: "Presents a certificate the CA has revoked (--revoked-cert/--revoked-key; `authprobe mint-revoked` makes one and the CRL to deploy) with the user's other credentials, and compares the answer with the authorized one.",
+    needs: &[Need::Cert],
+    remediation: Remediation {
+        summary: "Check revocation for client certificates: load the CA's CRL at the TLS terminator and refresh it before its nextUpdate (or use OCSP stapling where the stack supports it for clients). A CRL that is published but not loaded protects nothing.",
+        frameworks: VERIFY_CLIENT_CERTS,
+    },
+};
+
+pub struct RevokedCertAccepted;
+
+impl Check for RevokedCertAccepted {
+    fn meta(&self) -> &'static CheckMeta {
+        &META
+    }
+
+    fn run<'a>(&'a self, ctx: &'a Ctx) -> CheckFuture<'a> {
+        Box::pin(async move {
+            let Some(id) = ctx.opts.creds.revoked.clone() else {
+                return Outcome::NotApplicable(
+                    "needs a revoked certificate (--revoked-cert and --revoked-key; with a test CA, `authprobe mint-revoked` makes one and the CRL to deploy)".into(),
+                );
+            };
+            mtls::swapped_cert_check(
+                ctx,
+                &META,
+                id,
+                "the revoked certificate given with --revoked-cert",
+            )
+            .await
+        })
+    }
+}
