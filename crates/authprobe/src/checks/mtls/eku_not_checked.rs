@@ -36,6 +36,7 @@ impl Check for EkuNotChecked {
                 &META,
                 id,
                 "a certificate from the test CA for the user's subject with extended key usage serverAuth only",
+                true,
             )
             .await
         })

@@ -36,6 +36,7 @@ impl Check for ExpiredCertAccepted {
                 &META,
                 id,
                 "a certificate from the test CA for the user's subject that expired yesterday",
+                true,
             )
             .await
         })

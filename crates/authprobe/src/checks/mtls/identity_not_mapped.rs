@@ -1,5 +1,5 @@
 use crate::checks::mtls::{self, mint::Variant};
-use crate::checks::{Check, CheckFuture, CheckMeta, Need, Outcome, Remediation};
+use crate::checks::{Check, CheckFuture, CheckMeta, Need, Remediation};
 use crate::engine::Ctx;
 use crate::finding::{Family, Severity};
 
@@ -52,32 +52,22 @@ impl Check for IdentityNotMapped {
                 Ok(id) => id,
                 Err(o) => return o,
             };
-            // An untrusted-chain flaw does not explain this one: the probe certificate is
-            // genuinely from the CA.
-            if let Some(o) = mtls::explained_by(ctx, false).await {
-                return o;
-            }
             let cn = id
                 .chain
                 .first()
                 .and_then(|c| mtls::mint::UserCert::parse(c).ok())
                 .and_then(|u| u.common_name)
                 .unwrap_or_default();
-            match mtls::trial(ctx, mtls::with_identity(ctx, Some(id.clone()))).await {
-                Ok(t) if t.accepted() => Outcome::found(META.finding(
-                    crate::finding::Confidence::Firm,
-                    format!(
-                        "a valid certificate from the test CA for the unknown subject CN={cn}, with the user's other credentials, got the authorized answer: any certificate from the CA is enough, the subject is never mapped to the user (the probe certificate is {})",
-                        id.cert_path.display()
-                    ),
-                    ctx.evidence(&t.exchange),
-                )),
-                Ok(t) => match t.verdict {
-                    crate::oracle::Verdict::Inconclusive(r) => Outcome::Inconclusive(r),
-                    _ => Outcome::Pass,
-                },
-                Err(e) => Outcome::Inconclusive(e),
-            }
+            // An untrusted-chain flaw does not explain this one: the probe certificate is
+            // genuinely from the CA.
+            mtls::swapped_cert_check(
+                ctx,
+                &META,
+                id,
+                &format!("a valid certificate from the test CA for the unknown subject CN={cn}, which maps to no user,"),
+                false,
+            )
+            .await
         })
     }
 }

@@ -49,7 +49,7 @@ pub struct MtlsShared {
     /// The user's credentials without the certificate, sent twice.
     without_cert: OnceCell<Result<(Class, Vec<Exchange>), String>>,
     /// The self-signed copy of the user's certificate, with the user's credentials.
-    self_signed: OnceCell<Result<Trial, String>>,
+    self_signed: OnceCell<Result<CertTrial, String>>,
 }
 
 /// The user's certificate, parsed; `Err` is the outcome to return when there is none.
@@ -188,8 +188,84 @@ pub async fn accepted_without_cert(ctx: &Ctx) -> Result<Option<&Exchange>, Strin
     Ok(accepted.then(|| &xs[0]))
 }
 
+/// A swapped certificate tried twice over: with the user's credentials (does it get the
+/// authorized answer?) and, when that is refused, alone (does the certificate layer treat
+/// it like the user's own?). The second tier matters where tokens are bound to the
+/// certificate (RFC 8705): the binding refuses the user's token over any other
+/// certificate, which hides whether the certificate itself was verified at all.
+pub struct CertTrial {
+    pub full: Trial,
+    /// The certificate without application credentials, judged against the user's
+    /// certificate without them (accepted) and no certificate (refused).
+    pub layer: Option<Trial>,
+}
+
+impl CertTrial {
+    pub fn accepted(&self) -> bool {
+        self.full.accepted() || self.layer.as_ref().is_some_and(Trial::accepted)
+    }
+
+    pub fn refused(&self) -> bool {
+        !self.accepted()
+            && (self.full.verdict == Verdict::Rejected
+                || self
+                    .layer
+                    .as_ref()
+                    .is_some_and(|t| t.verdict == Verdict::Rejected))
+    }
+
+    /// The exchange that proves acceptance, and how to say what it proves.
+    pub fn proof(&self) -> Option<(&Exchange, &'static str)> {
+        if self.full.accepted() {
+            return Some((
+                &self.full.exchange,
+                "with the user's other credentials, got the authorized answer",
+            ));
+        }
+        self.layer.as_ref().filter(|t| t.accepted()).map(|t| {
+            (
+                &t.exchange,
+                "is treated like the user's own certificate: without any other credential both get the same answer, while no certificate gets a different one (the user's token over it was refused, likely by a certificate binding, which does not make the certificate check any less absent)",
+            )
+        })
+    }
+
+    pub fn inconclusive_reason(&self) -> Option<String> {
+        match (&self.full.verdict, self.layer.as_ref().map(|t| &t.verdict)) {
+            (Verdict::Inconclusive(r), _) => Some(r.clone()),
+            (_, Some(Verdict::Inconclusive(r))) => Some(r.clone()),
+            _ => None,
+        }
+    }
+}
+
+/// The certificate-layer oracle: the user's certificate alone against no certificate.
+fn layer_oracle(ctx: &Ctx) -> Option<Oracle<'_>> {
+    let t = ctx.baselines.transport_only.as_ref()?;
+    let o = Oracle::new(Some(&t.class), vec![&ctx.baselines.anonymous.class]);
+    o.usable().ok().map(|_| o)
+}
+
+pub async fn cert_trial(ctx: &Ctx, identity: Arc<ClientIdentity>) -> Result<CertTrial, String> {
+    let full = trial(ctx, with_identity(ctx, Some(identity.clone()))).await?;
+    if full.accepted() {
+        return Ok(CertTrial { full, layer: None });
+    }
+    let layer = match layer_oracle(ctx) {
+        Some(o) => {
+            let exchange = ctx
+                .send(ctx.bare("GET").with_identity(Some(identity)))
+                .await?;
+            let verdict = o.judge(&Sample::from_exchange(&exchange));
+            Some(Trial { exchange, verdict })
+        }
+        None => None,
+    };
+    Ok(CertTrial { full, layer })
+}
+
 /// The self-signed copy of the user's certificate, tried once per scan.
-pub async fn self_signed_trial(ctx: &Ctx) -> Result<&Trial, String> {
+pub async fn self_signed_trial(ctx: &Ctx) -> Result<&CertTrial, String> {
     ctx.shared
         .mtls
         .self_signed
@@ -197,7 +273,7 @@ pub async fn self_signed_trial(ctx: &Ctx) -> Result<&Trial, String> {
             let user = user_cert(ctx).map_err(|_| "no client certificate".to_string())?;
             let m = minter(ctx).await?;
             let id = m.self_signed(&user).map_err(|e| e.to_string())?;
-            trial(ctx, with_identity(ctx, Some(id))).await
+            cert_trial(ctx, id).await
         })
         .await
         .as_ref()
@@ -212,7 +288,7 @@ pub async fn explained_by(ctx: &Ctx, include_untrusted: bool) -> Option<Outcome>
                 .into(),
         ));
     }
-    if include_untrusted && self_signed_trial(ctx).await.is_ok_and(Trial::accepted) {
+    if include_untrusted && self_signed_trial(ctx).await.is_ok_and(CertTrial::accepted) {
         return Some(Outcome::Inconclusive(
             "explained by mtls.untrusted_cert_accepted: even a self-signed certificate is accepted"
                 .into(),
@@ -222,36 +298,40 @@ pub async fn explained_by(ctx: &Ctx, include_untrusted: bool) -> Option<Outcome>
 }
 
 /// The shape shared by the checks that swap the user's certificate for one with a single
-/// defect: defer to a root cause, send, report when the answer is the authorized one.
+/// defect: defer to a root cause, send, report when the certificate is accepted.
 pub async fn swapped_cert_check(
     ctx: &Ctx,
     meta: &'static CheckMeta,
     identity: Arc<ClientIdentity>,
     what: &str,
+    include_untrusted: bool,
 ) -> Outcome {
-    if let Some(o) = explained_by(ctx, true).await {
+    if let Some(o) = explained_by(ctx, include_untrusted).await {
         return o;
     }
-    let t = match trial(ctx, with_identity(ctx, Some(identity.clone()))).await {
+    let t = match cert_trial(ctx, identity.clone()).await {
         Ok(t) => t,
         Err(e) => return Outcome::Inconclusive(e),
     };
-    match &t.verdict {
-        Verdict::Accepted { tentative, .. } => Outcome::found(meta.finding(
-            if *tentative {
-                Confidence::Tentative
-            } else {
-                Confidence::Firm
-            },
+    if let Some((x, how)) = t.proof() {
+        return Outcome::found(meta.finding(
+            Confidence::Firm,
             format!(
-                "{what} got the authorized answer, with the user's other credentials (certificate {}, key {})",
+                "{what} {how}
+Probe certificate {}, key {}.",
                 identity.cert_path.display(),
                 identity.key_path.display()
             ),
-            ctx.evidence(&t.exchange),
-        )),
-        Verdict::Rejected => Outcome::Pass,
-        Verdict::Inconclusive(r) => Outcome::Inconclusive(r.clone()),
+            ctx.evidence(x),
+        ));
+    }
+    if t.refused() {
+        Outcome::Pass
+    } else {
+        Outcome::Inconclusive(
+            t.inconclusive_reason()
+                .unwrap_or_else(|| "no answer could be judged".into()),
+        )
     }
 }
 

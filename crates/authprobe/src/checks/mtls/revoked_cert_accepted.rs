@@ -37,6 +37,7 @@ impl Check for RevokedCertAccepted {
                 &META,
                 id,
                 "the revoked certificate given with --revoked-cert",
+                true,
             )
             .await
         })

@@ -2,7 +2,6 @@ use crate::checks::mtls::{self, VERIFY_CLIENT_CERTS};
 use crate::checks::{Check, CheckFuture, CheckMeta, Need, Outcome, Remediation};
 use crate::engine::Ctx;
 use crate::finding::{Confidence, Family, Severity};
-use crate::oracle::Verdict;
 
 pub static META: CheckMeta = CheckMeta {
     id: "mtls.untrusted_cert_accepted",
@@ -43,22 +42,22 @@ impl Check for UntrustedCertAccepted {
                 .await
                 .and_then(|m| m.other_ca(&user).map_err(|e| e.to_string()))
             {
-                Ok(id) => mtls::trial(ctx, mtls::with_identity(ctx, Some(id))).await,
+                Ok(id) => mtls::cert_trial(ctx, id).await,
                 Err(e) => Err(e),
             };
             let mut hits = Vec::new();
-            if self_signed.accepted() {
-                hits.push(("a self-signed certificate", &self_signed.exchange));
+            if let Some(p) = self_signed.proof() {
+                hits.push(("a self-signed certificate", p));
             }
             if let Ok(t) = &other
-                && t.accepted()
+                && let Some(p) = t.proof()
             {
                 hits.push((
                     "a certificate from an unknown CA bearing the real issuer's name",
-                    &t.exchange,
+                    p,
                 ));
             }
-            if let Some((label, x)) = hits.first() {
+            if let Some((label, (x, how))) = hits.first() {
                 let all = hits.iter().map(|(l, _)| *l).collect::<Vec<_>>().join("; ");
                 let path = x
                     .probe
@@ -69,21 +68,20 @@ impl Check for UntrustedCertAccepted {
                 return Outcome::found(META.finding(
                     Confidence::Firm,
                     format!(
-                        "{label} with the user's subject ({}) got the authorized answer: the client certificate's chain is not verified, so anyone can claim any subject\nAccepted: {all}. The probe certificate is {path} (minted for this scan; its key is beside it).",
+                        "{label} with the user's subject ({}) {how}: the client certificate's chain is not verified, so anyone can claim any subject\nAccepted: {all}. Probe certificate {path} (its key is beside it).",
                         user.subject_text
                     ),
                     ctx.evidence(x),
                 ));
             }
-            let refused = self_signed.verdict == Verdict::Rejected
-                || other.as_ref().is_ok_and(|t| t.verdict == Verdict::Rejected);
-            if refused {
+            if self_signed.refused() || other.as_ref().is_ok_and(|t| t.refused()) {
                 Outcome::Pass
             } else {
-                match &self_signed.verdict {
-                    Verdict::Inconclusive(r) => Outcome::Inconclusive(r.clone()),
-                    _ => Outcome::Inconclusive("no answer could be judged".into()),
-                }
+                Outcome::Inconclusive(
+                    self_signed
+                        .inconclusive_reason()
+                        .unwrap_or_else(|| "no answer could be judged".into()),
+                )
             }
         })
     }
