@@ -146,6 +146,54 @@ impl Minter {
         Ok(Self { dir, ca })
     }
 
+    /// A minter writing into `dir` (created if missing), for `authprobe mint-revoked`.
+    pub fn in_dir(ca: (&Path, &Path), dir: &Path) -> Result<Self> {
+        std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
+        Ok(Self {
+            dir: dir.to_path_buf(),
+            ca: Some(load_ca(ca.0, ca.1)?),
+        })
+    }
+
+    /// A valid certificate for the user's subject and a CRL from the same CA that revokes
+    /// it (`revoked.pem`, `revoked.key`, `crl.pem`). Deploy the CRL on the server, then
+    /// scan with `--revoked-cert revoked.pem --revoked-key revoked.key`.
+    pub fn revoked_with_crl(&self, user: &UserCert) -> Result<(Arc<ClientIdentity>, PathBuf)> {
+        let issuer = self
+            .ca
+            .as_ref()
+            .ok_or_else(|| anyhow!("no test CA (--client-ca-cert/--client-ca-key)"))?;
+        let serial = random_serial();
+        let mut params = leaf_params(
+            user.subject.clone(),
+            vec![ExtendedKeyUsagePurpose::ClientAuth],
+        );
+        params.serial_number = Some(serial.clone());
+        let key = KeyPair::generate()?;
+        let cert = params.signed_by(&key, issuer)?;
+        let now = SystemTime::now();
+        let crl = rcgen::CertificateRevocationListParams {
+            this_update: (now - Duration::from_secs(60)).into(),
+            next_update: (now + Duration::from_secs(30 * 86400)).into(),
+            crl_number: random_serial(),
+            issuing_distribution_point: None,
+            revoked_certs: vec![rcgen::RevokedCertParams {
+                serial_number: serial,
+                revocation_time: (now - Duration::from_secs(60)).into(),
+                reason_code: Some(rcgen::RevocationReason::KeyCompromise),
+                invalidity_date: None,
+            }],
+            key_identifier_method: rcgen::KeyIdMethod::Sha256,
+        }
+        .signed_by(issuer)
+        .context("signing the CRL")?;
+        let crl_path = self.dir.join("crl.pem");
+        std::fs::write(&crl_path, crl.pem()?)
+            .with_context(|| format!("writing {}", crl_path.display()))?;
+        let id = self.store("revoked", cert.pem(), cert.der().clone(), &key)?;
+        Ok((id, crl_path))
+    }
+
     pub fn dir(&self) -> &Path {
         &self.dir
     }
@@ -298,7 +346,7 @@ mod tests {
         let mut p = CertificateParams::default();
         p.distinguished_name.push(DnType::CommonName, "Test CA");
         p.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
-        p.key_usages = vec![KeyUsagePurpose::KeyCertSign];
+        p.key_usages = vec![KeyUsagePurpose::KeyCertSign, KeyUsagePurpose::CrlSign];
         let ca = p.self_signed(&key).unwrap();
         let cert = dir.join("ca.pem");
         let keyp = dir.join("ca.key");
@@ -376,6 +424,25 @@ mod tests {
             assert_eq!(mode & 0o077, 0, "minted keys are private");
         }
         std::fs::remove_dir_all(m.dir()).unwrap();
+    }
+
+    #[test]
+    fn the_crl_revokes_the_minted_certificate() {
+        let tmp = tempfile::tempdir().unwrap();
+        let (cert, key, user) = ca_files(tmp.path());
+        let out = tmp.path().join("out");
+        let m = Minter::in_dir((&cert, &key), &out).unwrap();
+        let (id, crl) = m.revoked_with_crl(&user).unwrap();
+        let pem = std::fs::read(&crl).unwrap();
+        let (_, der) = x509_parser::pem::parse_x509_pem(&pem).unwrap();
+        let (_, crl) = x509_parser::parse_x509_crl(&der.contents).unwrap();
+        let (_, leaf) = x509_parser::parse_x509_certificate(&id.chain[0]).unwrap();
+        assert_eq!(crl.issuer().to_string(), "CN=Test CA");
+        assert!(
+            crl.iter_revoked_certificates()
+                .any(|r| r.raw_serial() == leaf.raw_serial())
+        );
+        assert_eq!(leaf.subject().to_string(), user.subject_text);
     }
 
     #[test]

@@ -1,0 +1,189 @@
+//! The mtls.* checks against real nginx (OpenSSL) terminating mutual TLS on 127.0.0.1 in
+//! front of the lab's application, which trusts the certificate nginx forwards in
+//! `X-SSL-Client-Cert` ($ssl_client_escaped_cert), as many deployments do. Each
+//! `ssl_verify_client` mode must give the findings it deserves.
+
+#[path = "../../authprobe-tls/tests/common/mod.rs"]
+mod common;
+
+use authprobe::engine::{self, Progress};
+use authprobe::http::Limits;
+use authprobe::report::Report;
+use authprobe_lab::{Lab, LabOptions, Profile};
+use common::{Nginx, tools_available};
+use std::sync::Arc;
+use std::time::Duration;
+
+async fn lab(flaws: &[&str]) -> Lab {
+    authprobe_lab::start(LabOptions {
+        profile: Profile::Hardened,
+        flaws: flaws.iter().map(|s| s.to_string()).collect(),
+        origin: true,
+    })
+    .await
+    .expect("lab starts")
+}
+
+/// nginx with a server certificate from the lab's CA, verifying clients against the same
+/// CA (and its CRL) in `mode`, proxying /api/ to the lab's origin.
+fn nginx(lab: &Lab, mode: &str) -> Nginx {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let ca_pem = std::fs::read_to_string(&lab.ready.ca_cert).unwrap();
+    let ca_key = std::fs::read_to_string(&lab.ready.client_ca_key).unwrap();
+    let issuer =
+        rcgen::Issuer::from_ca_cert_pem(&ca_pem, rcgen::KeyPair::from_pem(&ca_key).unwrap())
+            .unwrap();
+    let mut params = rcgen::CertificateParams::new(vec!["localhost".to_string()]).unwrap();
+    params
+        .subject_alt_names
+        .push(rcgen::SanType::IpAddress("127.0.0.1".parse().unwrap()));
+    params
+        .distinguished_name
+        .push(rcgen::DnType::CommonName, "nginx");
+    let key = rcgen::KeyPair::generate().unwrap();
+    let cert = params.signed_by(&key, &issuer).unwrap();
+    std::fs::write(d.join("server.crt"), cert.pem()).unwrap();
+    std::fs::write(d.join("server.key"), key.serialize_pem()).unwrap();
+    std::fs::write(d.join("client-ca.pem"), ca_pem).unwrap();
+    std::fs::copy(&lab.crl, d.join("client-ca.crl")).unwrap();
+    let origin = lab
+        .ready
+        .origin_url
+        .as_deref()
+        .expect("the lab has an origin");
+    let p = d.display();
+    let directives = format!(
+        "ssl_certificate {p}/server.crt;\n    ssl_certificate_key {p}/server.key;\n    \
+         ssl_client_certificate {p}/client-ca.pem;\n    ssl_crl {p}/client-ca.crl;\n    \
+         ssl_verify_client {mode};\n    ssl_verify_depth 2;\n    \
+         location /api/ {{\n      proxy_pass {origin};\n      \
+         proxy_set_header X-SSL-Client-Cert $ssl_client_escaped_cert;\n    }}\n"
+    );
+    Nginx::start_in(dir, &directives)
+}
+
+/// The mtls checks (and auth.token_optional_with_cert) through nginx, optionally with
+/// the origin named (`--origin`).
+async fn scan(lab: &Lab, ng: &Nginx, with_origin: bool) -> Report {
+    let limits = Limits {
+        timeout: Duration::from_secs(5),
+        ..Limits::default()
+    };
+    let mut opts = authprobe::cli::lab_scan_options(&lab.ready, limits).unwrap();
+    let path = &lab.ready.protected_path;
+    opts.target = format!("https://{}{path}", ng.addr).parse().unwrap();
+    opts.http_url = None;
+    opts.origin = with_origin.then(|| {
+        format!("{}{path}", lab.ready.origin_url.as_deref().unwrap())
+            .parse()
+            .unwrap()
+    });
+    opts.only = vec!["mtls".into(), "auth.token_optional_with_cert".into()];
+    let (r, _) = engine::scan(opts, Arc::new(Progress::default()))
+        .await
+        .unwrap_or_else(|e| panic!("scan through nginx {mode:?}: {e}\n{}", ng.log(), mode = ""));
+    r
+}
+
+fn ids(r: &Report) -> Vec<&str> {
+    let mut v: Vec<&str> = r.findings.iter().map(|f| f.id.as_str()).collect();
+    v.sort();
+    v
+}
+
+fn explained(r: &Report, id: &str, by: &str) -> bool {
+    r.inconclusive
+        .iter()
+        .any(|i| i.id == id && i.reason.contains(by))
+}
+
+#[tokio::test]
+async fn verify_on_gives_nothing_but_the_reachable_origin() {
+    if !tools_available(&["nginx"]) {
+        return;
+    }
+    let lab = lab(&[]).await;
+    let ng = nginx(&lab, "on");
+    let r = scan(&lab, &ng, true).await;
+    // nginx verifies chain, expiry, EKU and the CRL; the app maps the subject and checks
+    // the token's binding. Only the origin, reachable around nginx, trusts a forged header.
+    assert_eq!(
+        ids(&r),
+        vec!["mtls.header_spoofing"],
+        "{:?}",
+        r.inconclusive
+    );
+    assert!(r.findings[0].description.contains("the origin"));
+    assert!(r.inconclusive.is_empty(), "{:?}", r.inconclusive);
+    let ca = r.client_auth.as_ref().expect("client_auth section");
+    // nginx completes the handshake without a certificate and answers 400 itself.
+    assert_eq!(ca.mode, "required", "{ca:?}");
+    for v in &ca.versions {
+        assert_eq!(
+            v.ca_names,
+            vec!["O=authprobe lab, CN=authprobe lab CA"],
+            "{v:?}"
+        );
+        assert!(v.without_certificate.contains("400"), "{v:?}");
+    }
+}
+
+#[tokio::test]
+async fn verify_optional_is_safe_only_if_the_app_insists() {
+    if !tools_available(&["nginx"]) {
+        return;
+    }
+    let lab = lab(&[]).await;
+    let ng = nginx(&lab, "optional");
+    let r = scan(&lab, &ng, false).await;
+    assert!(ids(&r).is_empty(), "{:?} {:?}", ids(&r), r.inconclusive);
+    assert_eq!(r.client_auth.as_ref().unwrap().mode, "optional");
+
+    // The same nginx in front of an app that takes the token alone.
+    let lab = self::lab(&["mtls.not_required"]).await;
+    let ng = nginx(&lab, "optional");
+    let r = scan(&lab, &ng, false).await;
+    assert_eq!(ids(&r), vec!["mtls.not_required"], "{:?}", r.inconclusive);
+    let ng_on = nginx(&lab, "on");
+    let r = scan(&lab, &ng_on, false).await;
+    assert!(
+        ids(&r).is_empty(),
+        "verify on protects even the careless app: {:?}",
+        ids(&r)
+    );
+}
+
+#[tokio::test]
+async fn optional_no_ca_forwards_any_certificate() {
+    if !tools_available(&["nginx"]) {
+        return;
+    }
+    let lab = lab(&[]).await;
+    let ng = nginx(&lab, "optional_no_ca");
+    let r = scan(&lab, &ng, false).await;
+    // nginx forwards whatever certificate it got; the app trusts the forwarded one.
+    assert_eq!(
+        ids(&r),
+        vec!["mtls.untrusted_cert_accepted"],
+        "{:?}",
+        r.inconclusive
+    );
+    for id in [
+        "mtls.expired_cert_accepted",
+        "mtls.eku_not_checked",
+        "mtls.revoked_cert_accepted",
+    ] {
+        assert!(
+            explained(&r, id, "mtls.untrusted_cert_accepted"),
+            "{id}: {:?}",
+            r.inconclusive
+        );
+    }
+    let ca = r.client_auth.as_ref().unwrap();
+    assert_eq!(ca.mode, "optional");
+    eprintln!(
+        "client_auth for nginx optional_no_ca:\n{}",
+        serde_json::to_string_pretty(ca).unwrap()
+    );
+}
