@@ -427,3 +427,163 @@ impl ServerCertVerifier for AcceptAny {
 pub fn load_server_ca(path: &Path) -> Result<Vec<CertificateDer<'static>>> {
     load_certs(path, "server CA")
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use pkcs8::der::Decode;
+
+    const PASS: &str = "correct horse";
+
+    struct Files {
+        dir: tempfile::TempDir,
+        cert_pem: String,
+        cert_der: Vec<u8>,
+        key_der: Vec<u8>,
+    }
+
+    impl Files {
+        fn new() -> Self {
+            let ck = rcgen::generate_simple_self_signed(vec!["client".into()]).unwrap();
+            Files {
+                dir: tempfile::tempdir().unwrap(),
+                cert_pem: ck.cert.pem(),
+                cert_der: ck.cert.der().to_vec(),
+                key_der: ck.signing_key.serialize_der(),
+            }
+        }
+
+        fn write(&self, name: &str, bytes: impl AsRef<[u8]>) -> PathBuf {
+            let p = self.dir.path().join(name);
+            std::fs::write(&p, bytes).unwrap();
+            p
+        }
+
+        fn cert(&self) -> PathBuf {
+            self.write("c.pem", &self.cert_pem)
+        }
+
+        fn plain_key(&self) -> PathBuf {
+            let doc = pkcs8::SecretDocument::try_from(self.key_der.as_slice()).unwrap();
+            let pem = doc.to_pem("PRIVATE KEY", Default::default()).unwrap();
+            self.write("k.pem", pem.as_bytes())
+        }
+
+        fn encrypted_key(&self) -> PathBuf {
+            let info = pkcs8::PrivateKeyInfo::from_der(&self.key_der).unwrap();
+            let params = pkcs8::pkcs5::pbes2::Parameters::pbkdf2_sha256_aes256cbc(
+                2048,
+                b"saltsalt",
+                &[7; 16],
+            )
+            .unwrap();
+            let enc = info.encrypt_with_params(params, PASS).unwrap();
+            let pem = enc
+                .to_pem("ENCRYPTED PRIVATE KEY", Default::default())
+                .unwrap();
+            self.write("k.enc.pem", pem.as_bytes())
+        }
+
+        fn p12(&self, pass: &str) -> PathBuf {
+            let mut ks = p12_keystore::KeyStore::new();
+            let cert = p12_keystore::Certificate::from_der(&self.cert_der).unwrap();
+            let chain = p12_keystore::PrivateKeyChain::new(&self.key_der, [1u8; 20], [cert]);
+            ks.add_entry(
+                "client",
+                p12_keystore::KeyStoreEntry::PrivateKeyChain(chain),
+            );
+            self.write("c.p12", ks.writer(pass).write().unwrap())
+        }
+    }
+
+    fn err(r: Result<ClientIdentity>) -> String {
+        let e = format!("{:#}", r.unwrap_err());
+        assert!(!e.contains('\n'), "{e}");
+        assert!(!e.contains(PASS) && !e.contains("wrong-pass!"), "{e}");
+        e
+    }
+
+    #[test]
+    fn plain_pem_key_loads_and_a_passphrase_for_it_is_refused() {
+        let f = Files::new();
+        let (c, k) = (f.cert(), f.plain_key());
+        let id = load_identity(&c, &k).unwrap();
+        assert_eq!(id.chain[0].as_ref(), f.cert_der.as_slice());
+        let e = err(load_identity_with(&c, Some(&k), Some(PASS)));
+        assert!(e.contains("not encrypted") && e.contains("k.pem"), "{e}");
+        // The lenient form says the passphrase went unused instead.
+        assert!(!load_identity_pass_used(&c, Some(&k), Some(PASS)).unwrap().1);
+    }
+
+    #[test]
+    fn encrypted_pkcs8_needs_the_right_passphrase() {
+        let f = Files::new();
+        let (c, k) = (f.cert(), f.encrypted_key());
+        let id = load_identity_with(&c, Some(&k), Some(PASS)).unwrap();
+        assert_eq!(id.key.secret_der(), f.key_der.as_slice());
+        let e = err(load_identity_with(&c, Some(&k), Some("wrong-pass!")));
+        assert!(
+            e.contains("wrong passphrase") && e.contains("k.enc.pem"),
+            "{e}"
+        );
+        let e = err(load_identity_with(&c, Some(&k), None));
+        assert!(
+            e.contains("is encrypted") && e.contains("--client-key-pass"),
+            "{e}"
+        );
+        // Debug output never shows the key.
+        let dbg = format!("{id:?}");
+        assert!(!dbg.contains("key:") && dbg.contains("k.enc.pem"), "{dbg}");
+    }
+
+    #[test]
+    fn key_may_live_in_the_certificate_file() {
+        let f = Files::new();
+        let key = std::fs::read_to_string(f.plain_key()).unwrap();
+        let both = f.write("both.pem", format!("{}{key}", f.cert_pem));
+        let id = load_identity_with(&both, None, None).unwrap();
+        assert_eq!(id.key_path, both);
+        let e = err(load_identity_with(&f.cert(), None, None));
+        assert!(
+            e.contains("holds no private key") && e.contains("--client-key"),
+            "{e}"
+        );
+    }
+
+    #[test]
+    fn pkcs12_round_trip_and_password_errors() {
+        let f = Files::new();
+        let p = f.p12(PASS);
+        let id = load_identity_with(&p, None, Some(PASS)).unwrap();
+        assert_eq!(id.chain.len(), 1);
+        assert_eq!(id.chain[0].as_ref(), f.cert_der.as_slice());
+        assert_eq!(
+            (id.cert_path.as_path(), id.key_path.as_path()),
+            (p.as_path(), p.as_path())
+        );
+        let e = err(load_identity_with(&p, None, Some("wrong-pass!")));
+        assert!(e.contains("wrong password") && e.contains("c.p12"), "{e}");
+        let e = err(load_identity_with(&p, None, None));
+        assert!(e.contains("has a password"), "{e}");
+        let e = err(load_identity_with(&p, Some(&f.plain_key()), Some(PASS)));
+        assert!(e.contains("drop the key"), "{e}");
+        // An empty password is a password like any other.
+        let empty = f.p12("");
+        load_identity_with(&empty, None, None).unwrap();
+        load_identity_with(&empty, None, Some("")).unwrap();
+    }
+
+    #[test]
+    fn junk_and_mismatched_keys_fail_with_the_file_names() {
+        let f = Files::new();
+        let junk = f.write("junk.bin", b"\x30\x03\x02\x01\x05 not pkcs12");
+        let e = err(load_identity_with(&junk, None, None));
+        assert!(
+            e.contains("neither PEM nor PKCS#12") && e.contains("junk.bin"),
+            "{e}"
+        );
+        let other = Files::new();
+        let e = err(load_identity(&f.cert(), &other.plain_key()));
+        assert!(e.contains("cannot be used together"), "{e}");
+    }
+}
