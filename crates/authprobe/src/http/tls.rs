@@ -278,6 +278,14 @@ impl ClientIdentity {
             .with_root_certificates(rustls::RootCertStore::empty())
             .with_client_auth_cert(chain.clone(), key_der.clone_key())
             .map_err(|e| {
+                if format!("{e:?}").contains("UnsupportedCertVersion") {
+                    return anyhow!(
+                        "client certificate {} is X.509 v1, which rustls cannot present: \
+                         reissue it as v3 (e.g. `openssl x509 -req ... -extfile` with \
+                         `basicConstraints=CA:FALSE`)",
+                        cert.display()
+                    );
+                }
                 anyhow!(
                     "client certificate {} and key {} cannot be used together: {e}",
                     cert.display(),
