@@ -4,7 +4,7 @@
 use crate::checks;
 use crate::engine::{self, BasicOptions, Credentials, JwtOptions, Progress, ScanOptions};
 use crate::finding::Severity;
-use crate::http::{Limits, TlsSettings, load_identity};
+use crate::http::{Limits, TlsSettings, load_identity, load_identity_pass_used};
 use crate::report::{Report, pretty};
 mod crack;
 mod token;
@@ -222,12 +222,36 @@ struct ScanArgs {
     /// Extra header sent with every request, 'Name: value' (repeatable).
     #[arg(long = "header", short = 'H', value_name = "'K: V'")]
     headers: Vec<String>,
-    /// Client certificate (PEM) to present.
-    #[arg(long, value_name = "PEM", requires = "client_key")]
+    /// Client certificate to present: PEM (chain, leaf first), or PKCS#12 (.p12/.pfx)
+    /// holding the key too.
+    #[arg(long, value_name = "PEM|P12")]
     client_cert: Option<PathBuf>,
-    /// Private key (PEM: PKCS#8, PKCS#1 or SEC1) of --client-cert.
+    /// Private key of --client-cert (PEM: PKCS#8, encrypted PKCS#8, PKCS#1 or SEC1); not
+    /// with PKCS#12, nor when the PEM certificate file holds the key.
     #[arg(long, value_name = "PEM", requires = "client_cert")]
     client_key: Option<PathBuf>,
+    /// Passphrase of encrypted keys and PKCS#12 files (all certificate options share it).
+    #[arg(
+        long,
+        env = "AUTHPROBE_CLIENT_KEY_PASS",
+        hide_env_values = true,
+        value_name = "PASS"
+    )]
+    client_key_pass: Option<String>,
+    /// A second certificate of the same user (e.g. another device): its token must be
+    /// refused over it (mtls.token_not_bound). PEM or PKCS#12, as --client-cert.
+    #[arg(long, value_name = "PEM|P12")]
+    client_cert2: Option<PathBuf>,
+    /// Private key of --client-cert2.
+    #[arg(long, value_name = "PEM", requires = "client_cert2")]
+    client_key2: Option<PathBuf>,
+    /// A client certificate your CA has revoked (mtls.revoked_cert_accepted). PEM or
+    /// PKCS#12, as --client-cert.
+    #[arg(long, value_name = "PEM|P12")]
+    revoked_cert: Option<PathBuf>,
+    /// Private key of --revoked-cert.
+    #[arg(long, value_name = "PEM", requires = "revoked_cert")]
+    revoked_key: Option<PathBuf>,
     /// A test CA certificate able to mint client certificates (staging, the lab).
     #[arg(long, value_name = "PEM", requires = "client_ca_key")]
     client_ca_cert: Option<PathBuf>,
@@ -458,6 +482,39 @@ fn check_selection(list: &[String]) -> Result<()> {
     Ok(())
 }
 
+type Identity = Option<Arc<crate::http::ClientIdentity>>;
+
+/// `--client-cert`, `--client-cert2` and `--revoked-cert` with their keys, all under the one
+/// `--client-key-pass`: a passphrase none of them needed is an error naming them.
+fn client_identities(a: &ScanArgs) -> Result<(Identity, Identity, Identity)> {
+    let pass = a.client_key_pass.as_deref();
+    let mut used = false;
+    let mut given = Vec::new();
+    let mut load = |cert: &Option<PathBuf>, key: &Option<PathBuf>| -> Result<Identity> {
+        let Some(cert) = cert else { return Ok(None) };
+        let (id, u) = load_identity_pass_used(cert, key.as_deref(), pass)?;
+        used |= u;
+        given.push(key.as_deref().unwrap_or(cert).display().to_string());
+        Ok(Some(Arc::new(id)))
+    };
+    let client = load(&a.client_cert, &a.client_key)?;
+    let client2 = load(&a.client_cert2, &a.client_key2)?;
+    let revoked = load(&a.revoked_cert, &a.revoked_key)?;
+    if pass.is_some() && !used {
+        if given.is_empty() {
+            bail!("--client-key-pass was given without a client certificate");
+        }
+        bail!(
+            "--client-key-pass was given but no key needs it: {} not encrypted",
+            match given.len() {
+                1 => format!("{} is", given[0]),
+                _ => format!("{} are", given.join(", ")),
+            }
+        );
+    }
+    Ok((client, client2, revoked))
+}
+
 fn scan_options(a: &ScanArgs) -> Result<ScanOptions> {
     check_selection(&a.limits.checks)?;
     let target = parse_url(&a.url, "target")?;
@@ -484,10 +541,7 @@ fn scan_options(a: &ScanArgs) -> Result<ScanOptions> {
         }
         headers.push((k.to_string(), v.trim().to_string()));
     }
-    let client = match (&a.client_cert, &a.client_key) {
-        (Some(c), Some(k)) => Some(Arc::new(load_identity(c, k)?)),
-        _ => None,
-    };
+    let (client, client2, revoked) = client_identities(a)?;
     let client_ca = match (&a.client_ca_cert, &a.client_ca_key) {
         (Some(c), Some(k)) => {
             for p in [c, k] {
@@ -519,8 +573,8 @@ fn scan_options(a: &ScanArgs) -> Result<ScanOptions> {
             headers,
             client,
             client_ca,
-            client2: None,
-            revoked: None,
+            client2,
+            revoked,
             extra_secrets: [&a.jwt.jwt_secret, &a.jwt.expired_token, &a.jwt.alt_token]
                 .into_iter()
                 .flatten()

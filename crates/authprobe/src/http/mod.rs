@@ -5,7 +5,10 @@
 mod tls;
 mod value;
 
-pub use tls::{AcceptAny, ClientIdentity, TlsSettings, load_identity, load_server_ca};
+pub use tls::{
+    AcceptAny, ClientIdentity, TlsSettings, load_identity, load_identity_pass_used,
+    load_identity_with, load_server_ca,
+};
 pub use value::{Seg, Value};
 
 use std::collections::HashMap;
