@@ -568,22 +568,14 @@ async fn protected<B>(r: &Reply<'_>, req: &Request<B>, need_role: Option<&str>) 
     if let Some(cert_user) = bound
         && sub != cert_user
     {
-        if flaws.verbose_errors {
-            // The same exception handler dumps every refusal, not only decode errors.
-            return verbose_error(
-                r,
-                StatusCode::FORBIDDEN,
-                "rest_framework.exceptions.PermissionDenied",
-                &format!("token subject {sub:?} does not match the client certificate"),
-                &token,
-            );
-        }
-        return r.error(StatusCode::FORBIDDEN, "token_certificate_mismatch", None);
+        let detail = format!("token subject {sub:?} does not match the client certificate");
+        return denied(r, "token_certificate_mismatch", &detail, &token);
     }
     if !r.state.users.contains_key(sub) {
         // With the certificate unmapped (or absent) the token is the only identity left;
         // it still has to name an account.
-        return r.error(StatusCode::FORBIDDEN, "unknown_user", None);
+        let detail = format!("token subject {sub:?} names no user");
+        return denied(r, "unknown_user", &detail, &token);
     }
     // Hardened: RFC 8705 §3, the token must be bound to the certificate it arrives with,
     // so a token lifted from one client is useless over another client's connection.
@@ -597,20 +589,8 @@ async fn protected<B>(r: &Reply<'_>, req: &Request<B>, need_role: Option<&str>) 
         && !flaws.has("mtls.token_not_bound")
         && cnf.is_none_or(|c| !constant_time_eq(c.as_bytes(), x5t.as_bytes()))
     {
-        if flaws.verbose_errors {
-            return verbose_error(
-                r,
-                StatusCode::FORBIDDEN,
-                "rest_framework.exceptions.PermissionDenied",
-                "token cnf x5t#S256 does not match the client certificate",
-                &token,
-            );
-        }
-        return r.error(
-            StatusCode::FORBIDDEN,
-            "token_not_bound_to_certificate",
-            None,
-        );
+        let detail = "token cnf x5t#S256 does not match the client certificate";
+        return denied(r, "token_not_bound_to_certificate", detail, &token);
     }
     if let Some(need) = need_role
         && role != need
@@ -623,6 +603,21 @@ async fn protected<B>(r: &Reply<'_>, req: &Request<B>, need_role: Option<&str>) 
         &["jwt"]
     };
     r.identity(sub, role, via)
+}
+
+/// A 403 for a valid token that may not be used here.
+fn denied(r: &Reply, code: &str, detail: &str, token: &str) -> Resp {
+    if r.state.flaws.verbose_errors {
+        // The same exception handler dumps every refusal, not only decode errors.
+        return verbose_error(
+            r,
+            StatusCode::FORBIDDEN,
+            "rest_framework.exceptions.PermissionDenied",
+            detail,
+            token,
+        );
+    }
+    r.error(StatusCode::FORBIDDEN, code, None)
 }
 
 fn query_param(query: &str, names: &[&str]) -> Option<String> {
