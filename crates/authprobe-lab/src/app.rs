@@ -25,6 +25,9 @@ pub const ADMIN_PATH: &str = "/api/v1/admin";
 pub const LOGIN_PATH: &str = "/api/v1/login";
 pub const ISSUER: &str = "https://lab.authprobe.test";
 pub const AUDIENCE: &str = "authprobe-lab-api";
+/// Where every listener publishes the lab CA's CRL (a CRL distribution point is plain
+/// HTTP by convention: the CRL is signed, and fetching it must not need TLS).
+pub const CRL_PATH: &str = "/pki/crl.pem";
 
 /// What the transport established about the caller before any HTTP byte was read.
 #[derive(Clone, Debug, Default)]
@@ -47,6 +50,8 @@ pub struct AppState {
     pub jwt: JwtConfig,
     pub jwks: Value,
     pub https_base: String,
+    /// The lab CA's CRL, PEM.
+    pub crl_pem: String,
     /// Recent failed logins per submitted username (known or not), for throttling.
     pub failures: Mutex<HashMap<String, Vec<Instant>>>,
     pub stats: Stats,
@@ -208,6 +213,14 @@ pub async fn handle<B>(state: &AppState, conn: &ConnInfo, req: &Request<B>) -> R
     match path {
         "/health" => r.json(StatusCode::OK, json!({ "status": "ok" })),
         "/.well-known/jwks.json" => r.json(StatusCode::OK, state.jwks.clone()),
+        CRL_PATH => {
+            let mut resp = Response::new(Full::new(Bytes::from(state.crl_pem.clone())));
+            resp.headers_mut().insert(
+                "content-type",
+                HeaderValue::from_static("application/pkix-crl"),
+            );
+            resp
+        }
         LOGIN_PATH => login(&r, req).await,
         PROTECTED_PATH => protected(&r, req, None).await,
         ADMIN_PATH => protected(&r, req, Some("admin")).await,
@@ -218,6 +231,9 @@ pub async fn handle<B>(state: &AppState, conn: &ConnInfo, req: &Request<B>) -> R
 /// The plain-HTTP listener: redirects to HTTPS unless `tls.plaintext_http` is on.
 pub async fn handle_plain<B>(state: &AppState, req: &Request<B>) -> Resp {
     let mut conn = ConnInfo::default();
+    if req.uri().path() == CRL_PATH {
+        return handle(state, &conn, req).await;
+    }
     if state.flaws.has("tls.forwarded_proto_trusted") && says_https(req) {
         // Flaw: "secure" is decided from the forwarded-protocol headers of whoever
         // connects (Express `trust proxy: true`, Django's SECURE_PROXY_SSL_HEADER with
@@ -452,20 +468,41 @@ async fn protected<B>(r: &Reply<'_>, req: &Request<B>, need_role: Option<&str>) 
     }
 
     let auth_header = req.headers().get("authorization");
-    if flaws.auth_missing && auth_header.is_none() && r.conn.client_cn.is_none() {
+    let presented = r.conn.client_x5t.as_deref();
+    if flaws.auth_missing && auth_header.is_none() && presented.is_none() {
         // Flaw: the view allows anonymous access (DRF `AllowAny`), so authentication
         // classes only run when a credential is presented; no credential, no check.
         return r.identity("anonymous", "user", &[]);
     }
+    let role_of = |u: &str| r.state.users.get(u).map(|x| x.role).unwrap_or("user");
+    // The user the certificate's CN names, when it names one; what the fallbacks of the
+    // flaws below answer as.
+    let cert_user = r
+        .conn
+        .client_cn
+        .as_deref()
+        .filter(|cn| presented.is_some() && r.state.users.contains_key(*cn));
 
     // Hardened: the TLS layer requests a certificate optionally (so /health works) and
-    // verifies any certificate offered; the application insists on one for this route.
-    let Some(cert_user) = r.conn.client_cn.as_deref() else {
-        return r.error(StatusCode::FORBIDDEN, "client_certificate_required", None);
+    // verifies any certificate offered; the application insists on one for this route,
+    // and its subject must name a user. `bound` is who the token must then be issued to.
+    let bound = match presented {
+        // Flaw `mtls.not_required`: the proxy's `ssl_verify_client optional` was meant to
+        // be paired with a check on $ssl_client_verify that nobody wrote, so a request
+        // without a certificate goes on with its token alone.
+        None if flaws.has("mtls.not_required") => None,
+        None => return r.error(StatusCode::FORBIDDEN, "client_certificate_required", None),
+        // Flaw `mtls.identity_not_mapped`: "the CA only issues to our people", so any
+        // certificate that chains to it is enough and who the caller is comes from the
+        // token alone: the subject is never looked up nor compared.
+        Some(_) if flaws.has("mtls.identity_not_mapped") => None,
+        Some(_) => match cert_user {
+            Some(u) => Some(u),
+            None => {
+                return r.error(StatusCode::FORBIDDEN, "unknown_client_certificate", None);
+            }
+        },
     };
-    if !r.state.users.contains_key(cert_user) {
-        return r.error(StatusCode::FORBIDDEN, "unknown_client_certificate", None);
-    }
 
     let values: Vec<&str> = req
         .headers()
@@ -496,25 +533,29 @@ async fn protected<B>(r: &Reply<'_>, req: &Request<B>, need_role: Option<&str>) 
     } else {
         None
     };
-    let Some(token) = header_token.map(str::to_string).or(query_token) else {
+    let token = header_token.map(str::to_string).or(query_token);
+    let optional = flaws.has("auth.token_optional_with_cert");
+    // Flaw `auth.token_optional_with_cert`: the authentication classes are
+    // `[ClientCertAuthentication, JWTAuthentication]` and the first one to return a user
+    // wins, so a mapped certificate is a login of its own; an empty bearer is read as "no
+    // token" and falls through to it as well.
+    let token = token.filter(|t| !(optional && t.is_empty()));
+    let Some(token) = token else {
+        if optional && let Some(user) = cert_user {
+            return r.identity(user, role_of(user), &["mtls"]);
+        }
         return r.error(StatusCode::UNAUTHORIZED, "token_required", Some(CHALLENGE));
     };
 
-    let claims = match jwt::validate(flaws, &r.state.jwt, &token).await {
-        Ok(c) => c,
-        Err(e) if flaws.malformed_token_accepted && e.malformed => {
+    let claims = match (jwt::validate(flaws, &r.state.jwt, &token).await, cert_user) {
+        (Ok(c), _) => c,
+        (Err(e), Some(user)) if flaws.malformed_token_accepted && e.malformed => {
             // Flaw: a decode error on a token that is not even a JWT is treated as
             // "no token", and the request falls back to the certificate's identity.
-            let role = r
-                .state
-                .users
-                .get(cert_user)
-                .map(|u| u.role)
-                .unwrap_or("user");
-            return r.identity(cert_user, role, &["mtls"]);
+            return r.identity(user, role_of(user), &["mtls"]);
         }
-        Err(e) if flaws.verbose_errors => return verbose_token_error(r, e.kind, &token),
-        Err(_) => {
+        (Err(e), _) if flaws.verbose_errors => return verbose_token_error(r, e.kind, &token),
+        (Err(_), _) => {
             return r.error(
                 StatusCode::UNAUTHORIZED,
                 "invalid_token",
@@ -524,25 +565,59 @@ async fn protected<B>(r: &Reply<'_>, req: &Request<B>, need_role: Option<&str>) 
     };
     let sub = claims.get("sub").and_then(Value::as_str).unwrap_or("");
     let role = claims.get("role").and_then(Value::as_str).unwrap_or("user");
-    if sub != cert_user {
-        if flaws.verbose_errors {
-            // The same exception handler dumps every refusal, not only decode errors.
-            return verbose_error(
-                r,
-                StatusCode::FORBIDDEN,
-                "rest_framework.exceptions.PermissionDenied",
-                &format!("token subject {sub:?} does not match the client certificate"),
-                &token,
-            );
-        }
-        return r.error(StatusCode::FORBIDDEN, "token_certificate_mismatch", None);
+    if let Some(cert_user) = bound
+        && sub != cert_user
+    {
+        let detail = format!("token subject {sub:?} does not match the client certificate");
+        return denied(r, "token_certificate_mismatch", &detail, &token);
+    }
+    if !r.state.users.contains_key(sub) {
+        // With the certificate unmapped (or absent) the token is the only identity left;
+        // it still has to name an account.
+        let detail = format!("token subject {sub:?} names no user");
+        return denied(r, "unknown_user", &detail, &token);
+    }
+    // Hardened: RFC 8705 §3, the token must be bound to the certificate it arrives with,
+    // so a token lifted from one client is useless over another client's connection.
+    let cnf = claims
+        .get("cnf")
+        .and_then(|c| c.get("x5t#S256"))
+        .and_then(Value::as_str);
+    // Flaw `mtls.token_not_bound`: the issuer writes `cnf` into every token, but the
+    // resource server's JWT class never reads it.
+    if let Some(x5t) = presented
+        && !flaws.has("mtls.token_not_bound")
+        && cnf.is_none_or(|c| !constant_time_eq(c.as_bytes(), x5t.as_bytes()))
+    {
+        let detail = "token cnf x5t#S256 does not match the client certificate";
+        return denied(r, "token_not_bound_to_certificate", detail, &token);
     }
     if let Some(need) = need_role
         && role != need
     {
         return r.error(StatusCode::FORBIDDEN, "insufficient_role", None);
     }
-    r.identity(sub, role, &["mtls", "jwt"])
+    let via: &[&str] = if presented.is_some() {
+        &["mtls", "jwt"]
+    } else {
+        &["jwt"]
+    };
+    r.identity(sub, role, via)
+}
+
+/// A 403 for a valid token that may not be used here.
+fn denied(r: &Reply, code: &str, detail: &str, token: &str) -> Resp {
+    if r.state.flaws.verbose_errors {
+        // The same exception handler dumps every refusal, not only decode errors.
+        return verbose_error(
+            r,
+            StatusCode::FORBIDDEN,
+            "rest_framework.exceptions.PermissionDenied",
+            detail,
+            token,
+        );
+    }
+    r.error(StatusCode::FORBIDDEN, code, None)
 }
 
 fn query_param(query: &str, names: &[&str]) -> Option<String> {

@@ -9,6 +9,7 @@ pub const KNOWN_FLAWS: &[&str] = &[
     "auth.method_bypass",
     "auth.malformed_token_accepted",
     "auth.scheme_confusion",
+    "auth.token_optional_with_cert",
     "auth.verbose_errors",
     "auth.user_enumeration",
     "jwt.alg_none",
@@ -29,6 +30,14 @@ pub const KNOWN_FLAWS: &[&str] = &[
     "jwt.missing_audience_or_issuer",
     "jwt.sensitive_claims",
     "jwt.token_in_url",
+    "mtls.not_required",
+    "mtls.untrusted_cert_accepted",
+    "mtls.expired_cert_accepted",
+    "mtls.revoked_cert_accepted",
+    "mtls.eku_not_checked",
+    "mtls.identity_not_mapped",
+    "mtls.header_spoofing",
+    "mtls.token_not_bound",
     "tls.plaintext_http",
     "tls.hsts_missing",
     "tls.forwarded_proto_trusted",
@@ -39,7 +48,14 @@ pub const KNOWN_FLAWS: &[&str] = &[
     "basic.realm_leak",
 ];
 
-/// `hardened` switches every flaw off; `vulnerable` switches every one on.
+/// Flaws the `vulnerable` profile leaves off: each makes one credential alone get the
+/// authorized answer (a certificate without a token, a token without a certificate), so
+/// the scanner's reference answers coincide and the evidence of every other flaw is lost
+/// in them. They are switched on only by `--flaw`.
+pub const MASKING_FLAWS: &[&str] = &["auth.token_optional_with_cert", "mtls.not_required"];
+
+/// `hardened` switches every flaw off; `vulnerable` switches every one on except the
+/// [`MASKING_FLAWS`].
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
 pub enum Profile {
     #[default]
@@ -82,7 +98,11 @@ impl Flaws {
     pub fn resolve(profile: Profile, extra: &[String]) -> Result<Self> {
         let mut ids: Vec<&str> = match profile {
             Profile::Hardened => Vec::new(),
-            Profile::Vulnerable => KNOWN_FLAWS.to_vec(),
+            Profile::Vulnerable => KNOWN_FLAWS
+                .iter()
+                .copied()
+                .filter(|id| !MASKING_FLAWS.contains(id))
+                .collect(),
         };
         for id in extra {
             if !KNOWN_FLAWS.contains(&id.as_str()) {
@@ -138,7 +158,16 @@ mod tests {
     #[test]
     fn profiles_and_ids_round_trip() {
         let all = Flaws::resolve(Profile::Vulnerable, &[]).unwrap();
-        assert_eq!(all.ids(), KNOWN_FLAWS);
+        let unmasked: Vec<&str> = KNOWN_FLAWS
+            .iter()
+            .copied()
+            .filter(|id| !MASKING_FLAWS.contains(id))
+            .collect();
+        assert_eq!(all.ids(), unmasked);
+        assert!(MASKING_FLAWS.iter().all(|id| KNOWN_FLAWS.contains(id)));
+        let masked = Flaws::resolve(Profile::Vulnerable, &["mtls.not_required".into()]).unwrap();
+        assert!(masked.has("mtls.not_required"));
+        assert!(!masked.has("auth.token_optional_with_cert"));
         let none = Flaws::resolve(Profile::Hardened, &[]).unwrap();
         assert!(none.ids().is_empty());
         let one = Flaws::resolve(Profile::Hardened, &["tls.hsts_missing".into()]).unwrap();

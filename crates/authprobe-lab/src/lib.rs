@@ -8,6 +8,21 @@
 //! The lab knows nothing of the scanner: it is a target, written the way a careful (or, flaw
 //! by flaw, a careless) team would write an API, with its own CA, client certificates,
 //! ES256 JWTs validated by the `jsonwebtoken` crate, and a plain-HTTP listener.
+//!
+//! ## Mutual TLS
+//!
+//! The HTTPS listener requests a client certificate optionally (`/health` needs none) and
+//! verifies any certificate offered against the lab CA and its CRL; the protected routes
+//! then insist on a certificate whose CN names a user, on a token issued to that user, and
+//! on the token's RFC 8705 `cnf.x5t#S256` naming that very certificate. The CRL revokes a
+//! second certificate of alice's (her lost laptop: [`Lab::revoked_cert`]) and is published
+//! at [`CRL_PATH`] on every listener. The `mtls.*` flaws each relax one of those checks,
+//! in the TLS verifier (`LabClientVerifier`) or in the application.
+//!
+//! With [`LabOptions::origin`] or the `mtls.header_spoofing` flaw, a third listener stands
+//! for the application behind a TLS-terminating proxy: plain HTTP, it takes the client
+//! certificate from the `X-SSL-Client-Cert` header (nginx's `$ssl_client_escaped_cert`)
+//! of whoever connects, which is safe only when nothing but the proxy can reach it.
 
 mod app;
 mod flaws;
@@ -15,9 +30,10 @@ mod jwt;
 mod pki;
 
 pub use app::{
-    ADMIN_PATH, AUDIENCE, ISSUER, LOGIN_PATH, PROTECTED_PATH, THROTTLE_FAILURES, THROTTLE_WINDOW,
+    ADMIN_PATH, AUDIENCE, CRL_PATH, ISSUER, LOGIN_PATH, PROTECTED_PATH, THROTTLE_FAILURES,
+    THROTTLE_WINDOW,
 };
-pub use flaws::{Flaws, KNOWN_FLAWS, Profile};
+pub use flaws::{Flaws, KNOWN_FLAWS, MASKING_FLAWS, Profile};
 pub use jwt::WEAK_SECRET;
 
 use anyhow::{Context, Result};
@@ -26,8 +42,10 @@ use base64::Engine;
 use hyper::server::conn::http1;
 use hyper::service::service_fn;
 use hyper_util::rt::{TokioIo, TokioTimer};
-use rustls::ServerConfig;
 use rustls::server::WebPkiClientVerifier;
+use rustls::server::danger::{ClientCertVerified, ClientCertVerifier};
+use rustls::{CertificateError, DigitallySignedStruct, DistinguishedName, ServerConfig};
+use rustls_pki_types::{CertificateDer, UnixTime};
 use serde::{Deserialize, Serialize};
 use sha2::Digest;
 use std::collections::HashMap;
@@ -59,6 +77,10 @@ pub struct Ready {
 pub struct LabOptions {
     pub profile: Profile,
     pub flaws: Vec<String>,
+    /// Start the origin listener (the app behind a TLS-terminating proxy, trusting the
+    /// proxy's `X-SSL-Client-Cert` header) even when `mtls.header_spoofing` is off: for
+    /// tests that put a real proxy in front of it. Its URL is `ready.origin_url`.
+    pub origin: bool,
 }
 
 /// A running lab. Dropping it stops the listeners and deletes its files.
@@ -68,13 +90,20 @@ pub struct Lab {
     /// lab signs HS256. Not in the ready JSON: a scanner has to earn it, but tests may use
     /// it as a user who knows their staging key would (`--jwt-key`, `--jwt-secret`).
     pub jwt_key: PathBuf,
+    /// A second certificate for alice (same subject, its own key, valid dates) that the
+    /// lab CA has revoked for key compromise, with its key. Not in the ready JSON: the
+    /// user gives it as `--revoked-cert/--revoked-key`.
+    pub revoked_cert: PathBuf,
+    pub revoked_key: PathBuf,
+    /// The lab CA's CRL (PEM), naming `revoked_cert`; also served at [`CRL_PATH`].
+    pub crl: PathBuf,
     state: Arc<AppState>,
     tasks: Vec<JoinHandle<()>>,
     _dir: tempfile::TempDir,
 }
 
 impl Lab {
-    /// Requests the application answered, on either listener.
+    /// Requests the application answered, on any listener.
     pub fn requests(&self) -> usize {
         self.state
             .stats
@@ -136,11 +165,26 @@ pub async fn start(opts: LabOptions) -> Result<Lab> {
     let client_ca_key = write(dir.path(), "ca.key", &ca.issued.key_pem)?;
     let client_cert = write(dir.path(), "alice.pem", &alice.cert_pem)?;
     let client_key = write(dir.path(), "alice.key", &alice.key_pem)?;
+    let lost_laptop = ca.client_cert("alice")?;
+    let crl = ca.crl(&[&lost_laptop])?;
+    let crl_pem = crl.pem().context("encoding the lab CRL")?;
+    let revoked_cert = write(dir.path(), "revoked.pem", &lost_laptop.cert_pem)?;
+    let revoked_key = write(dir.path(), "revoked.key", &lost_laptop.key_pem)?;
+    let crl_path = write(dir.path(), "crl.pem", &crl_pem)?;
 
     let https = TcpListener::bind("127.0.0.1:0").await?;
     let plain = TcpListener::bind("127.0.0.1:0").await?;
     let https_url = format!("https://127.0.0.1:{}", https.local_addr()?.port());
     let http_url = format!("http://127.0.0.1:{}", plain.local_addr()?.port());
+    let origin = if opts.origin || flaws.has("mtls.header_spoofing") {
+        Some(TcpListener::bind("127.0.0.1:0").await?)
+    } else {
+        None
+    };
+    let origin_url = match &origin {
+        Some(l) => Some(format!("http://127.0.0.1:{}", l.local_addr()?.port())),
+        None => None,
+    };
 
     let signing = rcgen::KeyPair::generate().context("generating the JWT signing key")?;
     let keys_dir = dir.path().join("keys");
@@ -205,6 +249,7 @@ pub async fn start(opts: LabOptions) -> Result<Lab> {
         jwt: jwt_cfg,
         jwks: app::jwks_for(signing.public_key_raw()),
         https_base: https_url.clone(),
+        crl_pem,
         failures: Default::default(),
         stats: Default::default(),
     });
@@ -212,11 +257,7 @@ pub async fn start(opts: LabOptions) -> Result<Lab> {
         .encode(sha2::Sha256::digest(&alice.cert_der));
     let token = state.issue_token("alice", Some(&alice_x5t))?;
 
-    let mut roots = rustls::RootCertStore::empty();
-    roots.add(ca.issued.cert_der.clone())?;
-    let verifier = WebPkiClientVerifier::builder_with_provider(Arc::new(roots), provider())
-        .allow_unauthenticated()
-        .build()?;
+    let verifier = LabClientVerifier::new(&flaws, &ca.issued, crl.der().clone(), &[&lost_laptop])?;
     let mut tls = ServerConfig::builder_with_provider(provider())
         .with_safe_default_protocol_versions()?
         .with_client_cert_verifier(verifier)
@@ -227,14 +268,17 @@ pub async fn start(opts: LabOptions) -> Result<Lab> {
     tls.alpn_protocols = vec![b"http/1.1".to_vec()];
     let acceptor = tokio_rustls::TlsAcceptor::from(Arc::new(tls));
 
-    let tasks = vec![
+    let mut tasks = vec![
         tokio::spawn(serve_https(https, acceptor, state.clone())),
         tokio::spawn(serve_plain(plain, state.clone())),
     ];
+    if let Some(origin) = origin {
+        tasks.push(tokio::spawn(serve_origin(origin, state.clone())));
+    }
     let ready = Ready {
         https_url,
         http_url,
-        origin_url: None,
+        origin_url,
         protected_path: PROTECTED_PATH.to_string(),
         ca_cert,
         client_cert,
@@ -247,6 +291,9 @@ pub async fn start(opts: LabOptions) -> Result<Lab> {
     Ok(Lab {
         ready,
         jwt_key,
+        revoked_cert,
+        revoked_key,
+        crl: crl_path,
         state,
         tasks,
         _dir: dir,
@@ -258,9 +305,144 @@ fn random_secret() -> String {
     base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes)
 }
 
-fn client_identity(
-    certs: Option<&[rustls_pki_types::CertificateDer<'_>]>,
-) -> (Option<String>, Option<String>) {
+/// The HTTPS listener's client-certificate check: rustls's WebPKI verifier over the lab CA
+/// and its CRL, with certificates requested but optional. Each `mtls.*` flaw of the TLS
+/// layer is a verify callback that waves one class of error through, as an OpenSSL
+/// `verify_callback` returning 1 for `X509_V_ERR_CERT_HAS_EXPIRED` does; the proof of key
+/// possession (the CertificateVerify signature) is always checked.
+#[derive(Debug)]
+struct LabClientVerifier {
+    inner: Arc<dyn ClientCertVerifier>,
+    /// The lab CA, to check the issuer signature of a certificate whose error was waved
+    /// through: ignoring dates or key usage does not mean trusting any issuer.
+    ca_der: Vec<u8>,
+    /// Serials the CRL names, for the same reason.
+    revoked: Vec<Vec<u8>>,
+    any_certificate: bool,
+    ignore_dates: bool,
+    ignore_purpose: bool,
+    ignore_revocation: bool,
+}
+
+impl LabClientVerifier {
+    fn new(
+        flaws: &Flaws,
+        ca: &pki::Issued,
+        crl: rustls_pki_types::CertificateRevocationListDer<'static>,
+        revoked: &[&pki::Issued],
+    ) -> Result<Arc<Self>> {
+        let mut roots = rustls::RootCertStore::empty();
+        roots.add(ca.cert_der.clone())?;
+        let ignore_revocation = flaws.has("mtls.revoked_cert_accepted");
+        let mut builder = WebPkiClientVerifier::builder_with_provider(Arc::new(roots), provider())
+            .allow_unauthenticated();
+        if !ignore_revocation {
+            // Flaw `mtls.revoked_cert_accepted` leaves this out: `ssl_crl` was never set,
+            // so the CA's revocations reach no one.
+            builder = builder.with_crls([crl]);
+        }
+        Ok(Arc::new(Self {
+            inner: builder.build()?,
+            ca_der: ca.cert_der.to_vec(),
+            revoked: revoked.iter().map(|c| c.serial.to_bytes()).collect(),
+            any_certificate: flaws.has("mtls.untrusted_cert_accepted"),
+            ignore_dates: flaws.has("mtls.expired_cert_accepted"),
+            ignore_purpose: flaws.has("mtls.eku_not_checked"),
+            ignore_revocation,
+        }))
+    }
+
+    /// Whether a flaw waves `error` through for `leaf`.
+    fn tolerates(&self, error: &CertificateError, leaf: &CertificateDer<'_>) -> bool {
+        use CertificateError as E;
+        let waved = match error {
+            // Flaw `mtls.expired_cert_accepted`: the callback ignores the validity dates
+            // ("clients forget to renew; we'd rather not lock them out").
+            E::Expired
+            | E::ExpiredContext { .. }
+            | E::NotValidYet
+            | E::NotValidYetContext { .. } => self.ignore_dates,
+            // Flaw `mtls.eku_not_checked`: the callback ignores the extended key usage, so
+            // a server certificate from the same CA logs in as a client.
+            E::InvalidPurpose | E::InvalidPurposeContext { .. } => self.ignore_purpose,
+            _ => false,
+        };
+        waved && self.issued_by_ca(leaf)
+    }
+
+    /// The checks the waved-through error hid: issued by the lab CA, and not revoked.
+    fn issued_by_ca(&self, leaf: &CertificateDer<'_>) -> bool {
+        let (Ok((_, ca)), Ok((_, cert))) = (
+            x509_parser::parse_x509_certificate(&self.ca_der),
+            x509_parser::parse_x509_certificate(leaf),
+        ) else {
+            return false;
+        };
+        let signed = cert.verify_signature(Some(ca.public_key())).is_ok();
+        let revoked = self.revoked.iter().any(|s| *s == cert.raw_serial());
+        signed && (self.ignore_revocation || !revoked)
+    }
+}
+
+impl ClientCertVerifier for LabClientVerifier {
+    fn offer_client_auth(&self) -> bool {
+        true
+    }
+
+    fn client_auth_mandatory(&self) -> bool {
+        false
+    }
+
+    fn root_hint_subjects(&self) -> &[DistinguishedName] {
+        // The inner verifier's hints are its roots' subjects: the lab CA.
+        self.inner.root_hint_subjects()
+    }
+
+    fn verify_client_cert(
+        &self,
+        end_entity: &CertificateDer<'_>,
+        intermediates: &[CertificateDer<'_>],
+        now: UnixTime,
+    ) -> std::result::Result<ClientCertVerified, rustls::Error> {
+        match self
+            .inner
+            .verify_client_cert(end_entity, intermediates, now)
+        {
+            // Flaw `mtls.untrusted_cert_accepted`: the callback returns 1 whatever the
+            // error ("the network is private"), so any certificate, self-signed or from
+            // any CA, passes.
+            Err(_) if self.any_certificate => Ok(ClientCertVerified::assertion()),
+            Err(rustls::Error::InvalidCertificate(e)) if self.tolerates(&e, end_entity) => {
+                Ok(ClientCertVerified::assertion())
+            }
+            other => other,
+        }
+    }
+
+    fn verify_tls12_signature(
+        &self,
+        message: &[u8],
+        cert: &CertificateDer<'_>,
+        dss: &DigitallySignedStruct,
+    ) -> std::result::Result<rustls::client::danger::HandshakeSignatureValid, rustls::Error> {
+        self.inner.verify_tls12_signature(message, cert, dss)
+    }
+
+    fn verify_tls13_signature(
+        &self,
+        message: &[u8],
+        cert: &CertificateDer<'_>,
+        dss: &DigitallySignedStruct,
+    ) -> std::result::Result<rustls::client::danger::HandshakeSignatureValid, rustls::Error> {
+        self.inner.verify_tls13_signature(message, cert, dss)
+    }
+
+    fn supported_verify_schemes(&self) -> Vec<rustls::SignatureScheme> {
+        self.inner.supported_verify_schemes()
+    }
+}
+
+fn client_identity(certs: Option<&[CertificateDer<'_>]>) -> (Option<String>, Option<String>) {
     let Some(leaf) = certs.and_then(|c| c.first()) else {
         return (None, None);
     };
@@ -310,6 +492,96 @@ async fn serve_https(
                 .timer(TokioTimer::new())
                 .header_read_timeout(HEADER_TIMEOUT)
                 .serve_connection(TokioIo::new(tls), service)
+                .await;
+        });
+    }
+}
+
+/// The longest `X-SSL-Client-Cert` value the origin parses: a client certificate is a
+/// few KiB even escaped; anything longer is not one.
+const MAX_CERT_HEADER: usize = 16 * 1024;
+
+/// The client certificate the proxy passed in `X-SSL-Client-Cert`: URL-escaped PEM
+/// (nginx's `$ssl_client_escaped_cert`) or PEM whose newlines became spaces or tabs
+/// (`$ssl_client_cert` in a header). Absent, empty, oversized or unparsable: none. Its
+/// chain and dates are not checked here: that was the proxy's job.
+fn header_identity<B>(req: &hyper::Request<B>) -> (Option<String>, Option<String>) {
+    let der = req
+        .headers()
+        .get("x-ssl-client-cert")
+        .map(|v| v.as_bytes())
+        .filter(|v| !v.is_empty() && v.len() <= MAX_CERT_HEADER)
+        .map(percent_decode)
+        .and_then(|pem| pem_to_der(&pem))
+        .filter(|der| x509_parser::parse_x509_certificate(der).is_ok());
+    match der {
+        Some(der) => client_identity(Some(&[CertificateDer::from(der)])),
+        None => (None, None),
+    }
+}
+
+fn percent_decode(raw: &[u8]) -> Vec<u8> {
+    let hex = |b: u8| (b as char).to_digit(16);
+    let mut out = Vec::with_capacity(raw.len());
+    let mut i = 0;
+    while i < raw.len() {
+        let escaped = match raw.get(i..i + 3) {
+            Some([b'%', h, l]) => hex(*h).zip(hex(*l)).map(|(h, l)| (h * 16 + l) as u8),
+            _ => None,
+        };
+        match escaped {
+            Some(b) => {
+                out.push(b);
+                i += 3;
+            }
+            None => {
+                out.push(raw[i]);
+                i += 1;
+            }
+        }
+    }
+    out
+}
+
+fn pem_to_der(pem: &[u8]) -> Option<Vec<u8>> {
+    const BEGIN: &[u8] = b"-----BEGIN CERTIFICATE-----";
+    const END: &[u8] = b"-----END CERTIFICATE-----";
+    let find = |hay: &[u8], needle: &[u8]| hay.windows(needle.len()).position(|w| w == needle);
+    let start = find(pem, BEGIN)? + BEGIN.len();
+    let len = find(&pem[start..], END)?;
+    let body: Vec<u8> = pem[start..start + len]
+        .iter()
+        .copied()
+        .filter(|b| !b.is_ascii_whitespace())
+        .collect();
+    base64::engine::general_purpose::STANDARD.decode(body).ok()
+}
+
+/// The origin: the application at its own address behind the TLS front, which trusts the
+/// proxy's client-certificate header from whoever connects.
+async fn serve_origin(listener: TcpListener, state: Arc<AppState>) {
+    loop {
+        let Ok((tcp, _)) = listener.accept().await else {
+            continue;
+        };
+        let state = state.clone();
+        tokio::spawn(async move {
+            let service = service_fn(move |req: hyper::Request<hyper::body::Incoming>| {
+                let state = state.clone();
+                let req = hyper::Request::from_parts(req.into_parts().0, ());
+                // The proxy terminated TLS; the certificate is whatever the header says.
+                let (client_cn, client_x5t) = header_identity(&req);
+                let conn = ConnInfo {
+                    tls: true,
+                    client_cn,
+                    client_x5t,
+                };
+                async move { Ok::<_, Infallible>(app::handle(&state, &conn, &req).await) }
+            });
+            let _ = http1::Builder::new()
+                .timer(TokioTimer::new())
+                .header_read_timeout(HEADER_TIMEOUT)
+                .serve_connection(TokioIo::new(tcp), service)
                 .await;
         });
     }

@@ -4,8 +4,9 @@
 
 use anyhow::{Context, Result};
 use rcgen::{
-    BasicConstraints, CertificateParams, DistinguishedName, DnType, ExtendedKeyUsagePurpose, IsCa,
-    Issuer, KeyPair, KeyUsagePurpose, SanType,
+    BasicConstraints, CertificateParams, CertificateRevocationListParams, DistinguishedName,
+    DnType, ExtendedKeyUsagePurpose, IsCa, Issuer, KeyIdMethod, KeyPair, KeyUsagePurpose,
+    RevocationReason, RevokedCertParams, SanType, SerialNumber,
 };
 use rustls_pki_types::{CertificateDer, PrivateKeyDer, PrivatePkcs8KeyDer};
 use std::time::{Duration, SystemTime};
@@ -17,6 +18,8 @@ pub struct Issued {
     pub cert_der: CertificateDer<'static>,
     pub key_pem: String,
     pub key_der: Vec<u8>,
+    /// What a CRL names the certificate by.
+    pub serial: SerialNumber,
 }
 
 impl Issued {
@@ -37,6 +40,15 @@ fn dn(common_name: &str) -> DistinguishedName {
     dn
 }
 
+/// A random positive serial of 16 bytes (RFC 5280 allows 20): unique per certificate, so
+/// a CRL entry revokes exactly one of several certificates with the same subject. The top
+/// bit clear keeps the DER INTEGER positive, the next one set keeps it minimal.
+fn random_serial() -> SerialNumber {
+    let mut bytes: [u8; 16] = rand::random();
+    bytes[0] = (bytes[0] & 0x7f) | 0x40;
+    SerialNumber::from_slice(&bytes)
+}
+
 fn validity(params: &mut CertificateParams, not_before: SystemTime, not_after: SystemTime) {
     params.not_before = not_before.into();
     params.not_after = not_after.into();
@@ -48,6 +60,7 @@ impl LabCa {
         let mut params = CertificateParams::default();
         params.distinguished_name = dn("authprobe lab CA");
         params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
+        params.serial_number = Some(random_serial());
         params.key_usages = vec![
             KeyUsagePurpose::KeyCertSign,
             KeyUsagePurpose::CrlSign,
@@ -67,6 +80,7 @@ impl LabCa {
             cert_der: cert.der().clone(),
             key_pem: key.serialize_pem(),
             key_der: key.serialize_der(),
+            serial: params.serial_number.clone().unwrap_or_else(random_serial),
         };
         Ok(Self {
             issued,
@@ -107,14 +121,43 @@ impl LabCa {
         self.sign(params)
     }
 
-    fn sign(&self, params: CertificateParams) -> Result<Issued> {
+    /// A CRL signed by the CA that revokes `revoked` for key compromise, valid for a week
+    /// from an hour ago (as long as the certificates it speaks of).
+    pub fn crl(&self, revoked: &[&Issued]) -> Result<rcgen::CertificateRevocationList> {
+        let now = SystemTime::now();
+        let an_hour_ago = now - Duration::from_secs(3600);
+        let params = CertificateRevocationListParams {
+            this_update: an_hour_ago.into(),
+            next_update: (now + Duration::from_secs(7 * 86400)).into(),
+            crl_number: SerialNumber::from(1u64),
+            issuing_distribution_point: None,
+            revoked_certs: revoked
+                .iter()
+                .map(|c| RevokedCertParams {
+                    serial_number: c.serial.clone(),
+                    revocation_time: an_hour_ago.into(),
+                    reason_code: Some(RevocationReason::KeyCompromise),
+                    invalidity_date: None,
+                })
+                .collect(),
+            key_identifier_method: KeyIdMethod::Sha256,
+        };
+        params
+            .signed_by(&self.issuer)
+            .context("signing the lab CRL")
+    }
+
+    fn sign(&self, mut params: CertificateParams) -> Result<Issued> {
         let key = KeyPair::generate()?;
+        let serial = random_serial();
+        params.serial_number = Some(serial.clone());
         let cert = params.signed_by(&key, &self.issuer)?;
         Ok(Issued {
             cert_pem: cert.pem(),
             cert_der: cert.der().clone(),
             key_pem: key.serialize_pem(),
             key_der: key.serialize_der(),
+            serial,
         })
     }
 }
