@@ -13,6 +13,7 @@ async fn lab(flaws: &[&str]) -> Lab {
     authprobe_lab::start(LabOptions {
         profile: Profile::Hardened,
         flaws: flaws.iter().map(|s| s.to_string()).collect(),
+        origin: false,
     })
     .await
     .expect("lab starts")

@@ -14,6 +14,7 @@ async fn scan_lab(profile: Profile, flaws: &[&str]) -> Report {
     let lab = authprobe_lab::start(LabOptions {
         profile,
         flaws: flaws.iter().map(|s| s.to_string()).collect(),
+        origin: false,
     })
     .await
     .expect("lab starts");
@@ -144,6 +145,7 @@ async fn lockout_only(flaws: &[&str], attempts: usize) -> (authprobe_lab::Lab, R
     let lab = authprobe_lab::start(LabOptions {
         profile: Profile::Hardened,
         flaws: flaws.iter().map(|s| s.to_string()).collect(),
+        origin: false,
     })
     .await
     .unwrap();
@@ -310,6 +312,7 @@ async fn vulnerable_lab_fires_every_check_and_keeps_secrets_out() {
     let lab = authprobe_lab::start(LabOptions {
         profile: Profile::Vulnerable,
         flaws: vec![],
+        origin: false,
     })
     .await
     .unwrap();
@@ -319,9 +322,11 @@ async fn vulnerable_lab_fires_every_check_and_keeps_secrets_out() {
         .unwrap();
     let mut got = ids(&r);
     got.sort();
-    // Every flaw is on. Root causes are reported once: signature_not_verified explains
-    // the other forgeries (reported inconclusive), the HS256 token leaves key_confusion
-    // and psychic_signature not applicable.
+    // Every flaw is on but the two that mask others (MASKING_FLAWS). Root causes are
+    // reported once: signature_not_verified explains the other forgeries, an accepted
+    // self-signed certificate the expired, revoked and wrong-EKU ones (all reported
+    // inconclusive); the HS256 token leaves key_confusion and psychic_signature not
+    // applicable.
     assert_eq!(
         got,
         vec![
@@ -345,6 +350,10 @@ async fn vulnerable_lab_fires_every_check_and_keeps_secrets_out() {
             "jwt.signature_not_verified",
             "jwt.token_in_url",
             "jwt.weak_hmac_secret",
+            "mtls.header_spoofing",
+            "mtls.identity_not_mapped",
+            "mtls.token_not_bound",
+            "mtls.untrusted_cert_accepted",
             "tls.forwarded_proto_trusted",
             "tls.hsts_missing",
             "tls.insecure_cookie",
@@ -356,6 +365,9 @@ async fn vulnerable_lab_fires_every_check_and_keeps_secrets_out() {
         "jwt.empty_signature",
         "jwt.embedded_jwk",
         "jwt.kid_injection",
+        "mtls.expired_cert_accepted",
+        "mtls.revoked_cert_accepted",
+        "mtls.eku_not_checked",
     ] {
         assert!(r.inconclusive.iter().any(|i| i.id == implied), "{implied}");
     }
@@ -377,6 +389,7 @@ async fn scan_without_credentials_still_finds_missing_auth_tentatively() {
     let lab = authprobe_lab::start(LabOptions {
         profile: Profile::Hardened,
         flaws: vec!["auth.missing".into()],
+        origin: false,
     })
     .await
     .unwrap();

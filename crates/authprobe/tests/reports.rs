@@ -19,6 +19,7 @@ async fn scan_lab(profile: Profile) -> Report {
     let lab = authprobe_lab::start(LabOptions {
         profile,
         flaws: Vec::new(),
+        origin: false,
     })
     .await
     .expect("lab starts");

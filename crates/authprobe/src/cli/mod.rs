@@ -768,6 +768,7 @@ async fn run_lab(a: LabArgs) -> Result<i32> {
     let lab = authprobe_lab::start(authprobe_lab::LabOptions {
         profile: a.profile.parse()?,
         flaws: a.flaws,
+        origin: false,
     })
     .await?;
     let json = serde_json::to_string(&lab.ready)?;
@@ -827,7 +828,12 @@ pub fn lab_scan_options(ready: &authprobe_lab::Ready, limits: Limits) -> Result<
     Ok(ScanOptions {
         target,
         http_url: Some(http_url),
-        origin: ready.origin_url.as_deref().map(base).transpose()?,
+        // --origin names the same resource at the application's own address.
+        origin: ready
+            .origin_url
+            .as_deref()
+            .map(|o| base(&format!("{o}{}", ready.protected_path)))
+            .transpose()?,
         creds: Credentials {
             bearer: Some(ready.token.clone()),
             basic: Some((user.to_string(), pass.to_string())),
@@ -870,6 +876,7 @@ async fn run_demo(a: DemoArgs) -> Result<i32> {
     let lab = authprobe_lab::start(authprobe_lab::LabOptions {
         profile: authprobe_lab::Profile::Vulnerable,
         flaws: Vec::new(),
+        origin: false,
     })
     .await?;
     eprintln!(

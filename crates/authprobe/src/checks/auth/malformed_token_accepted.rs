@@ -79,7 +79,7 @@ impl Check for MalformedTokenAccepted {
 
     fn run<'a>(&'a self, ctx: &'a Ctx) -> CheckFuture<'a> {
         Box::pin(async move {
-            if let Some(o) = crate::checks::auth::token_optional_with_cert::explained(ctx) {
+            if let Some(o) = crate::checks::auth::token_optional_with_cert::explained(ctx).await {
                 return o;
             }
             let oracle = Oracle::new(ctx.authorized_class(), ctx.app_rejected());

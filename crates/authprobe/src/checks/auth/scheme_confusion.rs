@@ -75,7 +75,7 @@ impl Check for SchemeConfusion {
 
     fn run<'a>(&'a self, ctx: &'a Ctx) -> CheckFuture<'a> {
         Box::pin(async move {
-            if let Some(o) = crate::checks::auth::token_optional_with_cert::explained(ctx) {
+            if let Some(o) = crate::checks::auth::token_optional_with_cert::explained(ctx).await {
                 return o;
             }
             let bearer = ctx.bearer_value();

@@ -1,7 +1,7 @@
 use crate::checks::{Check, CheckFuture, CheckMeta, Need, Outcome, Remediation};
 use crate::engine::Ctx;
 use crate::finding::{Confidence, Family, Severity};
-use crate::http::{Exchange, Value};
+use crate::http::Value;
 use crate::oracle::{Oracle, Sample, Verdict};
 
 pub static META: CheckMeta = CheckMeta {
@@ -44,26 +44,37 @@ pub struct TokenOptionalWithCert;
 
 /// Whether the certificate alone gets the authorized answer: a root cause that checks
 /// sending the certificate with a broken or misplaced token must not report again.
-pub fn cert_alone_accepted(ctx: &Ctx) -> bool {
+pub async fn cert_alone_accepted(ctx: &Ctx) -> bool {
     let b = &ctx.baselines;
     let (Some(t), Some(a)) = (&b.transport_only, ctx.authorized_class()) else {
         return false;
     };
-    let mut rejected = vec![&b.anonymous.class];
-    if let Some(i) = &b.invalid {
-        rejected.push(&i.class);
-    }
-    let o = Oracle::new(Some(a), rejected);
+    let o = Oracle::new(Some(a), refused(ctx).await);
     o.usable().is_ok()
         && t.exchanges
             .iter()
             .all(|x| matches!(o.judge(&Sample::from_exchange(x)), Verdict::Accepted { .. }))
 }
 
+/// Everything that must be refused: no credential, a spoiled one, and the application
+/// credential without the certificate (the classes that resemble the authorized answer
+/// because of another flaw are ignored by the oracle).
+async fn refused(ctx: &Ctx) -> Vec<&crate::oracle::Class> {
+    let b = &ctx.baselines;
+    let mut rejected = vec![&b.anonymous.class];
+    if let Some(i) = &b.invalid {
+        rejected.push(&i.class);
+    }
+    if let Ok((c, _)) = crate::checks::mtls::without_cert(ctx).await {
+        rejected.push(c);
+    }
+    rejected
+}
+
 /// For checks that send the certificate with a missing, broken or misplaced token: when
 /// the certificate alone is accepted, their probes prove nothing more.
-pub fn explained(ctx: &Ctx) -> Option<Outcome> {
-    cert_alone_accepted(ctx).then(|| {
+pub async fn explained(ctx: &Ctx) -> Option<Outcome> {
+    cert_alone_accepted(ctx).await.then(|| {
         Outcome::Inconclusive(
             "explained by auth.token_optional_with_cert: the client certificate alone gets the authorized answer".into(),
         )
@@ -84,15 +95,18 @@ impl Check for TokenOptionalWithCert {
                         .into(),
                 );
             }
-            let mut rejected = vec![&b.anonymous.class];
-            if let Some(i) = &b.invalid {
-                rejected.push(&i.class);
-            }
-            let oracle = Oracle::new(ctx.authorized_class(), rejected);
+            let oracle = Oracle::new(ctx.authorized_class(), refused(ctx).await);
             if let Err(e) = oracle.usable() {
                 return Outcome::Inconclusive(e);
             }
-            let no_token = b.transport_only.as_ref().and_then(|t| t.exchanges.first());
+            if !cert_alone_accepted(ctx).await {
+                return Outcome::Pass;
+            }
+            let Some(x) = b.transport_only.as_ref().and_then(|t| t.exchanges.first()) else {
+                return Outcome::Pass;
+            };
+            // An empty or malformed bearer accepted on its own is
+            // auth.malformed_token_accepted's finding; here it only adds to the picture.
             let tries = [
                 ("an empty bearer", "Bearer "),
                 ("a malformed bearer", "Bearer authprobe-not-a-token"),
@@ -105,49 +119,27 @@ impl Check for TokenOptionalWithCert {
                 (*label, ctx.send(p).await)
             }))
             .await;
-            let mut hits: Vec<(&str, &Exchange)> = Vec::new();
-            let mut malformed_hit = false;
-            if cert_alone_accepted(ctx)
-                && let Some(x) = no_token
-            {
-                hits.push(("no Authorization header", x));
-            }
-            let mut reasons = Vec::new();
-            let mut kept = Vec::new();
-            for (label, x) in &sent {
-                match x {
-                    Ok(x) => match oracle.judge(&Sample::from_exchange(x)) {
-                        Verdict::Accepted { .. } if *label == "a malformed bearer" => {
-                            malformed_hit = true
-                        }
-                        Verdict::Accepted { .. } => kept.push((*label, x)),
-                        Verdict::Inconclusive(r) => reasons.push(r),
-                        Verdict::Rejected => {}
-                    },
-                    Err(e) => reasons.push(e.clone()),
-                }
-            }
-            hits.extend(kept);
-            // A malformed token accepted while a missing one is refused is
-            // auth.malformed_token_accepted's finding, not this one's.
-            let Some((label, x)) = hits.first().copied() else {
-                return match reasons.first() {
-                    Some(r) if !malformed_hit && no_token.is_none() => {
-                        Outcome::Inconclusive(r.clone())
-                    }
-                    _ => Outcome::Pass,
-                };
-            };
-            let all = hits.iter().map(|(l, _)| *l).collect::<Vec<_>>().join(", ");
-            let also = if malformed_hit {
-                " A malformed bearer is accepted too."
+            let also: Vec<&str> = sent
+                .iter()
+                .filter(|(_, x)| {
+                    x.as_ref().is_ok_and(|x| {
+                        matches!(
+                            oracle.judge(&Sample::from_exchange(x)),
+                            Verdict::Accepted { .. }
+                        )
+                    })
+                })
+                .map(|(l, _)| *l)
+                .collect();
+            let also = if also.is_empty() {
+                String::new()
             } else {
-                ""
+                format!(" With the certificate, {} got it too.", also.join(" and "))
             };
             Outcome::found(META.finding(
                 Confidence::Firm,
                 format!(
-                    "the user's client certificate with {label} got the authorized answer: the token is optional once a certificate is presented, so the certificate alone (a machine credential) acts as the user\nAccepted: {all}.{also}"
+                    "the user's client certificate with no Authorization header got the authorized answer (twice): the token is optional once a certificate is presented, so the certificate alone (a machine credential) acts as the user\n{also}"
                 ),
                 ctx.evidence(x),
             ))

@@ -48,7 +48,7 @@ impl Check for TokenInUrl {
 
     fn run<'a>(&'a self, ctx: &'a Ctx) -> CheckFuture<'a> {
         Box::pin(async move {
-            if let Some(o) = crate::checks::auth::token_optional_with_cert::explained(ctx) {
+            if let Some(o) = crate::checks::auth::token_optional_with_cert::explained(ctx).await {
                 return o;
             }
             let Some(token) = ctx.opts.creds.bearer.clone() else {

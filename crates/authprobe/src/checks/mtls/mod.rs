@@ -130,15 +130,25 @@ pub fn with_identity(ctx: &Ctx, identity: Option<Arc<ClientIdentity>>) -> Probe 
     ctx.authorized_probe("GET").with_identity(identity)
 }
 
-/// The authorized class against every refused one, for probes that change only the
-/// certificate.
-pub fn oracle(ctx: &Ctx) -> Result<Oracle<'_>, String> {
+/// The refused classes every mtls probe is told apart from: no credential at all, a
+/// spoiled application credential, and the certificate without the application
+/// credential. Those that resemble the authorized answer (a flaw elsewhere) are left out
+/// by the oracle's separation, so one flaw does not blind these checks.
+fn refused_classes(ctx: &Ctx) -> Vec<&Class> {
     let b = &ctx.baselines;
     let mut rejected = vec![&b.anonymous.class];
     if let Some(i) = &b.invalid {
         rejected.push(&i.class);
     }
-    let o = Oracle::new(ctx.authorized_class(), rejected);
+    if let Some(t) = &b.transport_only {
+        rejected.push(&t.class);
+    }
+    rejected
+}
+
+/// The authorized class against the refused ones, for the request without a certificate.
+pub fn oracle(ctx: &Ctx) -> Result<Oracle<'_>, String> {
+    let o = Oracle::new(ctx.authorized_class(), refused_classes(ctx));
     o.usable()?;
     if ctx.authorized_class().is_none() {
         return Err("no authorized baseline".into());
@@ -146,9 +156,20 @@ pub fn oracle(ctx: &Ctx) -> Result<Oracle<'_>, String> {
     Ok(o)
 }
 
-/// Sends the authorized request with `identity` and judges the answer.
+/// For probes that swap the certificate: the request without any certificate is one more
+/// refused class (what a refused certificate usually looks like: 403, nginx's 400).
+pub async fn cert_oracle(ctx: &Ctx) -> Result<Oracle<'_>, String> {
+    oracle(ctx)?;
+    let mut rejected = refused_classes(ctx);
+    if let Ok((c, _)) = without_cert(ctx).await {
+        rejected.push(c);
+    }
+    Ok(Oracle::new(ctx.authorized_class(), rejected))
+}
+
+/// Sends `probe` (a swapped certificate) and judges the answer.
 pub async fn trial(ctx: &Ctx, probe: Probe) -> Result<Trial, String> {
-    let o = oracle(ctx)?;
+    let o = cert_oracle(ctx).await?;
     let exchange = ctx.send(probe).await?;
     let verdict = o.judge(&Sample::from_exchange(&exchange));
     Ok(Trial { exchange, verdict })
