@@ -347,12 +347,18 @@ fn jwt_options(a: &JwtArgs) -> Result<JwtOptions> {
 
 #[derive(Args)]
 struct LabArgs {
-    /// hardened: no flaw; vulnerable: every flaw.
+    /// hardened: no flaw; vulnerable: every flaw but the two that hide others
+    /// (auth.token_optional_with_cert, mtls.not_required: add them with --flaw).
     #[arg(long, default_value = "hardened", value_parser = ["hardened", "vulnerable"])]
     profile: String,
     /// Switch on the flaw behind catalog check ID (repeatable).
     #[arg(long = "flaw", value_name = "ID")]
     flaws: Vec<String>,
+    /// Also serve the application on a plain-HTTP origin (origin_url) that trusts the
+    /// client certificate in X-SSL-Client-Cert, as behind nginx; for putting a real TLS
+    /// terminator in front of the lab.
+    #[arg(long)]
+    origin: bool,
     /// Write the ready JSON to PATH instead of stdout.
     #[arg(long, value_name = "PATH")]
     ready_file: Option<PathBuf>,
@@ -768,7 +774,7 @@ async fn run_lab(a: LabArgs) -> Result<i32> {
     let lab = authprobe_lab::start(authprobe_lab::LabOptions {
         profile: a.profile.parse()?,
         flaws: a.flaws,
-        origin: false,
+        origin: a.origin,
     })
     .await?;
     let json = serde_json::to_string(&lab.ready)?;
