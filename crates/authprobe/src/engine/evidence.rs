@@ -112,10 +112,25 @@ pub fn curl_line(p: &Probe, tls: &TlsSettings, reveal: bool) -> String {
                 .map(|a| if a.starts_with('-') { a.clone() } else { sq(a) }),
         );
         if let Some(id) = &p.identity {
-            parts.push("--cert".into());
-            parts.push(sq(&id.cert_path.display().to_string()));
-            parts.push("--key".into());
-            parts.push(sq(&id.key_path.display().to_string()));
+            let cert = sq(&id.cert_path.display().to_string());
+            // The passphrase is a secret: curl reads it from the same variable the
+            // scanner does (--client-key-pass's environment form).
+            const PASS: &str = "\"${AUTHPROBE_CLIENT_KEY_PASS}\"";
+            match id.form {
+                crate::http::KeyForm::Pkcs12 => {
+                    parts.push("--cert-type P12 --cert".into());
+                    parts.push(format!("{cert}:{PASS}"));
+                }
+                form => {
+                    parts.push("--cert".into());
+                    parts.push(cert);
+                    parts.push("--key".into());
+                    parts.push(sq(&id.key_path.display().to_string()));
+                    if form == crate::http::KeyForm::EncryptedPem {
+                        parts.push(format!("--pass {PASS}"));
+                    }
+                }
+            }
         }
     }
     for (n, v) in &p.headers {
@@ -138,5 +153,44 @@ mod tests {
             "sid=[REDACTED]; Path=/; Secure; HttpOnly"
         );
         assert_eq!(super::redact_cookie("csrf=xyz"), "csrf=[REDACTED]");
+    }
+
+    #[test]
+    fn curl_reads_pkcs12_and_encrypted_keys_with_the_passphrase_variable() {
+        use crate::http::{ClientIdentity, KeyForm, Probe, TlsSettings};
+        use rustls_pki_types::{PrivateKeyDer, PrivatePkcs8KeyDer};
+        let key = rcgen::KeyPair::generate().unwrap();
+        let cert = rcgen::CertificateParams::new(vec!["client".to_string()])
+            .unwrap()
+            .self_signed(&key)
+            .unwrap();
+        let id = |form| {
+            let mut id = ClientIdentity::new(
+                vec![cert.der().clone()],
+                PrivateKeyDer::Pkcs8(PrivatePkcs8KeyDer::from(key.serialize_der())),
+                std::path::Path::new("/c/me.p12"),
+                std::path::Path::new("/c/me.key"),
+            )
+            .unwrap();
+            id.form = form;
+            std::sync::Arc::new(id)
+        };
+        let line = |form| {
+            let p = Probe::new("GET", "https://api.test/x".parse().unwrap())
+                .with_identity(Some(id(form)));
+            super::curl_line(&p, &TlsSettings::default(), false)
+        };
+        let p12 = line(KeyForm::Pkcs12);
+        assert!(
+            p12.contains("--cert-type P12 --cert '/c/me.p12':\"${AUTHPROBE_CLIENT_KEY_PASS}\""),
+            "{p12}"
+        );
+        assert!(!p12.contains("--key"));
+        let enc = line(KeyForm::EncryptedPem);
+        assert!(
+            enc.contains("--key '/c/me.key' --pass \"${AUTHPROBE_CLIENT_KEY_PASS}\""),
+            "{enc}"
+        );
+        assert!(!line(KeyForm::Pem).contains("--pass"));
     }
 }

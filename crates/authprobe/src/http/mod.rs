@@ -6,7 +6,7 @@ mod tls;
 mod value;
 
 pub use tls::{
-    AcceptAny, ClientIdentity, TlsSettings, load_identity, load_identity_pass_used,
+    AcceptAny, ClientIdentity, KeyForm, TlsSettings, load_identity, load_identity_pass_used,
     load_identity_with, load_server_ca,
 };
 pub use value::{Seg, Value};

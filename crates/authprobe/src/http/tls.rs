@@ -21,6 +21,20 @@ pub struct ClientIdentity {
     pub key: PrivateKeyDer<'static>,
     pub cert_path: PathBuf,
     pub key_path: PathBuf,
+    /// How `curl` must be told to read the files (a PKCS#12 bundle, an encrypted key).
+    pub form: KeyForm,
+}
+
+/// The shape of the files behind an identity, for reproducing `curl` lines.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum KeyForm {
+    /// PEM certificate and an unencrypted PEM key.
+    #[default]
+    Pem,
+    /// PEM certificate and an encrypted PKCS#8 key (`--client-key-pass`).
+    EncryptedPem,
+    /// One PKCS#12 file holding both (`--client-key-pass`, possibly empty).
+    Pkcs12,
 }
 
 impl std::fmt::Debug for ClientIdentity {
@@ -93,7 +107,8 @@ pub fn load_identity_pass_used(
             );
         }
         let (chain, key_der) = load_pkcs12(cert, &cert_bytes, pass)?;
-        let id = ClientIdentity::new(chain, key_der, cert, cert)?;
+        let mut id = ClientIdentity::new(chain, key_der, cert, cert)?;
+        id.form = KeyForm::Pkcs12;
         return Ok((id, true));
     }
     let chain = certs_from_pem(cert, &cert_bytes, "client certificate")?;
@@ -102,7 +117,11 @@ pub fn load_identity_pass_used(
         None => (cert, cert_bytes),
     };
     let (key_der, used) = key_from_pem(key_path, &key_bytes, pass, key.is_none())?;
-    Ok((ClientIdentity::new(chain, key_der, cert, key_path)?, used))
+    let mut id = ClientIdentity::new(chain, key_der, cert, key_path)?;
+    if used {
+        id.form = KeyForm::EncryptedPem;
+    }
+    Ok((id, used))
 }
 
 /// PEM is text with a `-----BEGIN` line; anything else is taken for DER (PKCS#12).
@@ -298,6 +317,7 @@ impl ClientIdentity {
             key: key_der,
             cert_path: cert.to_path_buf(),
             key_path: key.to_path_buf(),
+            form: KeyForm::Pem,
         })
     }
 }

@@ -75,6 +75,34 @@ impl ResolvesClientCert for Recorder {
     }
 }
 
+/// The IANA name of a signature scheme (RFC 8446 §4.2.3), as openssl and testssl.sh
+/// print them; unregistered code points in hex.
+fn scheme_name(s: SignatureScheme) -> String {
+    let name = match u16::from(s) {
+        0x0201 => "rsa_pkcs1_sha1",
+        0x0203 => "ecdsa_sha1",
+        0x0401 => "rsa_pkcs1_sha256",
+        0x0501 => "rsa_pkcs1_sha384",
+        0x0601 => "rsa_pkcs1_sha512",
+        0x0403 => "ecdsa_secp256r1_sha256",
+        0x0503 => "ecdsa_secp384r1_sha384",
+        0x0603 => "ecdsa_secp521r1_sha512",
+        0x0804 => "rsa_pss_rsae_sha256",
+        0x0805 => "rsa_pss_rsae_sha384",
+        0x0806 => "rsa_pss_rsae_sha512",
+        0x0807 => "ed25519",
+        0x0808 => "ed448",
+        0x0809 => "rsa_pss_pss_sha256",
+        0x080a => "rsa_pss_pss_sha384",
+        0x080b => "rsa_pss_pss_sha512",
+        0x0904 => "mldsa44",
+        0x0905 => "mldsa65",
+        0x0906 => "mldsa87",
+        other => return format!("0x{other:04x}"),
+    };
+    name.to_string()
+}
+
 /// Names as text; a name that does not parse is shown in hex rather than dropped.
 fn name_text(der: &[u8]) -> String {
     use x509_parser::prelude::FromDer;
@@ -196,7 +224,7 @@ async fn probe_version(
         .map(|s| (s.requested, s.names.clone(), s.schemes.clone()));
     let (requested, names, schemes) = seen.unwrap_or_default();
     out.ca_names = names.iter().map(|n| name_text(n)).collect();
-    out.signature_algorithms = schemes.iter().map(|s| format!("{s:?}")).collect();
+    out.signature_algorithms = schemes.iter().map(|s| scheme_name(*s)).collect();
     match result {
         Ok(text) => {
             let status = text.lines().next().unwrap_or("").trim().to_string();
@@ -288,6 +316,19 @@ mod tests {
             "received fatal alert: CertificateRequired"
         ));
         assert!(!refusal_means_required("connection reset by peer"));
+    }
+
+    #[test]
+    fn schemes_by_their_iana_names() {
+        assert_eq!(
+            scheme_name(SignatureScheme::ECDSA_NISTP256_SHA256),
+            "ecdsa_secp256r1_sha256"
+        );
+        assert_eq!(
+            scheme_name(SignatureScheme::from(0x0809)),
+            "rsa_pss_pss_sha256"
+        );
+        assert_eq!(scheme_name(SignatureScheme::from(0xfe00)), "0xfe00");
     }
 
     #[test]
