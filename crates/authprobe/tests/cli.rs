@@ -841,3 +841,75 @@ fn action_script_writes_outputs_and_summary() {
         .collect();
     assert!(leftovers.is_empty(), "{leftovers:?}");
 }
+
+#[test]
+fn mint_revoked_writes_a_certificate_and_the_crl_that_revokes_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let ca_key = rcgen::KeyPair::generate().unwrap();
+    let mut ca = rcgen::CertificateParams::default();
+    ca.distinguished_name
+        .push(rcgen::DnType::CommonName, "Staging client CA");
+    ca.is_ca = rcgen::IsCa::Ca(rcgen::BasicConstraints::Unconstrained);
+    ca.key_usages = vec![
+        rcgen::KeyUsagePurpose::KeyCertSign,
+        rcgen::KeyUsagePurpose::CrlSign,
+    ];
+    let ca_cert = ca.self_signed(&ca_key).unwrap();
+    let issuer = rcgen::Issuer::new(ca, ca_key);
+    let mut leaf = rcgen::CertificateParams::default();
+    leaf.distinguished_name
+        .push(rcgen::DnType::CommonName, "svc-billing");
+    let leaf_key = rcgen::KeyPair::generate().unwrap();
+    let leaf = leaf.signed_by(&leaf_key, &issuer).unwrap();
+    std::fs::write(d.join("ca.pem"), ca_cert.pem()).unwrap();
+    std::fs::write(d.join("ca.key"), issuer.key().serialize_pem()).unwrap();
+    std::fs::write(d.join("me.pem"), leaf.pem()).unwrap();
+    let out = Command::new(BIN)
+        .args(["mint-revoked", "--client-ca-cert"])
+        .arg(d.join("ca.pem"))
+        .arg("--client-ca-key")
+        .arg(d.join("ca.key"))
+        .arg("--subject-from")
+        .arg(d.join("me.pem"))
+        .arg("--out")
+        .arg(d.join("out"))
+        .output()
+        .unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(text.contains("--revoked-cert"), "{text}");
+    let cert_pem = std::fs::read(d.join("out/revoked.pem")).unwrap();
+    let (_, cert) = x509_parser::pem::parse_x509_pem(&cert_pem).unwrap();
+    let cert = cert.parse_x509().unwrap();
+    assert_eq!(cert.subject().to_string(), "CN=svc-billing");
+    let crl_pem = std::fs::read(d.join("out/crl.pem")).unwrap();
+    let (_, crl) = x509_parser::pem::parse_x509_pem(&crl_pem).unwrap();
+    let (_, crl) = x509_parser::parse_x509_crl(&crl.contents).unwrap();
+    assert!(
+        crl.iter_revoked_certificates()
+            .any(|r| r.raw_serial() == cert.raw_serial())
+    );
+    // A CA key that is not a key is a one-line error, exit 2.
+    let out = Command::new(BIN)
+        .args(["mint-revoked", "--client-ca-cert"])
+        .arg(d.join("ca.pem"))
+        .arg("--client-ca-key")
+        .arg(d.join("me.pem"))
+        .arg("--subject-from")
+        .arg(d.join("me.pem"))
+        .arg("--out")
+        .arg(d.join("out2"))
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert_eq!(
+        String::from_utf8_lossy(&out.stderr).trim().lines().count(),
+        1
+    );
+}

@@ -47,6 +47,25 @@ enum Command {
     /// Work with a token offline.
     #[command(subcommand)]
     Token(TokenCommand),
+    /// With a test CA: mint a client certificate for a subject and the CRL that revokes
+    /// it; deploy the CRL, then scan with --revoked-cert/--revoked-key.
+    MintRevoked(MintRevokedArgs),
+}
+
+#[derive(Args)]
+struct MintRevokedArgs {
+    /// The test CA's certificate (PEM).
+    #[arg(long, value_name = "PEM")]
+    client_ca_cert: PathBuf,
+    /// The test CA's private key (PEM).
+    #[arg(long, value_name = "PEM")]
+    client_ca_key: PathBuf,
+    /// A client certificate (PEM) whose subject the revoked one copies.
+    #[arg(long, value_name = "PEM")]
+    subject_from: PathBuf,
+    /// Directory for revoked.pem, revoked.key and crl.pem (created if missing).
+    #[arg(long, value_name = "DIR")]
+    out: PathBuf,
 }
 
 #[derive(Subcommand)]
@@ -429,6 +448,7 @@ pub fn main() -> i32 {
                 crate::cli::token::inspect(&a.token, a.format == Format::Json, a.max_token_lifetime)
             }
             Command::Tls(a) => run_tls(a).await,
+            Command::MintRevoked(a) => mint_revoked(a),
         }
     });
     match result {
@@ -898,6 +918,26 @@ async fn run_demo(a: DemoArgs) -> Result<i32> {
     let code = scan_and_report(opts, &a.output).await?;
     drop(lab);
     Ok(code)
+}
+
+fn mint_revoked(a: MintRevokedArgs) -> Result<i32> {
+    use crate::checks::mtls::mint::{Minter, UserCert};
+    let certs = crate::http::load_server_ca(&a.subject_from)
+        .with_context(|| format!("--subject-from {}", a.subject_from.display()))?;
+    let user = UserCert::parse(&certs[0])?;
+    let m = Minter::in_dir((&a.client_ca_cert, &a.client_ca_key), &a.out)?;
+    let (id, crl) = m.revoked_with_crl(&user)?;
+    println!(
+        "Revoked certificate for {}: {} (key {})\nCRL revoking it: {}\n\nDeploy the CRL where client certificates are verified (nginx: ssl_crl {}; HAProxy: crl-file), reload, then scan with:\n  --revoked-cert {} --revoked-key {}",
+        user.subject_text,
+        id.cert_path.display(),
+        id.key_path.display(),
+        crl.display(),
+        crl.display(),
+        id.cert_path.display(),
+        id.key_path.display()
+    );
+    Ok(0)
 }
 
 async fn run_tls(a: TlsArgs) -> Result<i32> {
