@@ -220,7 +220,12 @@ fn json_report_of_vulnerable_lab_matches_the_contract() {
     let r = &lab.ready;
     assert!(r.https_url.starts_with("https://127.0.0.1:"));
     assert!(r.http_url.starts_with("http://127.0.0.1:"));
-    assert!(r.origin_url.is_none());
+    // The vulnerable profile has the header-spoofing flaw, whose origin trusts headers.
+    assert!(
+        r.origin_url
+            .as_deref()
+            .is_some_and(|o| o.starts_with("http://127.0.0.1:"))
+    );
     assert!(r.flaws.iter().any(|f| f == "auth.missing"));
     assert!(r.basic.contains(':'));
     for p in [&r.ca_cert, &r.client_cert, &r.client_key, &r.client_ca_key] {

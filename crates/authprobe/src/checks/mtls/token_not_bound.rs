@@ -19,7 +19,7 @@ pub static META: CheckMeta = CheckMeta {
     description: "Replays the user's token over a connection with a second certificate of the same subject (--client-cert2, or one minted from the test CA) and over one with none; reads whether the token carries an RFC 8705 cnf.x5t#S256 thumbprint; with a known signing key, sends a token whose cnf names another certificate over the user's own.",
     needs: &[Need::Token, Need::Cert],
     remediation: Remediation {
-        summary: "Bind access tokens to the client certificate (RFC 8705): the issuer puts cnf.x5t#S256 = base64url(SHA-256(certificate DER)) in the token, and every resource server compares it with the certificate of the connection and refuses a mismatch or a missing cnf. Then a stolen token is useless without the certificate's key.",
+        summary: "Bind access tokens to the client certificate (RFC 8705): the issuer puts cnf.x5t#S256 (the base64url SHA-256 of the certificate's DER) in the token, and every resource server compares it with the certificate of the connection and refuses a mismatch or a missing cnf. Then a stolen token is useless without the certificate's key.",
         frameworks: &[
             (
                 "spring",
@@ -27,11 +27,11 @@ pub static META: CheckMeta = CheckMeta {
             ),
             (
                 "django",
-                "In the JWT authentication class, compute base64url(sha256(der)) of the verified client certificate (forwarded by the proxy) and compare with claims['cnf']['x5t#S256']; raise AuthenticationFailed when absent or different.",
+                "In the JWT authentication class, compute the base64url SHA-256 of the verified client certificate's DER (forwarded by the proxy) and compare with claims['cnf']['x5t#S256']; raise AuthenticationFailed when absent or different.",
             ),
             (
                 "express",
-                "After jsonwebtoken.verify, compare payload.cnf['x5t#S256'] with base64url(sha256(req.socket.getPeerCertificate().raw)); 401 when missing or different.",
+                "After jsonwebtoken.verify, compare payload.cnf['x5t#S256'] with the base64url SHA-256 of req.socket.getPeerCertificate().raw; 401 when missing or different.",
             ),
             (
                 "go",
