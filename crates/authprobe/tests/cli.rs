@@ -870,17 +870,20 @@ fn mint_revoked_writes_a_certificate_and_the_crl_that_revokes_it() {
     std::fs::write(d.join("ca.pem"), ca_cert.pem()).unwrap();
     std::fs::write(d.join("ca.key"), issuer.key().serialize_pem()).unwrap();
     std::fs::write(d.join("me.pem"), leaf.pem()).unwrap();
-    let out = Command::new(BIN)
-        .args(["mint-revoked", "--client-ca-cert"])
-        .arg(d.join("ca.pem"))
-        .arg("--client-ca-key")
-        .arg(d.join("ca.key"))
-        .arg("--subject-from")
-        .arg(d.join("me.pem"))
-        .arg("--out")
-        .arg(d.join("out"))
-        .output()
-        .unwrap();
+    let mint = |ca_key: &str, out: &str| {
+        Command::new(BIN)
+            .args(["mint-revoked", "--client-ca-cert"])
+            .arg(d.join("ca.pem"))
+            .arg("--client-ca-key")
+            .arg(d.join(ca_key))
+            .arg("--subject-from")
+            .arg(d.join("me.pem"))
+            .arg("--out")
+            .arg(d.join(out))
+            .output()
+            .unwrap()
+    };
+    let out = mint("ca.key", "out");
     assert_eq!(
         out.status.code(),
         Some(0),
@@ -901,17 +904,7 @@ fn mint_revoked_writes_a_certificate_and_the_crl_that_revokes_it() {
             .any(|r| r.raw_serial() == cert.raw_serial())
     );
     // A CA key that is not a key is a one-line error, exit 2.
-    let out = Command::new(BIN)
-        .args(["mint-revoked", "--client-ca-cert"])
-        .arg(d.join("ca.pem"))
-        .arg("--client-ca-key")
-        .arg(d.join("me.pem"))
-        .arg("--subject-from")
-        .arg(d.join("me.pem"))
-        .arg("--out")
-        .arg(d.join("out2"))
-        .output()
-        .unwrap();
+    let out = mint("me.pem", "out2");
     assert_eq!(out.status.code(), Some(2));
     assert_eq!(
         String::from_utf8_lossy(&out.stderr).trim().lines().count(),
