@@ -364,7 +364,8 @@ impl PrivateKey {
     }
 }
 
-fn pem_encode(label: &str, der: &[u8]) -> String {
+/// `der` as a PEM block of `label`, 64 columns, LF line endings.
+pub fn pem_encode(label: &str, der: &[u8]) -> String {
     let b64 = base64::engine::general_purpose::STANDARD.encode(der);
     let mut out = format!("-----BEGIN {label}-----\n");
     for chunk in b64.as_bytes().chunks(64) {

@@ -922,8 +922,7 @@ async fn run_demo(a: DemoArgs) -> Result<i32> {
 
 fn mint_revoked(a: MintRevokedArgs) -> Result<i32> {
     use crate::checks::mtls::mint::{Minter, UserCert};
-    let certs = crate::http::load_server_ca(&a.subject_from)
-        .with_context(|| format!("--subject-from {}", a.subject_from.display()))?;
+    let certs = crate::http::load_certs(&a.subject_from, "--subject-from certificate")?;
     let user = UserCert::parse(&certs[0])?;
     let m = Minter::in_dir((&a.client_ca_cert, &a.client_ca_key), &a.out)?;
     let (id, crl) = m.revoked_with_crl(&user)?;

@@ -6,8 +6,8 @@ mod tls;
 mod value;
 
 pub use tls::{
-    AcceptAny, ClientIdentity, KeyForm, TlsSettings, load_identity, load_identity_pass_used,
-    load_identity_with, load_server_ca,
+    AcceptAny, ClientIdentity, KeyForm, TlsSettings, load_certs, load_identity,
+    load_identity_pass_used, load_identity_with, load_server_ca,
 };
 pub use value::{Seg, Value};
 

@@ -58,17 +58,6 @@ fn pem_body(der: &[u8]) -> String {
     base64::engine::general_purpose::STANDARD.encode(der)
 }
 
-fn pem(der: &[u8]) -> String {
-    let b64 = pem_body(der);
-    let mut s = String::from("-----BEGIN CERTIFICATE-----\n");
-    for chunk in b64.as_bytes().chunks(64) {
-        s.push_str(&String::from_utf8_lossy(chunk));
-        s.push('\n');
-    }
-    s.push_str("-----END CERTIFICATE-----\n");
-    s
-}
-
 /// Percent-encoding of everything but RFC 3986 unreserved characters: what nginx's
 /// `$ssl_client_escaped_cert` and Envoy's XFCC `Cert=` carry.
 fn escaped(s: &str) -> String {
@@ -88,7 +77,7 @@ pub fn forged_headers(
     der: &[u8],
     subject: &str,
 ) -> Vec<(&'static str, Vec<(&'static str, String)>)> {
-    let pem = pem(der);
+    let pem = authprobe_jwt::keys::pem_encode("CERTIFICATE", der);
     // Apache's SSL_CLIENT_CERT and proxies that flatten PEM put spaces for newlines.
     let flat = pem.trim_end().replace('\n', " ");
     let esc = escaped(&pem);
@@ -165,22 +154,33 @@ enum Result_ {
 
 async fn try_place(ctx: &Ctx, place: &Place, der: &[u8], subject: &str) -> Result_ {
     // The same request with no certificate and no forged header, at this address: the
-    // "unauthenticated" answer the forgery has to turn into the authorized one.
-    let plain = mtls::with_identity(ctx, None).with_url(place.url.clone());
-    let (a, b) = tokio::join!(ctx.send(plain.clone()), ctx.send(plain));
-    let (a, b) = match (a, b) {
-        (Ok(a), Ok(b)) => (a, b),
-        (Err(e), _) | (_, Err(e)) => return Result_::Inconclusive(e),
+    // "unauthenticated" answer the forgery has to turn into the authorized one. At the
+    // target that is the pair the mtls checks already share.
+    let owned;
+    let (unauth, a): (&Class, &Exchange) = if place.url == ctx.opts.target {
+        match mtls::without_cert(ctx).await {
+            Ok((c, xs)) => (c, &xs[0]),
+            Err(e) => return Result_::Inconclusive(e),
+        }
+    } else {
+        let plain = mtls::with_identity(ctx, None).with_url(place.url.clone());
+        let (a, b) = tokio::join!(ctx.send(plain.clone()), ctx.send(plain));
+        let (a, b) = match (a, b) {
+            (Ok(a), Ok(b)) => (a, b),
+            (Err(e), _) | (_, Err(e)) => return Result_::Inconclusive(e),
+        };
+        let class = Class::new(
+            "credentials without a certificate",
+            [&a, &b].iter().map(|x| Sample::from_exchange(x)).collect(),
+        );
+        owned = (class, a);
+        (&owned.0, &owned.1)
     };
-    let unauth = Class::new(
-        "credentials without a certificate",
-        [&a, &b].iter().map(|x| Sample::from_exchange(x)).collect(),
-    );
     let authorized = ctx.authorized_class();
-    let oracle = Oracle::new(authorized, vec![&unauth, &ctx.baselines.anonymous.class]);
-    let judged_plain = oracle.judge(&Sample::from_exchange(&a));
+    let oracle = Oracle::new(authorized, vec![unauth, &ctx.baselines.anonymous.class]);
+    let judged_plain = oracle.judge(&Sample::from_exchange(a));
     if matches!(judged_plain, Verdict::Accepted { .. })
-        || Oracle::new(authorized, vec![&unauth]).usable().is_err()
+        || Oracle::new(authorized, vec![unauth]).usable().is_err()
     {
         return Result_::Inconclusive(format!(
             "at {} the request without a certificate already gets the authorized answer (see mtls.not_required), so a forged header cannot be told apart",
