@@ -55,6 +55,13 @@ pub struct CheckMeta {
     pub owasp: &'static [&'static str],
     pub description: &'static str,
     pub needs: &'static [Need],
+    /// Root causes whose finding implies this check's result by construction (nothing
+    /// verifies signatures, so `alg: none` proves nothing more). When one of them is
+    /// found, the engine does not run this check and reports it inconclusive, "explained
+    /// by" the root. Only by construction: where this check's probe can still tell
+    /// something new (an expired certificate where a self-signed one passed), it is not
+    /// listed and runs.
+    pub explained_by: &'static [&'static str],
     pub remediation: Remediation,
 }
 

@@ -183,6 +183,16 @@ struct OutputArgs {
     /// Exit 1 when the score is below N.
     #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(0..=100))]
     min_score: Option<u32>,
+    /// Exit 1 when a check that ran could not decide (inconclusive); with =N, only when
+    /// more than N could not. An undecided check is not a pass.
+    #[arg(
+        long,
+        value_name = "N",
+        num_args = 0..=1,
+        require_equals = true,
+        default_missing_value = "0"
+    )]
+    fail_on_inconclusive: Option<usize>,
     /// Show tokens and passwords in the report instead of shell variables.
     #[arg(long)]
     show_secrets: bool,
@@ -662,6 +672,11 @@ fn read_wordlist(path: &std::path::Path) -> Result<Vec<(String, String)>> {
 
 async fn run_scan(a: ScanArgs) -> Result<i32> {
     let opts = scan_options(&a)?;
+    // Read locally before anything is sent: the first thing to check when the server
+    // then refuses the token.
+    if let Some(note) = engine::preflight::token_time_note(&opts) {
+        eprintln!("authprobe: note: --bearer: {note}");
+    }
     scan_and_report(opts, &a.output).await
 }
 
@@ -781,6 +796,22 @@ fn gates(report: &Report, out: &OutputArgs) -> i32 {
         && report.score < min
     {
         failed.push(format!("--min-score {min}: the score is {}", report.score));
+    }
+    if let Some(max) = out.fail_on_inconclusive
+        && report.inconclusive.len() > max
+    {
+        failed.push(format!(
+            "--fail-on-inconclusive{}: {} check{} could not decide ({})",
+            if max == 0 { String::new() } else { format!("={max}") },
+            report.inconclusive.len(),
+            if report.inconclusive.len() == 1 { "" } else { "s" },
+            report
+                .inconclusive
+                .iter()
+                .map(|i| i.id.as_str())
+                .collect::<Vec<_>>()
+                .join(", ")
+        ));
     }
     if failed.is_empty() {
         0

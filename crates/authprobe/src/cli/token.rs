@@ -21,6 +21,7 @@ pub fn inspect(token: &str, json: bool, max_lifetime: Duration) -> Result<i32> {
             *v = serde_json::Value::String(s.masked.clone());
         }
     }
+    let validity = validity(&jwt);
     if json {
         println!(
             "{}",
@@ -29,6 +30,8 @@ pub fn inspect(token: &str, json: bool, max_lifetime: Duration) -> Result<i32> {
                 "header": jwt.header(),
                 "claims": claims,
                 "notes": notes.lines(),
+                "validity": validity.as_ref().map(|(state, _)| state),
+                "times": times(&jwt),
                 "findings": observations.iter().map(|o| serde_json::json!({"id": o.id, "detail": o.detail})).collect::<Vec<_>>(),
             }))?
         );
@@ -39,6 +42,12 @@ pub fn inspect(token: &str, json: bool, max_lifetime: Duration) -> Result<i32> {
             "claims  {}",
             serde_json::to_string_pretty(&claims)?.replace('\n', "\n        ")
         );
+        for (name, human) in times(&jwt) {
+            println!("{name:<7} {human}");
+        }
+        if let Some((state, why)) = &validity {
+            println!("status  {state}: {why}");
+        }
         for n in notes.lines() {
             println!("note    {n}");
         }
@@ -50,6 +59,48 @@ pub fn inspect(token: &str, json: bool, max_lifetime: Duration) -> Result<i32> {
         }
     }
     Ok(0)
+}
+
+/// `EXPIRED` or `NOT YET VALID` with the reason, judged against this machine's clock.
+fn validity(jwt: &Jwt) -> Option<(&'static str, String)> {
+    let now = authprobe_jwt::attacks::unix_now();
+    let claim = |n: &str| jwt.claims().get(n).and_then(|v| v.as_f64()).map(|f| f as u64);
+    if let Some(exp) = claim("exp")
+        && exp <= now
+    {
+        return Some((
+            "EXPIRED",
+            format!(
+                "exp passed {} ago ({})",
+                crate::engine::preflight::ago(now - exp),
+                crate::engine::preflight::utc(exp)
+            ),
+        ));
+    }
+    if let Some(nbf) = claim("nbf")
+        && nbf > now
+    {
+        return Some((
+            "NOT YET VALID",
+            format!(
+                "nbf is {} from now ({})",
+                crate::engine::preflight::ago(nbf - now),
+                crate::engine::preflight::utc(nbf)
+            ),
+        ));
+    }
+    None
+}
+
+/// The time claims as human dates (`exp 2026-12-01 16:47 UTC`).
+fn times(jwt: &Jwt) -> Vec<(&'static str, String)> {
+    ["iat", "nbf", "exp"]
+        .into_iter()
+        .filter_map(|n| {
+            let v = jwt.claims().get(n)?.as_f64()?;
+            (v >= 0.0).then(|| (n, crate::engine::preflight::utc(v as u64)))
+        })
+        .collect()
 }
 
 fn at_path<'a>(root: &'a mut serde_json::Value, path: &str) -> Option<&'a mut serde_json::Value> {

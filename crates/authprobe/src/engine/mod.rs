@@ -3,11 +3,12 @@
 //! by name.
 
 mod evidence;
+pub mod preflight;
 
 use crate::checks::{self, Check, Need, Outcome, Phase};
 use crate::finding::Finding;
 use crate::http::{ClientIdentity, Exchange, Http, Limits, Probe, SendError, TlsSettings, Value};
-use crate::oracle::{Class, Sample};
+use crate::oracle::{Class, Oracle, Sample};
 use crate::report::{Report, Skipped};
 use base64::Engine as _;
 use std::path::PathBuf;
@@ -185,8 +186,42 @@ pub struct Baselines {
     /// The client certificate only, no application credential.
     pub transport_only: Option<Baseline>,
     /// The certificate (if any) with the token's signature or the Basic password altered,
-    /// or an obviously invalid bearer when the user gave no application credential.
+    /// or an obviously invalid bearer when the user gave no credential at all. None for a
+    /// certificate-only API: there is no application credential to spoil.
     pub invalid: Option<Baseline>,
+    /// The application credential without the client certificate (when both were given).
+    pub app_without_cert: Option<Baseline>,
+}
+
+/// What a probe changed in the user's authorized request: the one thing it tests
+/// (DESIGN.md principle 3). Each names the refused baselines a probe of that kind is told
+/// apart from, so that a check cannot compare a probe with a baseline that differs from it
+/// in something else than the thing tested.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Compare {
+    /// The application credential (token, Basic pair) replaced by the probe's value; the
+    /// client certificate, if any, kept.
+    AppCredentialSwapped,
+    /// The application credential removed; the client certificate kept. With no
+    /// application credential (a certificate-only API) every credential is removed.
+    /// Build the probe with [`Ctx::unauthenticated_probe`].
+    AppCredentialRemoved,
+    /// The anonymous baseline itself (no credential at all, no certificate), judged
+    /// against the other refusals.
+    Anonymous,
+    /// The client certificate replaced; the application credential kept.
+    CertSwapped,
+    /// The client certificate removed; the application credential kept.
+    CertRemoved,
+    /// The client certificate alone (the application credential removed), judged as
+    /// possibly enough by itself: against no credential, a spoiled application
+    /// credential and the application credential without the certificate.
+    CertAlone,
+}
+
+/// A check id and the root cause that explains it, declared in check metadata.
+pub fn explained_reason(root: &checks::CheckMeta) -> String {
+    format!("explained by {}: {}", root.id, root.title.to_lowercase())
 }
 
 #[derive(Debug, Error)]
@@ -195,6 +230,10 @@ pub enum ScanError {
     Unreachable(String),
     #[error("{0}")]
     Invalid(String),
+    /// The authorized baseline is not a success, or not apart from the refusals: every
+    /// verdict would compare refusals with refusals, so the scan stops.
+    #[error("{0}")]
+    CredentialsRefused(String),
 }
 
 /// Everything a check may use.
@@ -230,31 +269,100 @@ impl Ctx {
         self.opts.creds.bearer.as_deref().map(bearer_value)
     }
 
-    /// Classes a probe that lacks valid application credentials must resemble to count as
-    /// refused.
-    pub fn app_rejected(&self) -> Vec<&Class> {
-        let b = &self.baselines;
-        let mut v = Vec::new();
-        if let Some(i) = &b.invalid {
-            v.push(&i.class);
-        }
-        match &b.transport_only {
-            Some(t) => v.push(&t.class),
-            None => v.push(&b.anonymous.class),
-        }
-        v
-    }
-
     pub fn authorized_class(&self) -> Option<&Class> {
         self.baselines.authorized.as_ref().map(|b| &b.class)
     }
 
-    /// Sends a probe; `Err` carries the reason the check should be inconclusive.
+    /// A certificate was given and no token or Basic pair: the certificate is the
+    /// credential, and bearer probes have nothing to test.
+    pub fn cert_only(&self) -> bool {
+        self.opts.creds.client.is_some() && !self.opts.creds.has_app_credentials()
+    }
+
+    /// The request without its application credential: the certificate kept when there
+    /// is an application credential to remove, else nothing at all (for a
+    /// certificate-only API the certificate *is* the credential).
+    pub fn unauthenticated_probe(&self, method: &str) -> Probe {
+        if self.opts.creds.has_app_credentials() {
+            self.transport_probe(method)
+        } else {
+            self.bare(method)
+        }
+    }
+
+    /// The baseline an unauthenticated probe of the same method is compared with.
+    pub fn unauthenticated_baseline(&self) -> &Baseline {
+        let b = &self.baselines;
+        match (&b.transport_only, self.opts.creds.has_app_credentials()) {
+            (Some(t), true) => t,
+            _ => &b.anonymous,
+        }
+    }
+
+    /// The oracle for probes of kind `cmp`: the authorized answer as the only success,
+    /// and the refused baselines that differ from such a probe only in what it tests. A
+    /// probe that is itself a refusal is rejected even where the oracle cannot accept.
+    pub fn oracle(&self, cmp: Compare) -> Oracle<'_> {
+        let b = &self.baselines;
+        let refused: Vec<Option<&Baseline>> = match cmp {
+            Compare::AppCredentialSwapped | Compare::AppCredentialRemoved => {
+                vec![b.invalid.as_ref(), Some(self.unauthenticated_baseline())]
+            }
+            Compare::Anonymous => vec![
+                b.invalid.as_ref(),
+                b.transport_only.as_ref(),
+                b.app_without_cert.as_ref(),
+            ],
+            Compare::CertSwapped => vec![
+                Some(&b.anonymous),
+                b.invalid.as_ref(),
+                b.transport_only.as_ref(),
+                b.app_without_cert.as_ref(),
+            ],
+            Compare::CertRemoved => vec![
+                Some(&b.anonymous),
+                b.invalid.as_ref(),
+                b.transport_only.as_ref(),
+            ],
+            Compare::CertAlone => vec![
+                Some(&b.anonymous),
+                b.invalid.as_ref(),
+                b.app_without_cert.as_ref(),
+            ],
+        };
+        let refused = refused.into_iter().flatten().map(|b| &b.class).collect();
+        Oracle::new(self.authorized_class(), refused)
+    }
+
+    /// [`Ctx::oracle`], when it can decide at all; `Err` says why not (the check is then
+    /// inconclusive).
+    pub fn judge(&self, cmp: Compare) -> Result<Oracle<'_>, String> {
+        let o = self.oracle(cmp);
+        o.usable()?;
+        Ok(o)
+    }
+
+    /// Sends a probe; `Err` carries the reason the check should be inconclusive. A probe
+    /// that got no answer (not even a refusal) is noted against the running check, which
+    /// then cannot pass (see `run_one`).
     pub async fn send(&self, probe: Probe) -> Result<Exchange, String> {
-        self.http.exchange(probe).await.map_err(|e| match e {
+        let r = self.http.exchange(probe).await.map_err(|e| match e {
             SendError::Budget(n) => format!("request budget of {n} exhausted (--max-requests)"),
             other => other.to_string(),
-        })
+        });
+        let failure = match &r {
+            Ok(x) => x
+                .result
+                .as_ref()
+                .err()
+                .filter(|e| !e.is_refusal())
+                .map(|e| e.to_string()),
+            Err(e) => Some(e.clone()),
+        };
+        if let Some(f) = failure {
+            let _ = UNANSWERED.try_with(|u| u.note(f));
+        }
+        r
     }
 
     pub fn evidence(&self, x: &Exchange) -> crate::finding::Evidence {
@@ -338,6 +446,9 @@ pub fn tampered_token_value(token: &str) -> Value {
 }
 
 fn invalid_probe(opts: &ScanOptions) -> Option<Probe> {
+    if opts.creds.client.is_some() && !opts.creds.has_app_credentials() {
+        return None;
+    }
     let p = bare_probe(opts, "GET").with_identity(opts.creds.client.clone());
     if let Some(t) = &opts.creds.bearer {
         if !t.is_char_boundary(t.len().saturating_sub(5)) {
@@ -406,12 +517,61 @@ pub fn needs_missing(meta_needs: &[Need], opts: &ScanOptions) -> Option<&'static
     })
 }
 
+/// Probes of the running check that got no answer: a transport error is not a refusal,
+/// so a check that met one cannot claim the flaw is absent.
+#[derive(Default)]
+struct Unanswered {
+    count: AtomicUsize,
+    first: std::sync::Mutex<Option<String>>,
+}
+
+impl Unanswered {
+    fn note(&self, e: String) {
+        self.count.fetch_add(1, Ordering::Relaxed);
+        if let Ok(mut f) = self.first.lock()
+            && f.is_none()
+        {
+            *f = Some(e);
+        }
+    }
+}
+
+tokio::task_local! {
+    static UNANSWERED: Arc<Unanswered>;
+}
+
+/// The "explained by" reason when one of `meta`'s declared root causes was found.
+fn explained(
+    meta: &checks::CheckMeta,
+    done: &[(&'static checks::CheckMeta, Outcome)],
+) -> Option<String> {
+    meta.explained_by.iter().find_map(|root| {
+        done.iter()
+            .find(|(m, o)| m.id == *root && matches!(o, Outcome::Found(_)))
+            .map(|(m, _)| explained_reason(m))
+    })
+}
+
 async fn run_one(
     check: &dyn Check,
     ctx: &Ctx,
     progress: &Progress,
 ) -> (&'static checks::CheckMeta, Outcome) {
-    let out = check.run(ctx).await;
+    let unanswered = Arc::new(Unanswered::default());
+    let mut out = UNANSWERED.scope(unanswered.clone(), check.run(ctx)).await;
+    let n = unanswered.count.load(Ordering::Relaxed);
+    if n > 0 && matches!(out, Outcome::Pass) {
+        let first = unanswered
+            .first
+            .lock()
+            .ok()
+            .and_then(|f| f.clone())
+            .unwrap_or_default();
+        out = Outcome::Inconclusive(format!(
+            "{n} probe{} got no answer, so the flaw cannot be ruled out: {first}",
+            if n == 1 { "" } else { "s" }
+        ));
+    }
     progress.checks_done.fetch_add(1, Ordering::Relaxed);
     (check.meta(), out)
 }
@@ -436,45 +596,43 @@ pub async fn scan_with(
     let authorized = opts.creds.has_any().then(|| authorized_probe(&opts, "GET"));
     let transport_only = (opts.creds.client.is_some() && opts.creds.has_app_credentials())
         .then(|| bare_probe(&opts, "GET").with_identity(opts.creds.client.clone()));
+    let app_without_cert = (opts.creds.client.is_some() && opts.creds.has_app_credentials())
+        .then(|| authorized_probe(&opts, "GET").with_identity(None));
     let invalid = invalid_probe(&opts);
 
-    let (authorized, anonymous, transport_only, invalid) = tokio::join!(
-        async {
-            match authorized {
-                Some(p) => take_baseline(&http, "authorized", p).await.map(Some),
+    let optional = |p: Option<Probe>, label: &'static str| {
+        let http = &http;
+        async move {
+            match p {
+                Some(p) => take_baseline(http, label, p).await.map(Some),
                 None => Ok(None),
             }
-        },
+        }
+    };
+    let (authorized, anonymous, transport_only, invalid, app_without_cert) = tokio::join!(
+        optional(authorized, "authorized"),
         take_baseline(&http, "anonymous", bare_probe(&opts, "GET")),
-        async {
-            match transport_only {
-                Some(p) => take_baseline(&http, "certificate without token", p)
-                    .await
-                    .map(Some),
-                None => Ok(None),
-            }
-        },
-        async {
-            match invalid {
-                Some(p) => take_baseline(&http, "invalid credentials", p)
-                    .await
-                    .map(Some),
-                None => Ok(None),
-            }
-        },
+        optional(transport_only, "certificate without token"),
+        optional(invalid, "invalid credentials"),
+        optional(app_without_cert, "credentials without a certificate"),
     );
     let baselines = Baselines {
         authorized: authorized?,
         anonymous: anonymous?,
         transport_only: transport_only?,
         invalid: invalid?,
+        app_without_cert: app_without_cert?,
     };
     // If the authorized request cannot even be delivered, nothing else means anything.
     let reference = baselines
         .authorized
         .as_ref()
         .unwrap_or(&baselines.anonymous);
-    if reference.exchanges.iter().all(|x| x.result.is_err()) {
+    if reference
+        .exchanges
+        .iter()
+        .all(|x| x.result.as_ref().is_err_and(|e| !e.is_refusal()))
+    {
         let err = reference.exchanges[0]
             .result
             .as_ref()
@@ -491,6 +649,7 @@ pub async fn scan_with(
             opts.target
         )));
     }
+    preflight::check(&opts, &baselines)?;
 
     let ctx = Ctx {
         opts,
@@ -516,16 +675,48 @@ pub async fn scan_with(
         .store(runnable.len(), Ordering::Relaxed);
     let (last, concurrent): (Vec<_>, Vec<_>) =
         runnable.into_iter().partition(|c| c.phase() == Phase::Last);
-    let mut outcomes = futures::future::join_all(
-        concurrent
-            .into_iter()
-            .map(|c| run_one(c.as_ref(), &ctx, &progress)),
-    )
-    .await;
+    // Root causes run before the checks they explain (CheckMeta::explained_by), wave by
+    // wave; a check whose root was found is not run: its result is implied.
+    let mut outcomes: Vec<(&'static checks::CheckMeta, Outcome)> = Vec::new();
+    let mut pending: Vec<&Box<dyn Check>> = concurrent;
+    while !pending.is_empty() {
+        let waiting_on = |c: &Box<dyn Check>| {
+            c.meta()
+                .explained_by
+                .iter()
+                .any(|root| pending.iter().any(|p| p.meta().id == *root))
+        };
+        let (ready, later): (Vec<&&Box<dyn Check>>, Vec<&&Box<dyn Check>>) =
+            pending.iter().partition(|c| !waiting_on(c));
+        // A cycle in the declarations would leave nothing ready: run the rest as they are.
+        let (ready, later) = if ready.is_empty() {
+            (later, Vec::new())
+        } else {
+            (ready, later)
+        };
+        let mut wave = Vec::new();
+        for c in ready {
+            match explained(c.meta(), &outcomes) {
+                Some(reason) => {
+                    progress.checks_done.fetch_add(1, Ordering::Relaxed);
+                    outcomes.push((c.meta(), Outcome::Inconclusive(reason)));
+                }
+                None => wave.push(c),
+            }
+        }
+        outcomes.extend(
+            futures::future::join_all(wave.into_iter().map(|c| run_one(c.as_ref(), &ctx, &progress)))
+                .await,
+        );
+        pending = later.into_iter().copied().collect();
+    }
     // Checks that change the server's state for the user's account run after every
     // other check, one at a time, so a throttle they trip cannot disturb anyone.
     for c in last {
-        outcomes.push(run_one(c.as_ref(), &ctx, &progress).await);
+        match explained(c.meta(), &outcomes) {
+            Some(reason) => outcomes.push((c.meta(), Outcome::Inconclusive(reason))),
+            None => outcomes.push(run_one(c.as_ref(), &ctx, &progress).await),
+        }
     }
 
     let mut findings: Vec<Finding> = Vec::new();

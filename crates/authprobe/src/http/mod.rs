@@ -111,6 +111,14 @@ pub enum TransportError {
     Other(String),
 }
 
+impl TransportError {
+    /// The peer refused the TLS handshake with an alert (a client certificate it will not
+    /// take): an answer that says "no". Any other transport error says nothing.
+    pub fn is_refusal(&self) -> bool {
+        matches!(self, Self::Tls(t) if t.to_ascii_lowercase().contains("received fatal alert"))
+    }
+}
+
 #[derive(Clone, Debug, Error)]
 pub enum SendError {
     #[error("request budget of {0} exhausted")]

@@ -14,16 +14,84 @@ use regex::Regex;
 use std::collections::{BTreeSet, HashMap};
 use std::sync::LazyLock;
 
+/// What kind of answer a sample is, before any comparison.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Kind {
+    /// An HTTP answer that says "yes": 2xx, or a redirect that does not lead to a login
+    /// page, without an error body.
+    Success,
+    /// An answer that says "no" whatever the baselines look like: any 4xx or 5xx, a
+    /// redirect to a login page, an error body (JSON `error`/`errors`/refusal `detail`), or
+    /// the TLS handshake refused by the peer (an alert).
+    Refusal,
+    /// No answer at all: a transport error (reset, timeout, unparseable HTTP). Proves
+    /// nothing either way: a check that meets one is inconclusive, never passed.
+    Failed(String),
+}
+
 /// The comparable features of one answer.
 #[derive(Clone, Debug)]
 pub struct Sample {
-    /// `None` when the transport refused the request (TLS alert, reset): a rejection.
+    /// `None` when there was no HTTP answer (see `kind`).
     pub status: Option<u16>,
     pub location: Option<String>,
     pub challenge: Option<String>,
     pub cookies: BTreeSet<String>,
+    pub kind: Kind,
     tokens: HashMap<String, u32>,
     token_count: u32,
+}
+
+/// A redirect to where a person signs in is a refusal, wherever it points.
+static LOGIN: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r"(?i)(log-?in|sign-?in|signon|/auth(?:enticate|orize)?(?:[/?#]|$)|/sso(?:[/?#]|$)|/oauth|/session/new|/cas/|/saml)")
+        .expect("static regex")
+});
+
+/// The words of an error message that refuses a credential (DRF `detail`, Flask `msg`,
+/// Express `message`, GraphQL `errors[].message`).
+static REFUSAL_WORDS: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r"(?i)(not (?:been )?(?:authenticated|authori[sz]ed|provided|valid|allowed|permitted|found)|invalid|expired|unauthori[sz]ed|unauthenticated|forbidden|denied|credentials|signature|segments|login required|authentication (?:failed|required)|permission|malformed|missing)")
+        .expect("static regex")
+});
+
+/// Whether a body is an error document: JSON whose top level carries an `error`, a
+/// non-empty `errors` without `data`, or a short refusal message. Bodies that are not
+/// JSON are left to the similarity comparison.
+pub fn is_error_body(body: &[u8]) -> bool {
+    let trimmed = body.trim_ascii_start();
+    if !(trimmed.starts_with(b"{")) || body.len() > 256 * 1024 {
+        return false;
+    }
+    let Ok(serde_json::Value::Object(map)) = serde_json::from_slice::<serde_json::Value>(body)
+    else {
+        return false;
+    };
+    let truthy = |v: &serde_json::Value| match v {
+        serde_json::Value::Null | serde_json::Value::Bool(false) => false,
+        serde_json::Value::String(s) => !s.is_empty(),
+        serde_json::Value::Array(a) => !a.is_empty(),
+        serde_json::Value::Object(o) => !o.is_empty(),
+        _ => true,
+    };
+    let has_data = map.get("data").is_some_and(truthy);
+    if map.get("error").is_some_and(truthy) && !has_data {
+        return true;
+    }
+    if map.get("errors").is_some_and(truthy) && !has_data {
+        return true;
+    }
+    if map.get("ok") == Some(&serde_json::Value::Bool(false))
+        || map.get("success") == Some(&serde_json::Value::Bool(false))
+    {
+        return true;
+    }
+    // A lone message is a refusal when it reads like one; a message beside data is not.
+    map.len() <= 3
+        && ["detail", "message", "msg", "error_description"]
+            .iter()
+            .filter_map(|k| map.get(*k).and_then(|v| v.as_str()))
+            .any(|m| REFUSAL_WORDS.is_match(m))
 }
 
 static DYNAMIC: LazyLock<Regex> = LazyLock::new(|| {
@@ -60,7 +128,15 @@ fn location_key(loc: &str) -> String {
 impl Sample {
     pub fn from_answer(a: &Answer) -> Self {
         let (tokens, token_count) = tokenize(&a.body);
+        let login_redirect = (300..400).contains(&a.status)
+            && a.header("location").is_some_and(|l| LOGIN.is_match(l));
+        let kind = if a.status >= 400 || login_redirect || is_error_body(&a.body) {
+            Kind::Refusal
+        } else {
+            Kind::Success
+        };
         Self {
+            kind,
             status: Some(a.status),
             location: a.header("location").map(location_key),
             challenge: a.header("www-authenticate").map(|c| {
@@ -79,8 +155,15 @@ impl Sample {
         }
     }
 
-    pub fn refused(_e: &TransportError) -> Self {
+    /// A sample for a request that got no HTTP answer: a refusal when the peer refused the
+    /// TLS handshake (an alert: a client certificate it will not take), else a failure.
+    pub fn refused(e: &TransportError) -> Self {
         Self {
+            kind: if e.is_refusal() {
+                Kind::Refusal
+            } else {
+                Kind::Failed(e.to_string())
+            },
             status: None,
             location: None,
             challenge: None,
@@ -110,13 +193,30 @@ impl Sample {
         2.0 * f64::from(common) / f64::from(self.token_count + other.token_count)
     }
 
-    /// An answer that says "no" whatever its body: auth statuses or a refused transport.
+    /// An answer that says "no" whatever the baselines look like.
     pub fn is_refusal(&self) -> bool {
-        matches!(self.status, None | Some(401) | Some(403) | Some(407))
+        self.kind == Kind::Refusal
     }
 
     pub fn is_success(&self) -> bool {
-        matches!(self.status, Some(200..=299))
+        self.kind == Kind::Success
+    }
+
+    /// The transport error, when the request got no answer and was not refused.
+    pub fn failure(&self) -> Option<&str> {
+        match &self.kind {
+            Kind::Failed(e) => Some(e),
+            _ => None,
+        }
+    }
+
+    /// A short description for messages: the status, or what happened instead.
+    pub fn describe(&self) -> String {
+        match (&self.kind, self.status) {
+            (Kind::Failed(e), _) => format!("no answer ({e})"),
+            (_, Some(s)) => format!("status {s}"),
+            (_, None) => "the TLS handshake refused".into(),
+        }
     }
 
     pub fn has_body(&self) -> bool {
@@ -176,6 +276,23 @@ impl Class {
     pub fn all_refused(&self) -> bool {
         !self.samples.is_empty() && self.samples.iter().all(Sample::is_refusal)
     }
+
+    /// Every sample says "yes": the only kind of class a probe may be accepted against.
+    pub fn all_success(&self) -> bool {
+        !self.samples.is_empty() && self.samples.iter().all(Sample::is_success)
+    }
+
+    /// The first transport failure among the samples, if any.
+    pub fn failure(&self) -> Option<&str> {
+        self.samples.iter().find_map(Sample::failure)
+    }
+
+    /// The first sample's description ("status 401"), for messages.
+    pub fn describe(&self) -> String {
+        self.samples
+            .first()
+            .map_or_else(|| "no sample".into(), Sample::describe)
+    }
 }
 
 #[derive(Clone, Debug, PartialEq)]
@@ -228,7 +345,9 @@ impl<'a> Oracle<'a> {
             let locations_differ = a.locations().is_disjoint(&r.locations());
             let r_self = r.self_similarity();
             let body_apart = a_self - cross >= BODY_GAP && r_self - cross >= BODY_GAP;
-            if statuses_differ || locations_differ || body_apart {
+            // A refusal is apart from a success by what it is, whatever the bodies share.
+            let kinds_differ = r.all_refused();
+            if statuses_differ || locations_differ || body_apart || kinds_differ {
                 a_threshold = a_threshold.max((a_self + cross) / 2.0);
                 out.push(Separated {
                     class: r,
@@ -246,6 +365,17 @@ impl<'a> Oracle<'a> {
     pub fn usable(&self) -> Result<(), String> {
         match self.authorized {
             Some(a) => {
+                if let Some(e) = a.failure() {
+                    return Err(format!("the {} reference got no answer: {e}", a.label));
+                }
+                if !a.all_success() {
+                    // Two refusals alike prove nothing: the reference must say "yes".
+                    return Err(format!(
+                        "the {} reference is itself refused ({}), so nothing can be accepted against it",
+                        a.label,
+                        a.describe()
+                    ));
+                }
                 if self.rejected.is_empty() {
                     return Err("no rejected baseline to compare with".into());
                 }
@@ -272,9 +402,19 @@ impl<'a> Oracle<'a> {
     }
 
     pub fn judge(&self, probe: &Sample) -> Verdict {
+        if let Some(e) = probe.failure() {
+            return Verdict::Inconclusive(format!("no answer to judge: {e}"));
+        }
+        // Any 4xx/5xx, login redirect, error body or TLS refusal says "no" by itself.
+        if probe.is_refusal() {
+            return Verdict::Rejected;
+        }
         let Some(a) = self.authorized else {
             return self.judge_without_authorized(probe);
         };
+        if let Err(e) = self.reference_ok(a) {
+            return Verdict::Inconclusive(e);
+        }
         let (a_threshold, seps) = self.separated(a);
         if seps.is_empty() {
             if probe.is_refusal() {
@@ -323,9 +463,26 @@ impl<'a> Oracle<'a> {
         }
     }
 
+    fn reference_ok(&self, a: &Class) -> Result<(), String> {
+        if let Some(e) = a.failure() {
+            return Err(format!("the {} reference got no answer: {e}", a.label));
+        }
+        if !a.all_success() {
+            return Err(format!(
+                "the {} reference is itself refused ({}), so nothing can be accepted against it",
+                a.label,
+                a.describe()
+            ));
+        }
+        Ok(())
+    }
+
     /// Without an authorized answer, only a refusal-vs-success contrast is evidence: the
     /// probe succeeds with a body where a baseline is refused. Always tentative.
     fn judge_without_authorized(&self, probe: &Sample) -> Verdict {
+        if let Some(e) = probe.failure() {
+            return Verdict::Inconclusive(format!("no answer to judge: {e}"));
+        }
         if probe.is_refusal() {
             return Verdict::Rejected;
         }
@@ -355,11 +512,17 @@ impl<'a> Oracle<'a> {
 
     /// For answers without a body (HEAD): status and redirect target only.
     pub fn judge_headers_only(&self, probe: &Sample) -> Verdict {
+        if let Some(e) = probe.failure() {
+            return Verdict::Inconclusive(format!("no answer to judge: {e}"));
+        }
         let Some(a) = self.authorized else {
             return self.judge_without_authorized(probe);
         };
         if probe.is_refusal() {
             return Verdict::Rejected;
+        }
+        if let Err(e) = self.reference_ok(a) {
+            return Verdict::Inconclusive(e);
         }
         let rejected_statuses: BTreeSet<_> =
             self.rejected.iter().flat_map(|r| r.statuses()).collect();
@@ -592,12 +755,19 @@ mod tests {
         let a = authorized();
         let r = Class::new(
             "anonymous",
-            vec![Sample::refused(&TransportError::Tls("alert".into())); 2],
+            vec![
+                Sample::refused(&TransportError::Tls(
+                    "received fatal alert: CertificateRequired".into()
+                ));
+                2
+            ],
         );
         let o = Oracle::new(Some(&a), vec![&r]);
         assert!(o.usable().is_ok());
         assert_eq!(
-            o.judge(&Sample::refused(&TransportError::Tls("x".into()))),
+            o.judge(&Sample::refused(&TransportError::Tls(
+                "received fatal alert: BadCertificate".into()
+            ))),
             Verdict::Rejected
         );
     }

@@ -153,10 +153,18 @@ pub fn render(report: &Report) -> String {
         );
         let _ = writeln!(
             x,
-            "    <properties>\n      <property name=\"target\" value=\"{}\"/>\n      <property name=\"score\" value=\"{}\"/>\n      <property name=\"grade\" value=\"{}\"/>\n    </properties>",
+            "    <properties>\n      <property name=\"target\" value=\"{}\"/>\n      <property name=\"score\" value=\"{}\"/>\n      <property name=\"grade\" value=\"{}\"/>{}\n    </properties>",
             xml_escape(&report.target),
             report.score,
-            xml_escape(&report.grade)
+            xml_escape(&report.grade),
+            report
+                .warnings
+                .iter()
+                .map(|w| format!(
+                    "\n      <property name=\"warning\" value=\"{}\"/>",
+                    xml_escape(w)
+                ))
+                .collect::<String>()
         );
         for c in cases {
             let name = if c.title.is_empty() {

@@ -136,6 +136,9 @@ pub fn render(report: &Report) -> String {
             m.push_str("</details>\n\n");
         }
     }
+    for w in &report.warnings {
+        let _ = writeln!(m, "> **Warning:** {}\n", inline(w));
+    }
     let _ = writeln!(
         m,
         "{} skipped (not applicable) · {} inconclusive · {} {}",

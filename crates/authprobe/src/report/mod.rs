@@ -63,6 +63,20 @@ pub struct Report {
     /// Present when `--baseline` removed findings already known from an earlier report.
     #[serde(skip_serializing_if = "Option::is_none", default)]
     pub baseline: Option<Baseline>,
+    /// What makes the verdicts weaker than they look (most checks undecided), one line
+    /// each; every format shows them above the findings.
+    #[serde(skip_serializing_if = "Vec::is_empty", default)]
+    pub warnings: Vec<String>,
+}
+
+/// The warning every format carries when most checks that ran could not decide: a grade
+/// from a handful of decided checks is not a clean bill of health.
+pub fn undecided_warning(run: usize, inconclusive: usize) -> Option<String> {
+    (run > 0 && inconclusive * 2 > run).then(|| {
+        format!(
+            "{inconclusive} of the {run} checks run could not decide (inconclusive): the score rests on the rest; see each reason, and use --fail-on-inconclusive to gate on it"
+        )
+    })
 }
 
 /// What `--baseline` did: findings matched (check id and target) in the earlier report
@@ -125,6 +139,9 @@ impl Report {
     ) -> Self {
         findings.sort_by(|a, b| b.severity.cmp(&a.severity).then(a.id.cmp(&b.id)));
         let scored = score::score(&findings, &checks_run);
+        let warnings = undecided_warning(checks_run.len(), inconclusive.len())
+            .into_iter()
+            .collect();
         Self {
             schema_version: SCHEMA_VERSION,
             tool: Tool {
@@ -146,6 +163,7 @@ impl Report {
             tls,
             client_auth: None,
             baseline: None,
+            warnings,
         }
     }
 

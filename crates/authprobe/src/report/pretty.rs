@@ -104,6 +104,9 @@ pub fn render(r: &Report, colour: bool) -> String {
         })
         .collect();
     out.push_str(&format!("  {}\n", fams.join(" · ")));
+    for w in &r.warnings {
+        out.push_str(&format!("  warning: {w}\n"));
+    }
     out.push_str(&format!(
         "  {} checks run, {} skipped, {} inconclusive\n",
         r.checks_run.len(),

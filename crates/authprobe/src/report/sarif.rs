@@ -140,15 +140,21 @@ pub fn render(report: &Report) -> String {
         .collect();
     let (origin, _) = split_target(&report.target);
     let notifications: Vec<Value> = report
-        .inconclusive
+        .warnings
         .iter()
-        .map(|s| {
+        .map(|w| {
+            json!({
+                "level": "warning",
+                "message": { "text": w },
+            })
+        })
+        .chain(report.inconclusive.iter().map(|s| {
             json!({
                 "level": "note",
                 "message": { "text": format!("{} inconclusive: {}", s.id, s.reason) },
                 "descriptor": { "id": s.id },
             })
-        })
+        }))
         .collect();
     let log = json!({
         "$schema": "https://json.schemastore.org/sarif-2.1.0.json",

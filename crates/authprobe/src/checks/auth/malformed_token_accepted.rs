@@ -1,8 +1,8 @@
 use crate::checks::{Check, CheckFuture, CheckMeta, Outcome, Remediation};
-use crate::engine::Ctx;
+use crate::engine::{Compare, Ctx};
 use crate::finding::{Confidence, Family, Severity};
 use crate::http::{Exchange, Value};
-use crate::oracle::{Oracle, Sample, Verdict};
+use crate::oracle::{Sample, Verdict};
 
 pub static META: CheckMeta = CheckMeta {
     id: "auth.malformed_token_accepted",
@@ -13,6 +13,7 @@ pub static META: CheckMeta = CheckMeta {
     owasp: &["API2"],
     description: "Sends bearer values that are not tokens at all (empty, null, undefined, random text, an empty JWT shape, the user's token truncated) with the transport credential, and compares each answer with the baselines.",
     needs: &[],
+    explained_by: &[],
     remediation: Remediation {
         summary: "Treat any token that fails to parse exactly like a token that fails to verify: refuse the request with 401. Never fall back to another identity when decoding throws.",
         frameworks: &[
@@ -41,6 +42,9 @@ pub static META: CheckMeta = CheckMeta {
 };
 
 pub struct MalformedTokenAccepted;
+
+/// Bearer values that frameworks read as no token at all.
+const READ_AS_NO_TOKEN: &[&str] = &["empty bearer", "scheme only"];
 
 fn garbage_values(token: Option<&str>) -> Vec<(String, Value)> {
     let mut v: Vec<(String, Value)> = [
@@ -79,13 +83,20 @@ impl Check for MalformedTokenAccepted {
 
     fn run<'a>(&'a self, ctx: &'a Ctx) -> CheckFuture<'a> {
         Box::pin(async move {
-            if let Some(o) = crate::checks::auth::token_optional_with_cert::explained(ctx).await {
-                return o;
+            if ctx.cert_only() {
+                return Outcome::NotApplicable(
+                    "certificate-only API: no token to test (the client certificate is the credential)"
+                        .into(),
+                );
             }
-            let oracle = Oracle::new(ctx.authorized_class(), ctx.app_rejected());
-            if let Err(why) = oracle.usable() {
-                return Outcome::Inconclusive(why);
-            }
+            let oracle = match ctx.judge(Compare::AppCredentialSwapped) {
+                Ok(o) => o,
+                Err(why) => return Outcome::Inconclusive(why),
+            };
+            // Where the certificate alone is enough, an empty bearer or a bare scheme is
+            // read as "no token" by construction: only other garbage proves more.
+            let no_token_ok =
+                crate::checks::auth::token_optional_with_cert::cert_alone_accepted(ctx).await;
             let values = garbage_values(ctx.opts.creds.bearer.as_deref());
             let sent = futures::future::join_all(values.into_iter().map(|(label, v)| async move {
                 let p = ctx
@@ -98,9 +109,13 @@ impl Check for MalformedTokenAccepted {
             let mut hits: Vec<(String, Exchange, bool)> = Vec::new();
             let mut reasons = Vec::new();
             let mut refused = 0;
+            let mut implied = false;
             for (label, x) in sent {
                 match x {
                     Ok(x) => match oracle.judge(&Sample::from_exchange(&x)) {
+                        Verdict::Accepted { .. } if no_token_ok && READ_AS_NO_TOKEN.contains(&label.as_str()) => {
+                            implied = true;
+                        }
                         Verdict::Accepted { tentative, .. } => hits.push((label, x, tentative)),
                         Verdict::Inconclusive(r) => reasons.push(format!("{label}: {r}")),
                         Verdict::Rejected => refused += 1,
@@ -109,6 +124,11 @@ impl Check for MalformedTokenAccepted {
                 }
             }
             if hits.is_empty() {
+                if implied {
+                    return Outcome::Inconclusive(
+                        "explained by auth.token_optional_with_cert: with the certificate, no token is needed, and only an empty bearer (read as no token) was accepted".into(),
+                    );
+                }
                 // Inconclusive only when no garbage value was clearly refused.
                 return match reasons.first() {
                     Some(r) if refused == 0 => Outcome::Inconclusive(r.clone()),
@@ -139,7 +159,7 @@ pub async fn garbage_accepted(ctx: &Ctx) -> bool {
     *ctx.shared
         .garbage_accepted
         .get_or_init(|| async {
-            let Ok(()) = Oracle::new(ctx.authorized_class(), ctx.app_rejected()).usable() else {
+            let Ok(oracle) = ctx.judge(Compare::AppCredentialSwapped) else {
                 return false;
             };
             let p = ctx
@@ -148,8 +168,7 @@ pub async fn garbage_accepted(ctx: &Ctx) -> bool {
                 .header("Authorization", Value::lit("Bearer authprobe-not-a-token"));
             match ctx.send(p).await {
                 Ok(x) => matches!(
-                    Oracle::new(ctx.authorized_class(), ctx.app_rejected())
-                        .judge(&Sample::from_exchange(&x)),
+                    oracle.judge(&Sample::from_exchange(&x)),
                     Verdict::Accepted { .. }
                 ),
                 Err(_) => false,

@@ -1,8 +1,8 @@
 use crate::checks::{Check, CheckFuture, CheckMeta, Outcome, Remediation};
-use crate::engine::Ctx;
+use crate::engine::{Compare, Ctx};
 use crate::finding::{Confidence, Family, Severity};
 use crate::http::{Exchange, Value};
-use crate::oracle::{Oracle, Sample, Verdict};
+use crate::oracle::{Sample, Verdict};
 
 pub static META: CheckMeta = CheckMeta {
     id: "auth.method_bypass",
@@ -13,6 +13,7 @@ pub static META: CheckMeta = CheckMeta {
     owasp: &["API2", "API5"],
     description: "Sends HEAD, OPTIONS and GET with method-override headers (X-HTTP-Method-Override, X-HTTP-Method, X-Method-Override) without application credentials; POST only with --allow-unsafe-methods.",
     needs: &[],
+    explained_by: &[],
     remediation: Remediation {
         summary: "Apply authentication to the route for every method, and evaluate access rules on the method the router dispatches, after any method-override middleware, or drop method override.",
         frameworks: &[
@@ -55,14 +56,11 @@ impl Check for MethodBypass {
 
     fn run<'a>(&'a self, ctx: &'a Ctx) -> CheckFuture<'a> {
         Box::pin(async move {
-            let rejected = ctx.app_rejected();
-            let oracle = Oracle::new(ctx.authorized_class(), rejected.clone());
+            // Probes and reference drop the same thing: the application credential, or for
+            // a certificate-only API the certificate too (it is the credential there).
+            let oracle = ctx.oracle(Compare::AppCredentialRemoved);
             // Only a GET that needs credentials can be bypassed.
-            let reference = ctx
-                .baselines
-                .transport_only
-                .as_ref()
-                .unwrap_or(&ctx.baselines.anonymous);
+            let reference = ctx.unauthenticated_baseline();
             if !reference.class.samples.iter().all(Sample::is_refusal)
                 && reference
                     .class
@@ -78,16 +76,19 @@ impl Check for MethodBypass {
                 return Outcome::Inconclusive(why);
             }
 
-            let mut probes = vec![ctx.transport_probe("HEAD"), ctx.transport_probe("OPTIONS")];
+            let mut probes = vec![
+                ctx.unauthenticated_probe("HEAD"),
+                ctx.unauthenticated_probe("OPTIONS"),
+            ];
             for h in OVERRIDE_HEADERS {
                 for m in ["HEAD", "OPTIONS"] {
-                    probes.push(ctx.transport_probe("GET").header(h, Value::lit(m)));
+                    probes.push(ctx.unauthenticated_probe("GET").header(h, Value::lit(m)));
                 }
             }
             if ctx.opts.allow_unsafe_methods {
-                probes.push(ctx.transport_probe("POST"));
+                probes.push(ctx.unauthenticated_probe("POST"));
                 probes.push(
-                    ctx.transport_probe("POST")
+                    ctx.unauthenticated_probe("POST")
                         .header("X-HTTP-Method-Override", Value::lit("GET")),
                 );
             }

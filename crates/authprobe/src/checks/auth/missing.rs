@@ -1,7 +1,7 @@
 use crate::checks::{Check, CheckFuture, CheckMeta, Outcome, Remediation};
-use crate::engine::Ctx;
+use crate::engine::{Compare, Ctx};
 use crate::finding::{Confidence, Family, Severity};
-use crate::oracle::{Oracle, Verdict};
+use crate::oracle::Verdict;
 
 pub static META: CheckMeta = CheckMeta {
     id: "auth.missing",
@@ -12,6 +12,7 @@ pub static META: CheckMeta = CheckMeta {
     owasp: &["API2"],
     description: "Requests the resource with no token, no Basic pair and no client certificate, twice, and compares the answer with the authorized and refused baselines.",
     needs: &[],
+    explained_by: &[],
     remediation: Remediation {
         summary: "Deny by default: require authentication on every route of the API and open only the routes that are meant to be public, one by one.",
         frameworks: &[
@@ -48,18 +49,10 @@ impl Check for AuthMissing {
 
     fn run<'a>(&'a self, ctx: &'a Ctx) -> CheckFuture<'a> {
         Box::pin(async move {
-            let b = &ctx.baselines;
-            let anon = &b.anonymous;
+            let anon = &ctx.baselines.anonymous;
             // The anonymous baseline is the probe here, so only the other refused classes
             // may serve as the "rejected" side.
-            let mut rejected = Vec::new();
-            if let Some(i) = &b.invalid {
-                rejected.push(&i.class);
-            }
-            if let Some(t) = &b.transport_only {
-                rejected.push(&t.class);
-            }
-            let oracle = Oracle::new(ctx.authorized_class(), rejected);
+            let oracle = ctx.oracle(Compare::Anonymous);
             let verdicts: Vec<Verdict> =
                 anon.class.samples.iter().map(|s| oracle.judge(s)).collect();
             let accepted = verdicts

@@ -1,9 +1,9 @@
 use crate::checks::basic::{judge, literal_basic, random_word, user_basic};
 use crate::checks::{Check, CheckFuture, CheckMeta, Outcome, Remediation};
-use crate::engine::{Ctx, tampered_token_value};
+use crate::engine::{Compare, Ctx, tampered_token_value};
 use crate::finding::{Confidence, Family, Severity};
 use crate::http::{Exchange, Probe, Value};
-use crate::oracle::{Oracle, Sample, Verdict};
+use crate::oracle::{Sample, Verdict};
 
 pub static META: CheckMeta = CheckMeta {
     id: "auth.scheme_confusion",
@@ -14,6 +14,7 @@ pub static META: CheckMeta = CheckMeta {
     owasp: &["API2"],
     description: "On the target (meant for Bearer when a token is given or its challenges name only Bearer) sends, with the transport credential: an invalid bearer followed by the valid Basic pair, the same in the other order, the Basic pair alone, and the valid bearer with a Basic header for a made-up user. A finding when an invalid token is ignored because Basic is present, when Basic silently replaces the declared Bearer scheme, or when the answer names the made-up Basic user. Needs --bearer or --basic; up to 4 requests.",
     needs: &[],
+    explained_by: &["auth.token_optional_with_cert"],
     remediation: Remediation {
         summary: "Give each route exactly one authentication scheme, refuse requests that carry two credentials (400) or an invalid one (401) instead of trying the next scheme, and derive identity and permissions only from the credential that was verified.",
         frameworks: &[
@@ -75,18 +76,15 @@ impl Check for SchemeConfusion {
 
     fn run<'a>(&'a self, ctx: &'a Ctx) -> CheckFuture<'a> {
         Box::pin(async move {
-            if let Some(o) = crate::checks::auth::token_optional_with_cert::explained(ctx).await {
-                return o;
-            }
             let bearer = ctx.bearer_value();
             let basic = user_basic(ctx);
             if bearer.is_none() && basic.is_none() {
                 return Outcome::NotApplicable("needs --bearer or --basic".into());
             }
-            let oracle = Oracle::new(ctx.authorized_class(), ctx.app_rejected());
-            if let Err(why) = oracle.usable() {
-                return Outcome::Inconclusive(why);
-            }
+            let oracle = match ctx.judge(Compare::AppCredentialSwapped) {
+                Ok(o) => o,
+                Err(why) => return Outcome::Inconclusive(why),
+            };
             let base = || ctx.transport_probe("GET").without_header("Authorization");
             let bearer_only = challenges_bearer_only(ctx);
             let meant_for_bearer = bearer.is_some() || bearer_only;

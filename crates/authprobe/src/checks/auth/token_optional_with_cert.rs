@@ -1,8 +1,8 @@
 use crate::checks::{Check, CheckFuture, CheckMeta, Need, Outcome, Remediation};
-use crate::engine::Ctx;
+use crate::engine::{Compare, Ctx};
 use crate::finding::{Confidence, Family, Severity};
 use crate::http::Value;
-use crate::oracle::{Oracle, Sample, Verdict};
+use crate::oracle::{Sample, Verdict};
 
 pub static META: CheckMeta = CheckMeta {
     id: "auth.token_optional_with_cert",
@@ -13,6 +13,7 @@ pub static META: CheckMeta = CheckMeta {
     owasp: &["API2"],
     description: "Sends the user's client certificate with no Authorization header, with an empty bearer, and with a malformed one, and compares each answer with the authorized one and with the invalid-token answer.",
     needs: &[Need::Cert],
+    explained_by: &[],
     remediation: Remediation {
         summary: "Require the application credential on every request even when the connection carries a verified certificate: the certificate authenticates the client machine, the token the user and its grants. A missing or empty token must be answered 401, like a bad one.",
         frameworks: &[
@@ -45,40 +46,15 @@ pub struct TokenOptionalWithCert;
 /// Whether the certificate alone gets the authorized answer: a root cause that checks
 /// sending the certificate with a broken or misplaced token must not report again.
 pub async fn cert_alone_accepted(ctx: &Ctx) -> bool {
-    let b = &ctx.baselines;
-    let (Some(t), Some(a)) = (&b.transport_only, ctx.authorized_class()) else {
+    let Some(t) = &ctx.baselines.transport_only else {
         return false;
     };
-    let o = Oracle::new(Some(a), refused(ctx).await);
-    o.usable().is_ok()
-        && t.exchanges
-            .iter()
-            .all(|x| matches!(o.judge(&Sample::from_exchange(x)), Verdict::Accepted { .. }))
-}
-
-/// Everything that must be refused: no credential, a spoiled one, and the application
-/// credential without the certificate (the classes that resemble the authorized answer
-/// because of another flaw are ignored by the oracle).
-async fn refused(ctx: &Ctx) -> Vec<&crate::oracle::Class> {
-    let b = &ctx.baselines;
-    let mut rejected = vec![&b.anonymous.class];
-    if let Some(i) = &b.invalid {
-        rejected.push(&i.class);
-    }
-    if let Ok((c, _)) = crate::checks::mtls::without_cert(ctx).await {
-        rejected.push(c);
-    }
-    rejected
-}
-
-/// For checks that send the certificate with a missing, broken or misplaced token: when
-/// the certificate alone is accepted, their probes prove nothing more.
-pub async fn explained(ctx: &Ctx) -> Option<Outcome> {
-    cert_alone_accepted(ctx).await.then(|| {
-        Outcome::Inconclusive(
-            "explained by auth.token_optional_with_cert: the client certificate alone gets the authorized answer".into(),
-        )
-    })
+    let Ok(o) = ctx.judge(Compare::CertAlone) else {
+        return false;
+    };
+    t.exchanges
+        .iter()
+        .all(|x| matches!(o.judge(&Sample::from_exchange(x)), Verdict::Accepted { .. }))
 }
 
 impl Check for TokenOptionalWithCert {
@@ -95,10 +71,10 @@ impl Check for TokenOptionalWithCert {
                         .into(),
                 );
             }
-            let oracle = Oracle::new(ctx.authorized_class(), refused(ctx).await);
-            if let Err(e) = oracle.usable() {
-                return Outcome::Inconclusive(e);
-            }
+            let oracle = match ctx.judge(Compare::CertAlone) {
+                Ok(o) => o,
+                Err(e) => return Outcome::Inconclusive(e),
+            };
             if !cert_alone_accepted(ctx).await {
                 return Outcome::Pass;
             }

@@ -15,6 +15,7 @@ pub static META: CheckMeta = CheckMeta {
     owasp: &["API2"],
     description: "SENDS FAILED LOGINS: up to 20 interleaved pairs of wrong-password logins at the Basic endpoint, one for the --basic user and one for a made-up user, alternating which goes first, stopping at the first throttled answer. A finding when the statuses, challenges or bodies differ, or when an exact two-sided Mann-Whitney U test on the answer times gives p < 0.001 with a median gap of at least 5 ms. Runs after the concurrent checks and before basic.no_lockout.",
     needs: &[Need::Basic],
+    explained_by: &[],
     remediation: Remediation {
         summary: "Answer an unknown user exactly like a wrong password — same status, headers and body — and spend the same time on both by hashing against a dummy password when the user does not exist; throttle by username whether or not it exists.",
         frameworks: &[

@@ -17,6 +17,7 @@ pub static META: CheckMeta = CheckMeta {
     owasp: &["API8"],
     description: "Sends a JWT-shaped token and a non-token bearer, each carrying a unique marker, to the target, and a made-up Basic pair and a malformed Basic header to the Basic endpoint (4 requests); reads those refusals and the invalid-credential baseline for the marker (an echo of the credential), JWT library exception text (Signature has expired, jwt malformed, InvalidTokenError, …) and stack traces.",
     needs: &[],
+    explained_by: &[],
     remediation: Remediation {
         summary: "Answer every authentication failure with one generic body (401, {\"error\": \"invalid_token\"}) and log the details server-side; never return the credential, the exception or the traceback.",
         frameworks: &[

@@ -15,6 +15,7 @@ pub static META: CheckMeta = CheckMeta {
     owasp: &["API2"],
     description: "Sends a made-up Basic pair to the plain-HTTP form of the Basic endpoint (--http-url's host with --basic-url's path, or http:// on port 80). A Basic challenge instead of a redirect means clients hand their password over in clear (tentative). Only with --allow-cleartext-basic, and only once that challenge was seen, is the real --basic pair sent to confirm it is accepted: by default the user's password never travels in clear.",
     needs: &[],
+    explained_by: &[],
     remediation: Remediation {
         summary: "Never accept Basic credentials over plain HTTP: redirect (or refuse) every plain request before authentication runs, with no exemption for login or token endpoints, and send HSTS. Rotate any password that was used over HTTP.",
         frameworks: &[

@@ -14,6 +14,7 @@ pub static META: CheckMeta = CheckMeta {
     owasp: &["API2"],
     description: "Tries a built-in list of 30 vendor-default pairs (admin:admin, root:toor, tomcat:s3cret, …) and the pairs of --basic-wordlist against the Basic endpoint (--basic-url, else the target), one at a time under the request budget and rate limit, stopping at the first that logs in and skipping a username once it is throttled. Each answer is judged against the user's own login (when --basic is given) and a made-up pair.",
     needs: &[],
+    explained_by: &[],
     remediation: Remediation {
         summary: "Remove or rename vendor and bootstrap accounts, force a password change on first login, and reject passwords from a list of known defaults and breached passwords.",
         frameworks: &[

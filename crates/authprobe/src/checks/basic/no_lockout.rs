@@ -15,6 +15,7 @@ pub static META: CheckMeta = CheckMeta {
     owasp: &["API2", "API4"],
     description: "SENDS FAILED LOGINS for the --basic user: after two logins with the real pair, a bounded burst of wrong passwords (--lockout-attempts, default 20) goes to the Basic endpoint one at a time, stopping at the first 429, Retry-After, changed refusal or growing delay; then the real pair once more. A finding when nothing slowed the burst and the real password still works right after. Runs after every other check. A server that locks accounts may lock the --basic account: use a test account.",
     needs: &[Need::Basic],
+    explained_by: &[],
     remediation: Remediation {
         summary: "Throttle failed logins per account and per client (429 with Retry-After, or a growing delay), and alert on bursts; prefer throttling over hard lockout, which lets anyone lock a victim out.",
         frameworks: &[

@@ -15,6 +15,7 @@ pub static META: CheckMeta = CheckMeta {
     owasp: &["API8"],
     description: "Reads every WWW-Authenticate realm and the body of every refusal from the baselines, plus two requests to the Basic endpoint (no credentials, and a made-up pair), for private addresses, internal host names (.internal, .local, .corp, .lan), server or framework versions, and e-mail addresses in a realm.",
     needs: &[],
+    explained_by: &[],
     remediation: Remediation {
         summary: "Use a fixed, meaningless realm (the product name) and generic error bodies; keep host names, versions and people's names out of anything an unauthenticated caller can read.",
         frameworks: &[

@@ -11,6 +11,7 @@ pub static META: CheckMeta = CheckMeta {
     owasp: &["API2"],
     description: "Sends the token with alg none, None, NONE and nOnE, with and without the trailing dot, and confirms by changing a claim.",
     needs: &[Need::Token],
+    explained_by: &["jwt.signature_not_verified"],
     remediation: Remediation {
         summary: "Pin the accepted algorithms to the one you issue; reject alg none in any spelling; verify every token with your key.",
         frameworks: super::PINNED_ALGORITHMS,

@@ -11,6 +11,7 @@ pub static META: CheckMeta = CheckMeta {
     owasp: &["API2"],
     description: "Mints a token for another audience (and, when the original names one, without aud) with the known key, or sends --alt-token.",
     needs: &[Need::Token],
+    explained_by: &[],
     remediation: Remediation {
         summary: "Check aud against this API's own identifier and require it, so a token issued for another service is refused.",
         frameworks: super::CLAIM_VALIDATION,

@@ -11,6 +11,7 @@ pub static META: CheckMeta = CheckMeta {
     owasp: &["API2"],
     description: "Signs the token with fresh RSA and EC keys and puts their public halves in the header jwk.",
     needs: &[Need::Token],
+    explained_by: &["jwt.signature_not_verified"],
     remediation: Remediation {
         summary: "Never take the verification key from the token; ignore header jwk/x5c unless they chain to a trust anchor you pin.",
         frameworks: super::PINNED_ALGORITHMS,

@@ -11,6 +11,7 @@ pub static META: CheckMeta = CheckMeta {
     owasp: &["API2"],
     description: "Sends the token with its own alg but an empty signature segment.",
     needs: &[Need::Token],
+    explained_by: &["jwt.signature_not_verified"],
     remediation: Remediation {
         summary: "Treat a missing signature as invalid; verify unconditionally rather than only when a signature is present.",
         frameworks: super::PINNED_ALGORITHMS,

@@ -11,6 +11,7 @@ pub static META: CheckMeta = CheckMeta {
     owasp: &["API2"],
     description: "Mints a token whose exp passed an hour ago with the known key, or sends --expired-token.",
     needs: &[Need::Token],
+    explained_by: &[],
     remediation: Remediation {
         summary: "Require exp and reject expired tokens, with at most a small clock skew (seconds, not hours).",
         frameworks: super::CLAIM_VALIDATION,

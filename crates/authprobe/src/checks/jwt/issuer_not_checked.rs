@@ -11,6 +11,7 @@ pub static META: CheckMeta = CheckMeta {
     owasp: &["API2"],
     description: "Mints a token with another iss with the known key.",
     needs: &[Need::Token],
+    explained_by: &[],
     remediation: Remediation {
         summary: "Check iss against the issuer you trust and require it.",
         frameworks: super::CLAIM_VALIDATION,

@@ -16,6 +16,7 @@ pub static META: CheckMeta = CheckMeta {
     owasp: &["API2", "API7"],
     description: "Runs a listener on loopback (or behind --callback-url), signs the token with a fresh key and points jku (a JWKS) and x5u (a certificate) at the listener. A fetch seen there is proof even when the token is refused.",
     needs: &[Need::Token],
+    explained_by: &["jwt.signature_not_verified"],
     remediation: Remediation {
         summary: "Never fetch keys from a URL in the token. Configure the JWKS URL of your issuer on the server and ignore jku/x5u, or match them against an exact allowlist.",
         frameworks: &[

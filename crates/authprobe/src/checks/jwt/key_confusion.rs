@@ -11,6 +11,7 @@ pub static META: CheckMeta = CheckMeta {
     owasp: &["API2"],
     description: "Finds the public key (--jwt-public-key, x5c, or a JWKS at the usual paths) and signs the token with HS256/384/512 using its PEM, DER and JWK encodings as the secret.",
     needs: &[Need::Token],
+    explained_by: &["jwt.signature_not_verified"],
     remediation: Remediation {
         summary: "Bind each key to one algorithm and pass that algorithm list to the verifier; an RSA/EC public key must never be usable as an HMAC secret.",
         frameworks: super::PINNED_ALGORITHMS,

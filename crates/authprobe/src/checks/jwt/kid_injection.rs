@@ -11,6 +11,7 @@ pub static META: CheckMeta = CheckMeta {
     owasp: &["API2"],
     description: "Sends tokens whose kid points at files of known content (/dev/null, /proc/sys/kernel/ostype) or injects SQL that selects a chosen key, each HMAC-signed with that content.",
     needs: &[Need::Token],
+    explained_by: &["jwt.signature_not_verified"],
     remediation: Remediation {
         summary: "Look kid up in a fixed map of your keys; never use it in a path, a query or a command.",
         frameworks: &[

@@ -11,6 +11,7 @@ pub static META: CheckMeta = CheckMeta {
     owasp: &["API2"],
     description: "Reads the token given with --bearer and compares its lifetime with --max-token-lifetime.",
     needs: &[Need::Token],
+    explained_by: &[],
     remediation: Remediation {
         summary: "Keep access tokens short-lived (minutes to hours) and use refresh tokens for longer sessions.",
         frameworks: &[

@@ -11,6 +11,7 @@ pub static META: CheckMeta = CheckMeta {
     owasp: &["API2"],
     description: "Reads the token given with --bearer: without aud and iss a token for one service is a token for all services that share the key.",
     needs: &[Need::Token],
+    explained_by: &[],
     remediation: Remediation {
         summary: "Put iss and aud in every token and require both when validating.",
         frameworks: &[

@@ -11,6 +11,7 @@ pub static META: CheckMeta = CheckMeta {
     owasp: &["API2"],
     description: "Reads the token given with --bearer: a token without exp never expires.",
     needs: &[Need::Token],
+    explained_by: &[],
     remediation: Remediation {
         summary: "Issue every access token with exp (minutes to hours) and require exp when validating.",
         frameworks: &[

@@ -24,7 +24,7 @@ pub mod token_in_url;
 pub mod weak_hmac_secret;
 
 use crate::checks::{CheckMeta, Outcome};
-use crate::engine::{BEARER_VAR, Ctx};
+use crate::engine::{BEARER_VAR, Compare, Ctx};
 use crate::finding::Confidence;
 use crate::http::{Exchange, Seg, Value};
 use crate::oracle::{Oracle, Sample, Verdict};
@@ -386,8 +386,7 @@ pub struct Trial {
 }
 
 pub fn oracle(ctx: &Ctx) -> Result<Oracle<'_>, String> {
-    let o = Oracle::new(ctx.authorized_class(), ctx.app_rejected());
-    o.usable()?;
+    let o = ctx.judge(Compare::AppCredentialSwapped)?;
     if ctx.authorized_class().is_none() {
         return Err("no authorized baseline".into());
     }
@@ -459,12 +458,6 @@ pub async fn forgery_check(
     build: impl Fn(&[Edit]) -> Result<Vec<Forged>, String>,
     what: &str,
 ) -> Outcome {
-    if let Some(u) = ctx.shared.jwt.unverified(ctx).await {
-        return Outcome::Inconclusive(format!(
-            "explained by jwt.signature_not_verified: the server accepted a token with a mismatched signature ({}), so this forgery proves nothing more",
-            u.accepted[0].0
-        ));
-    }
     let forged = match build(&[]) {
         Ok(f) if !f.is_empty() => f,
         Ok(_) => return Outcome::NotApplicable("no forgery applies to this token".into()),

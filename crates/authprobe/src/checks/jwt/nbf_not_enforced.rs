@@ -11,6 +11,7 @@ pub static META: CheckMeta = CheckMeta {
     owasp: &["API2"],
     description: "Mints a token valid only from an hour from now with the known key.",
     needs: &[Need::Token],
+    explained_by: &[],
     remediation: Remediation {
         summary: "Honour nbf (not before) with a small leeway.",
         frameworks: super::CLAIM_VALIDATION,

@@ -11,6 +11,7 @@ pub static META: CheckMeta = CheckMeta {
     owasp: &["API2"],
     description: "For ES256/384/512 tokens, sends the token with an all-zero signature (raw and DER forms).",
     needs: &[Need::Token],
+    explained_by: &["jwt.signature_not_verified"],
     remediation: Remediation {
         summary: "Upgrade the ECDSA implementation (Java 15-18 before the April 2022 patches are affected) and reject signatures with r or s outside 1..n-1.",
         frameworks: &[

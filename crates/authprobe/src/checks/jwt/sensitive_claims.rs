@@ -11,6 +11,7 @@ pub static META: CheckMeta = CheckMeta {
     owasp: &["API3"],
     description: "Reads the token given with --bearer: JWT payloads are only base64, readable by anyone who sees the token.",
     needs: &[Need::Token],
+    explained_by: &[],
     remediation: Remediation {
         summary: "Keep tokens to identifiers and authorization data; look personal data up server-side, or encrypt the token (JWE) if it must travel.",
         frameworks: &[

@@ -11,6 +11,7 @@ pub static META: CheckMeta = CheckMeta {
     owasp: &["API2"],
     description: "Changes a claim and keeps the original signature, then sends a random signature of the right length.",
     needs: &[Need::Token],
+    explained_by: &[],
     remediation: Remediation {
         summary: "Verify the signature of every token with your key before reading any claim.",
         frameworks: super::PINNED_ALGORITHMS,

@@ -12,6 +12,7 @@ pub static META: CheckMeta = CheckMeta {
     owasp: &["API2"],
     description: "Sends the token as access_token, token and jwt query parameters, without an Authorization header.",
     needs: &[Need::Token],
+    explained_by: &["auth.token_optional_with_cert"],
     remediation: Remediation {
         summary: "Accept bearer tokens only in the Authorization header; URLs end up in access logs, proxy logs, browser history and Referer headers.",
         frameworks: &[
@@ -48,9 +49,6 @@ impl Check for TokenInUrl {
 
     fn run<'a>(&'a self, ctx: &'a Ctx) -> CheckFuture<'a> {
         Box::pin(async move {
-            if let Some(o) = crate::checks::auth::token_optional_with_cert::explained(ctx).await {
-                return o;
-            }
             let Some(token) = ctx.opts.creds.bearer.clone() else {
                 return Outcome::NotApplicable("needs a bearer token".into());
             };

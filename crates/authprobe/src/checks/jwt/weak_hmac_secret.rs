@@ -11,6 +11,7 @@ pub static META: CheckMeta = CheckMeta {
     owasp: &["API2"],
     description: "For HS256/384/512 tokens, tries the built-in list of default and example secrets with mangling rules, then each --wordlist, offline, within --crack-time. Sends nothing; a recovered key is then used to mint the tokens of the claim checks.",
     needs: &[Need::Token],
+    explained_by: &[],
     remediation: Remediation {
         summary: "Replace the secret with at least 256 random bits from a CSPRNG (e.g. `openssl rand -base64 32`), keep it out of source control, rotate it (every token signed with the old one is forgeable), or move to an asymmetric algorithm (ES256/EdDSA) so verifiers hold no signing secret.",
         frameworks: &[

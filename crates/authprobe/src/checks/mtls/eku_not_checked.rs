@@ -12,6 +12,7 @@ pub static META: CheckMeta = CheckMeta {
     owasp: &["API2"],
     description: "Mints, from the test CA, a certificate for the user's subject whose extended key usage is serverAuth only (what a server certificate from the same CA carries), presents it with the user's other credentials, and compares the answer with the authorized one.",
     needs: &[Need::Cert, Need::CaKey],
+    explained_by: &[],
     remediation: Remediation {
         summary: "Accept as client certificates only those whose extended key usage includes clientAuth, so a server certificate (or its stolen key) from the same CA cannot log in. Better still, issue client certificates from a CA that issues nothing else.",
         frameworks: VERIFY_CLIENT_CERTS,
@@ -36,7 +37,6 @@ impl Check for EkuNotChecked {
                 &META,
                 id,
                 "a certificate from the test CA for the user's subject with extended key usage serverAuth only",
-                true,
             )
             .await
         })

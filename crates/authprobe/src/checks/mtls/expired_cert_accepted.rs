@@ -12,6 +12,7 @@ pub static META: CheckMeta = CheckMeta {
     owasp: &["API2"],
     description: "Mints, from the test CA, a certificate for the user's subject whose validity ended a day ago, presents it with the user's other credentials, and compares the answer with the authorized one.",
     needs: &[Need::Cert, Need::CaKey],
+    explained_by: &[],
     remediation: Remediation {
         summary: "Check the client certificate's validity period on every handshake (the default of every TLS library; it is lost by custom verifiers, 'ignore expiry' flags and optional_no_ca). Rotate client certificates before they expire rather than relaxing the check.",
         frameworks: VERIFY_CLIENT_CERTS,
@@ -36,7 +37,6 @@ impl Check for ExpiredCertAccepted {
                 &META,
                 id,
                 "a certificate from the test CA for the user's subject that expired yesterday",
-                true,
             )
             .await
         })

@@ -17,6 +17,7 @@ pub static META: CheckMeta = CheckMeta {
     owasp: &["API2"],
     description: "Over connections without a client certificate, to the target and to the application's own address behind the proxy (--origin), sends the user's request with the user's public certificate in the headers TLS terminators set (X-SSL-Client-Cert, SSL_CLIENT_CERT, X-Client-Cert, X-ARR-ClientCert, Ssl-Client-Cert, X-Forwarded-Client-Cert, X-SSL-Client-S-DN/-DN with X-SSL-Client-Verify: SUCCESS), raw and URL-escaped, and compares each answer with the authorized one and with the same request without the headers.",
     needs: &[Need::Cert],
+    explained_by: &[],
     remediation: Remediation {
         summary: "Certificates are public: a header carrying one proves nothing unless only the proxy can set it. Make the proxy overwrite (or delete) every client-certificate header on every request, and make the application reachable only by the proxy (bind to a private address, or require a proxy-to-app mTLS hop or shared secret).",
         frameworks: &[
@@ -158,8 +159,16 @@ async fn try_place(ctx: &Ctx, place: &Place, der: &[u8], subject: &str) -> Resul
     // target that is the pair the mtls checks already share.
     let owned;
     let (unauth, a): (&Class, &Exchange) = if place.url == ctx.opts.target {
-        match mtls::without_cert(ctx).await {
-            Ok((c, xs)) => (c, &xs[0]),
+        // For a certificate-only API the request without the certificate is the
+        // anonymous one.
+        match mtls::without_cert(ctx).or_else(|e| {
+            if ctx.cert_only() {
+                Ok(&ctx.baselines.anonymous)
+            } else {
+                Err(e)
+            }
+        }) {
+            Ok(b) => (&b.class, &b.exchanges[0]),
             Err(e) => return Result_::Inconclusive(e),
         }
     } else {

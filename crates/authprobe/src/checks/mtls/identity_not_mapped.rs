@@ -12,6 +12,7 @@ pub static META: CheckMeta = CheckMeta {
     owasp: &["API2", "API1"],
     description: "Mints, from the test CA, a valid certificate whose CN names no user, presents it with the user's other credentials, and compares the answer with the authorized one: if any certificate from the CA is enough, the certificate identifies no one.",
     needs: &[Need::Cert, Need::CaKey],
+    explained_by: &[],
     remediation: Remediation {
         summary: "Map the verified certificate's subject (or SAN) to an account and refuse certificates that map to none; when a token is also required, check that the token's subject is the certificate's user.",
         frameworks: &[
@@ -65,7 +66,6 @@ impl Check for IdentityNotMapped {
                 &META,
                 id,
                 &format!("a valid certificate from the test CA for the unknown subject CN={cn}, which maps to no user,"),
-                false,
             )
             .await
         })

@@ -4,10 +4,15 @@
 //!
 //! Every probe here is the user's authorized request with one thing changed (the
 //! certificate swapped or removed, or headers added), judged by the oracle against the
-//! authorized answer and the refused ones. Root causes are reported once: when the
-//! request without any certificate is already accepted (`mtls.not_required`), or a
-//! self-signed certificate is (`mtls.untrusted_cert_accepted`), the narrower certificate
-//! checks say "explained by" instead of firing again.
+//! authorized answer and the refused ones. Each certificate probe is sent and reported on
+//! its own: a proxy that takes self-signed certificates may still refuse expired ones
+//! (Apache `optional_no_ca`), or take both (HAProxy `crt-ignore-err all`).
+//!
+//! Where the token is bound to the user's certificate (RFC 8705 `cnf.x5t#S256`), the
+//! binding refuses it over any other certificate whatever the certificate layer did. The
+//! probe then carries the user's token re-bound to the probe certificate, minted with a
+//! key the scan knows; without one it is inconclusive. Two refusals that look alike prove
+//! nothing, so no verdict rests on them.
 
 pub mod discovery;
 pub mod eku_not_checked;
@@ -21,10 +26,10 @@ pub mod token_not_bound;
 pub mod untrusted_cert_accepted;
 
 use crate::checks::{CheckMeta, Outcome};
-use crate::engine::Ctx;
+use crate::engine::{Baseline, Compare, Ctx};
 use crate::finding::Confidence;
 use crate::http::{ClientIdentity, Exchange, Probe};
-use crate::oracle::{Class, Oracle, Sample, Verdict};
+use crate::oracle::{Oracle, Sample, Verdict};
 use discovery::ClientAuthSection;
 use mint::{Minter, UserCert, Variant};
 use std::sync::Arc;
@@ -46,8 +51,6 @@ impl Trial {
 pub struct MtlsShared {
     minter: OnceCell<Result<Arc<Minter>, String>>,
     discovery: OnceCell<Result<ClientAuthSection, String>>,
-    /// The user's credentials without the certificate, sent twice.
-    without_cert: OnceCell<Result<(Class, Vec<Exchange>), String>>,
     /// The self-signed copy of the user's certificate, with the user's credentials.
     self_signed: OnceCell<Result<CertTrial, String>>,
 }
@@ -130,69 +133,31 @@ pub fn with_identity(ctx: &Ctx, identity: Option<Arc<ClientIdentity>>) -> Probe 
     ctx.authorized_probe("GET").with_identity(identity)
 }
 
-/// The refused classes every mtls probe is told apart from: no credential at all, a
-/// spoiled application credential, and the certificate without the application
-/// credential. Those that resemble the authorized answer (a flaw elsewhere) are left out
-/// by the oracle's separation, so one flaw does not blind these checks.
-fn refused_classes(ctx: &Ctx) -> Vec<&Class> {
-    let b = &ctx.baselines;
-    let mut rejected = vec![&b.anonymous.class];
-    if let Some(i) = &b.invalid {
-        rejected.push(&i.class);
-    }
-    if let Some(t) = &b.transport_only {
-        rejected.push(&t.class);
-    }
-    rejected
-}
-
 /// The authorized class against the refused ones, for the request without a certificate.
 pub fn oracle(ctx: &Ctx) -> Result<Oracle<'_>, String> {
-    let o = Oracle::new(ctx.authorized_class(), refused_classes(ctx));
-    o.usable()?;
     if ctx.authorized_class().is_none() {
         return Err("no authorized baseline".into());
     }
-    Ok(o)
-}
-
-/// For probes that swap the certificate: the request without any certificate is one more
-/// refused class (what a refused certificate usually looks like: 403, nginx's 400).
-pub async fn cert_oracle(ctx: &Ctx) -> Result<Oracle<'_>, String> {
-    oracle(ctx)?;
-    let mut rejected = refused_classes(ctx);
-    if let Ok((c, _)) = without_cert(ctx).await {
-        rejected.push(c);
-    }
-    Ok(Oracle::new(ctx.authorized_class(), rejected))
+    ctx.judge(Compare::CertRemoved)
 }
 
 /// Sends `probe` (a swapped certificate) and judges the answer.
 pub async fn trial(ctx: &Ctx, probe: Probe) -> Result<Trial, String> {
-    let o = cert_oracle(ctx).await?;
+    if ctx.authorized_class().is_none() {
+        return Err("no authorized baseline".into());
+    }
+    let o = ctx.judge(Compare::CertSwapped)?;
     let exchange = ctx.send(probe).await?;
     let verdict = o.judge(&Sample::from_exchange(&exchange));
     Ok(Trial { exchange, verdict })
 }
 
-/// The user's credentials with no certificate, two samples.
-pub async fn without_cert(ctx: &Ctx) -> Result<&(Class, Vec<Exchange>), String> {
-    ctx.shared
-        .mtls
-        .without_cert
-        .get_or_init(|| async {
-            let p = with_identity(ctx, None);
-            let (a, b) = tokio::join!(ctx.send(p.clone()), ctx.send(p));
-            let xs = vec![a?, b?];
-            let class = Class::new(
-                "credentials without a certificate",
-                xs.iter().map(Sample::from_exchange).collect(),
-            );
-            Ok((class, xs))
-        })
-        .await
+/// The user's credentials with no certificate (a baseline, taken twice).
+pub fn without_cert(ctx: &Ctx) -> Result<&Baseline, String> {
+    ctx.baselines
+        .app_without_cert
         .as_ref()
-        .map_err(Clone::clone)
+        .ok_or_else(|| "needs a client certificate and a token or Basic pair".to_string())
 }
 
 /// Whether the user's credentials without any certificate get the authorized answer:
@@ -202,87 +167,145 @@ pub async fn accepted_without_cert(ctx: &Ctx) -> Result<Option<&Exchange>, Strin
         return Ok(None);
     }
     let o = oracle(ctx)?;
-    let (_, xs) = without_cert(ctx).await?;
+    let xs = &without_cert(ctx)?.exchanges;
     let accepted = xs
         .iter()
         .all(|x| matches!(o.judge(&Sample::from_exchange(x)), Verdict::Accepted { .. }));
     Ok(accepted.then(|| &xs[0]))
 }
 
-/// A swapped certificate tried twice over: with the user's credentials (does it get the
-/// authorized answer?) and, when that is refused, alone (does the certificate layer treat
-/// it like the user's own?). The second tier matters where tokens are bound to the
-/// certificate (RFC 8705): the binding refuses the user's token over any other
-/// certificate, which hides whether the certificate itself was verified at all.
+/// A swapped certificate with the user's credentials, and, where the user's token is
+/// bound to the user's own certificate, the same request with the token re-bound to the
+/// probe certificate.
 pub struct CertTrial {
     pub full: Trial,
-    /// The certificate without application credentials, judged against the user's
-    /// certificate without them (accepted) and no certificate (refused).
-    pub layer: Option<Trial>,
+    /// `Some` when `full` was refused by the application (not at the handshake) and the
+    /// token carries `cnf.x5t#S256`: the re-bound trial, or why it could not be sent.
+    pub rebound: Option<Result<Trial, String>>,
+    /// Where the re-binding key came from.
+    pub key_source: Option<String>,
 }
 
 impl CertTrial {
     pub fn accepted(&self) -> bool {
-        self.full.accepted() || self.layer.as_ref().is_some_and(Trial::accepted)
+        self.full.accepted() || matches!(&self.rebound, Some(Ok(t)) if t.accepted())
     }
 
     pub fn refused(&self) -> bool {
         !self.accepted()
-            && (self.full.verdict == Verdict::Rejected
-                || self
-                    .layer
-                    .as_ref()
-                    .is_some_and(|t| t.verdict == Verdict::Rejected))
+            && self.full.verdict == Verdict::Rejected
+            && match &self.rebound {
+                None => true,
+                Some(Ok(t)) => t.verdict == Verdict::Rejected,
+                Some(Err(_)) => false,
+            }
     }
 
     /// The exchange that proves acceptance, and how to say what it proves.
-    pub fn proof(&self) -> Option<(&Exchange, &'static str)> {
+    pub fn proof(&self) -> Option<(&Exchange, String)> {
         if self.full.accepted() {
             return Some((
                 &self.full.exchange,
-                "with the user's other credentials, got the authorized answer",
+                "with the user's other credentials, got the authorized answer".into(),
             ));
         }
-        self.layer.as_ref().filter(|t| t.accepted()).map(|t| {
-            (
+        match &self.rebound {
+            Some(Ok(t)) if t.accepted() => Some((
                 &t.exchange,
-                "is treated like the user's own certificate: without any other credential both get the same answer, while no certificate gets a different one (the user's token over it was refused, likely by a certificate binding, which does not make the certificate check any less absent)",
-            )
-        })
+                format!(
+                    "with the user's token re-bound to it (cnf.x5t#S256 set to its thumbprint, signed with the key {}; every other claim kept), got the authorized answer",
+                    self.key_source.as_deref().unwrap_or("the scan knows")
+                ),
+            )),
+            _ => None,
+        }
     }
 
     pub fn inconclusive_reason(&self) -> Option<String> {
-        match (&self.full.verdict, self.layer.as_ref().map(|t| &t.verdict)) {
+        match (&self.full.verdict, &self.rebound) {
             (Verdict::Inconclusive(r), _) => Some(r.clone()),
-            (_, Some(Verdict::Inconclusive(r))) => Some(r.clone()),
+            (_, Some(Err(r))) => Some(r.clone()),
+            (_, Some(Ok(Trial {
+                verdict: Verdict::Inconclusive(r),
+                ..
+            }))) => Some(r.clone()),
             _ => None,
         }
     }
 }
 
-/// The certificate-layer oracle: the user's certificate alone against no certificate.
-fn layer_oracle(ctx: &Ctx) -> Option<Oracle<'_>> {
-    let t = ctx.baselines.transport_only.as_ref()?;
-    let o = Oracle::new(Some(&t.class), vec![&ctx.baselines.anonymous.class]);
-    o.usable().ok().map(|_| o)
+/// The SHA-256 thumbprint of a certificate, as RFC 8705 `cnf.x5t#S256` carries it.
+pub fn thumbprint(id: &ClientIdentity) -> String {
+    use base64::Engine as _;
+    use sha2::Digest as _;
+    let der = id.chain.first().map(|c| c.as_ref()).unwrap_or(&[]);
+    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(sha2::Sha256::digest(der))
+}
+
+/// The user's token's RFC 8705 binding, if it has one.
+pub fn token_binding(ctx: &Ctx) -> Option<String> {
+    crate::checks::jwt::user_jwt(ctx).and_then(|j| {
+        j.claim("cnf")
+            .and_then(|c| c.get("x5t#S256"))
+            .and_then(|v| v.as_str())
+            .map(str::to_string)
+    })
 }
 
 pub async fn cert_trial(ctx: &Ctx, identity: Arc<ClientIdentity>) -> Result<CertTrial, String> {
     let full = trial(ctx, with_identity(ctx, Some(identity.clone()))).await?;
-    if full.accepted() {
-        return Ok(CertTrial { full, layer: None });
+    let refused_by_app = full.verdict == Verdict::Rejected
+        && full
+            .exchange
+            .result
+            .as_ref()
+            .is_ok_and(|_| token_binding(ctx).is_some());
+    if !refused_by_app {
+        return Ok(CertTrial {
+            full,
+            rebound: None,
+            key_source: None,
+        });
     }
-    let layer = match layer_oracle(ctx) {
-        Some(o) => {
-            let exchange = ctx
-                .send(ctx.bare("GET").with_identity(Some(identity)))
-                .await?;
-            let verdict = o.judge(&Sample::from_exchange(&exchange));
-            Some(Trial { exchange, verdict })
-        }
-        None => None,
+    let Some(jwt) = crate::checks::jwt::user_jwt(ctx) else {
+        return Ok(CertTrial {
+            full,
+            rebound: None,
+            key_source: None,
+        });
     };
-    Ok(CertTrial { full, layer })
+    let Some(k) = ctx.shared.jwt.key(ctx).await else {
+        return Ok(CertTrial {
+            full,
+            rebound: Some(Err("the token is bound to the user's certificate (cnf.x5t#S256), so the application refuses it over any other certificate whatever the certificate layer did; give the token's signing key (--jwt-key or --jwt-secret) so the probe can carry a token bound to the probe certificate".into())),
+            key_source: None,
+        });
+    };
+    let minted = authprobe_jwt::attacks::mint_changed_claim(
+        &jwt,
+        k.alg,
+        &k.key,
+        "cnf",
+        serde_json::json!({ "x5t#S256": thumbprint(&identity) }),
+        authprobe_jwt::attacks::unix_now(),
+    );
+    let rebound = match minted {
+        Ok(f) => {
+            let p = with_identity(ctx, Some(identity))
+                .without_header("Authorization")
+                .header(
+                    "Authorization",
+                    crate::checks::jwt::minted_value(&f.token),
+                );
+            trial(ctx, p).await
+        }
+        Err(e) => Err(format!("could not re-bind the token: {e}")),
+    };
+    Ok(CertTrial {
+        full,
+        rebound: Some(rebound),
+        key_source: Some(k.source.clone()),
+    })
 }
 
 /// The self-signed copy of the user's certificate, tried once per scan.
@@ -301,23 +324,6 @@ pub async fn self_signed_trial(ctx: &Ctx) -> Result<&CertTrial, String> {
         .map_err(Clone::clone)
 }
 
-/// The root cause that explains a narrower certificate finding, if one holds.
-pub async fn explained_by(ctx: &Ctx, include_untrusted: bool) -> Option<Outcome> {
-    if let Ok(Some(_)) = accepted_without_cert(ctx).await {
-        return Some(Outcome::Inconclusive(
-            "explained by mtls.not_required: the request is accepted without any certificate"
-                .into(),
-        ));
-    }
-    if include_untrusted && self_signed_trial(ctx).await.is_ok_and(CertTrial::accepted) {
-        return Some(Outcome::Inconclusive(
-            "explained by mtls.untrusted_cert_accepted: even a self-signed certificate is accepted"
-                .into(),
-        ));
-    }
-    None
-}
-
 /// The shape shared by the checks that swap the user's certificate for one with a single
 /// defect: defer to a root cause, send, report when the certificate is accepted.
 pub async fn swapped_cert_check(
@@ -325,11 +331,7 @@ pub async fn swapped_cert_check(
     meta: &'static CheckMeta,
     identity: Arc<ClientIdentity>,
     what: &str,
-    include_untrusted: bool,
 ) -> Outcome {
-    if let Some(o) = explained_by(ctx, include_untrusted).await {
-        return o;
-    }
     let t = match cert_trial(ctx, identity.clone()).await {
         Ok(t) => t,
         Err(e) => return Outcome::Inconclusive(e),

@@ -12,6 +12,7 @@ pub static META: CheckMeta = CheckMeta {
     owasp: &["API2"],
     description: "Finds whether the server requests a client certificate (none, optional or required, for TLS 1.2 and 1.3, with the CA names it announces), then sends the user's request without the certificate and compares the answer with the authorized one.",
     needs: &[Need::Cert],
+    explained_by: &[],
     remediation: Remediation {
         summary: "Require the client certificate where the API is meant to be mutual-TLS only: verify it at the TLS terminator (required, not optional) or, when the terminator must accept certificate-less clients for other routes, refuse requests to these routes that arrive without a verified certificate.",
         frameworks: VERIFY_CLIENT_CERTS,
@@ -29,6 +30,12 @@ impl Check for NotRequired {
         Box::pin(async move {
             // The section is reported whatever the verdict; its failure is not this
             // check's, which still has the HTTP comparison to make.
+            if ctx.cert_only() {
+                // Without the certificate nothing is left: that request is auth.missing's.
+                return Outcome::NotApplicable(
+                    "certificate-only API: the request without the certificate carries no credential at all, which auth.missing tests".into(),
+                );
+            }
             let section = mtls::discovery(ctx).await.ok().cloned();
             let accepted = match mtls::accepted_without_cert(ctx).await {
                 Ok(a) => a,

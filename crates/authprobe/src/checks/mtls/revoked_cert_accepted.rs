@@ -12,6 +12,7 @@ pub static META: CheckMeta = CheckMeta {
     owasp: &["API2"],
     description: "Presents a certificate the CA has revoked (--revoked-cert/--revoked-key; `authprobe mint-revoked` makes one and the CRL to deploy) with the user's other credentials, and compares the answer with the authorized one.",
     needs: &[Need::Cert],
+    explained_by: &[],
     remediation: Remediation {
         summary: "Check revocation for client certificates: load the CA's CRL at the TLS terminator and refresh it before its nextUpdate (or use OCSP stapling where the stack supports it for clients). A CRL that is published but not loaded protects nothing.",
         frameworks: VERIFY_CLIENT_CERTS,
@@ -37,7 +38,6 @@ impl Check for RevokedCertAccepted {
                 &META,
                 id,
                 "the revoked certificate given with --revoked-cert",
-                true,
             )
             .await
         })

@@ -6,7 +6,6 @@ use crate::finding::{Confidence, Family, Severity};
 use crate::http::ClientIdentity;
 use crate::oracle::Verdict;
 use base64::Engine as _;
-use sha2::Digest;
 use std::sync::Arc;
 
 pub static META: CheckMeta = CheckMeta {
@@ -18,6 +17,7 @@ pub static META: CheckMeta = CheckMeta {
     owasp: &["API2"],
     description: "Replays the user's token over a connection with a second certificate of the same subject (--client-cert2, or one minted from the test CA) and over one with none; reads whether the token carries an RFC 8705 cnf.x5t#S256 thumbprint; with a known signing key, sends a token whose cnf names another certificate over the user's own.",
     needs: &[Need::Token, Need::Cert],
+    explained_by: &["mtls.not_required"],
     remediation: Remediation {
         summary: "Bind access tokens to the client certificate (RFC 8705): the issuer puts cnf.x5t#S256 (the base64url SHA-256 of the certificate's DER) in the token, and every resource server compares it with the certificate of the connection and refuses a mismatch or a missing cnf. Then a stolen token is useless without the certificate's key.",
         frameworks: &[
@@ -47,11 +47,6 @@ pub static META: CheckMeta = CheckMeta {
 
 pub struct TokenNotBound;
 
-fn thumbprint(id: &ClientIdentity) -> String {
-    let der = id.chain.first().map(|c| c.as_ref()).unwrap_or(&[]);
-    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(sha2::Sha256::digest(der))
-}
-
 impl Check for TokenNotBound {
     fn meta(&self) -> &'static CheckMeta {
         &META
@@ -72,7 +67,7 @@ impl Check for TokenNotBound {
                     .and_then(|v| v.as_str())
                     .map(str::to_string)
             });
-            let own_print = thumbprint(&own);
+            let own_print = mtls::thumbprint(&own);
             let cnf_note = match &cnf {
                 Some(c) if *c == own_print => "The token carries cnf.x5t#S256 for the user's certificate, but the server does not compare it with the connection's.".to_string(),
                 Some(_) => "The token carries a cnf.x5t#S256 that is not the user's certificate's thumbprint.".to_string(),
@@ -132,7 +127,7 @@ impl Check for TokenNotBound {
                 && let Some(k) = ctx.shared.jwt.key(ctx).await
             {
                 let other = match &second {
-                    Some((id, _)) => thumbprint(id),
+                    Some((id, _)) => mtls::thumbprint(id),
                     None => base64::engine::general_purpose::URL_SAFE_NO_PAD
                         .encode(rand::random::<[u8; 32]>()),
                 };
@@ -174,11 +169,6 @@ impl Check for TokenNotBound {
 
             if refused {
                 return Outcome::Pass;
-            }
-            if let Ok(Some(_)) = mtls::accepted_without_cert(ctx).await {
-                return Outcome::Inconclusive(
-                    "explained by mtls.not_required: the token is accepted with no certificate at all".into(),
-                );
             }
             if second.is_none() && cnf.is_none() && jwt.is_some() {
                 // Nothing could be replayed; what the token says is all there is.

@@ -12,6 +12,7 @@ pub static META: CheckMeta = CheckMeta {
     owasp: &["API2"],
     description: "Presents, with the user's other credentials, a self-signed certificate with the user's subject and one with the same subject from a throwaway CA that carries the real issuer's name, and compares each answer with the authorized one.",
     needs: &[Need::Cert],
+    explained_by: &[],
     remediation: Remediation {
         summary: "Verify the client certificate's chain up to the client CA you operate, with a signature check, at the TLS terminator; never accept 'any certificate' (optional_no_ca, verify none, custom verifiers that return success) in front of an application that trusts the identity it is given.",
         frameworks: VERIFY_CLIENT_CERTS,
@@ -31,9 +32,6 @@ impl Check for UntrustedCertAccepted {
                 Ok(u) => u,
                 Err(o) => return o,
             };
-            if let Some(o) = mtls::explained_by(ctx, false).await {
-                return o;
-            }
             let self_signed = match mtls::self_signed_trial(ctx).await {
                 Ok(t) => t,
                 Err(e) => return Outcome::Inconclusive(e),

@@ -13,6 +13,7 @@ pub static META: CheckMeta = CheckMeta {
     owasp: &["API8"],
     description: "Validates the chain the server presents (webpki, as rustls does) against the system trust store or --server-ca, and separately checks the leaf's validity dates and that it names the host (or --sni): each problem found is named. --insecure does not silence this check.",
     needs: &[Need::Https],
+    explained_by: &[],
     remediation: Remediation {
         summary: "Present a certificate from a CA the clients trust, valid now, whose subjectAltName covers every name clients use, together with its intermediates. Clients that must skip verification to connect can be impersonated by anyone on the path.",
         frameworks: CERT_FIX,

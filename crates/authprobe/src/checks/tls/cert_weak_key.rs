@@ -13,6 +13,7 @@ pub static META: CheckMeta = CheckMeta {
     owasp: &["API8"],
     description: "Parses every certificate the server sends: keys of RSA/DSA under 2048 bits or EC under 256 bits, and SHA-1/MD5 signatures on any certificate but a self-issued root, are reported.",
     needs: &[Need::Https],
+    explained_by: &[],
     remediation: Remediation {
         summary: "Reissue the certificate with an ECDSA P-256 (or RSA 2048-bit or larger) key, signed with SHA-256 or stronger, and ask the CA for a SHA-256 intermediate.",
         frameworks: &[

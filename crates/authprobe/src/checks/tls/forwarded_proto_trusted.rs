@@ -14,6 +14,7 @@ pub static META: CheckMeta = CheckMeta {
     owasp: &["API8"],
     description: "Over plain HTTP (--http-url, or http:// on port 80, and --origin when it is http://), sends the resource once as is and once each with X-Forwarded-Proto: https and Forwarded: proto=https, without credentials. A finding needs the spoofed request to skip the HTTPS redirect the plain one got, or to be issued a Secure cookie the plain one was not.",
     needs: &[],
+    explained_by: &[],
     remediation: Remediation {
         summary: "Trust X-Forwarded-Proto and Forwarded only from your own proxy: have the proxy overwrite (never append to) them, and have the app accept them only from the proxy's address. Never let the app be reached directly over plain HTTP.",
         frameworks: &[

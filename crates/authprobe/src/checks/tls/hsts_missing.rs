@@ -11,6 +11,7 @@ pub static META: CheckMeta = CheckMeta {
     owasp: &["API8"],
     description: "Reads Strict-Transport-Security on the HTTPS answers already taken as baselines; sends nothing extra.",
     needs: &[Need::Https],
+    explained_by: &[],
     remediation: Remediation {
         summary: "Send Strict-Transport-Security: max-age=31536000 (one year) or more, with includeSubDomains when every subdomain is HTTPS, on every HTTPS answer including errors.",
         frameworks: &[

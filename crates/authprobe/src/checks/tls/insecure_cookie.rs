@@ -12,6 +12,7 @@ pub static META: CheckMeta = CheckMeta {
     owasp: &["API8"],
     description: "Reads the Set-Cookie headers of the answers the scan already has (the HTTPS baselines; nothing extra is sent). Session cookies (named like session, sid, auth, token, remember) need Secure, HttpOnly and SameSite=Lax or Strict; CSRF cookies (csrf, xsrf) need Secure and SameSite but may be readable by scripts, as double-submit needs.",
     needs: &[],
+    explained_by: &[],
     remediation: Remediation {
         summary: "Set session cookies with Secure; HttpOnly; SameSite=Lax (or Strict), and CSRF cookies with Secure; SameSite=Lax (or Strict), so they never travel over plain HTTP, are out of reach of injected scripts, and are not sent on cross-site requests.",
         frameworks: &[

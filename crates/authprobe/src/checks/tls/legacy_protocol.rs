@@ -13,6 +13,7 @@ pub static META: CheckMeta = CheckMeta {
     owasp: &["API8"],
     description: "Offers SSLv3, TLS 1.0 and TLS 1.1 ClientHellos with every suite each version defines (authprobe's own TLS prober, no handshake completed) and reports each version the server answers with a ServerHello.",
     needs: &[Need::Https],
+    explained_by: &[],
     remediation: Remediation {
         summary: "Accept TLS 1.2 and TLS 1.3 only. Clients still on TLS 1.0/1.1 predate 2014 and are exposed to BEAST, POODLE-style downgrades and SHA-1 handshake signatures.",
         frameworks: PROTOCOL_FIX,

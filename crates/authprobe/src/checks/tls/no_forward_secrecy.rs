@@ -13,6 +13,7 @@ pub static META: CheckMeta = CheckMeta {
     owasp: &["API8"],
     description: "Enumerates every suite the server accepts and reports those whose key exchange is not ephemeral (RSA key transport, static DH/ECDH): with them, whoever later obtains the server's private key decrypts recorded traffic.",
     needs: &[Need::Https],
+    explained_by: &[],
     remediation: Remediation {
         summary: "Remove suites with RSA key transport and static (EC)DH; keep ECDHE (and DHE with 2048-bit groups) under TLS 1.2, and TLS 1.3.",
         frameworks: SUITE_FIX,

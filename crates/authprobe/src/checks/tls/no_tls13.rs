@@ -14,6 +14,7 @@ pub static META: CheckMeta = CheckMeta {
     owasp: &["API8"],
     description: "Offers TLS 1.3 ClientHellos with every TLS 1.3 suite and the common key-exchange groups; reports when the server never answers with TLS 1.3.",
     needs: &[Need::Https],
+    explained_by: &[],
     remediation: Remediation {
         summary: "Enable TLS 1.3 beside TLS 1.2: it removes the legacy key exchanges and encrypts the certificate, and costs one round trip less per connection.",
         frameworks: &[

@@ -12,6 +12,7 @@ pub static META: CheckMeta = CheckMeta {
     owasp: &["API8"],
     description: "Requests the resource over plain HTTP (--http-url, or http:// on port 80 of the same host) without credentials: credentials are never sent in clear by this check.",
     needs: &[],
+    explained_by: &[],
     remediation: Remediation {
         summary: "Serve the API over HTTPS only: answer plain HTTP with a redirect (or close the port) and send HSTS so clients never try HTTP again.",
         frameworks: &[

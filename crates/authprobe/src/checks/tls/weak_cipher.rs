@@ -13,6 +13,7 @@ pub static META: CheckMeta = CheckMeta {
     owasp: &["API8"],
     description: "Enumerates every suite the server accepts under each protocol version (by elimination, about one handshake per accepted suite) and reports those without encryption, without authentication, export-grade, RC4, DES/3DES or under 128 bits.",
     needs: &[Need::Https],
+    explained_by: &[],
     remediation: Remediation {
         summary: "Offer only ECDHE (or DHE with 2048-bit groups) suites with AES-GCM or ChaCha20-Poly1305 under TLS 1.2, and TLS 1.3's suites.",
         frameworks: SUITE_FIX,
