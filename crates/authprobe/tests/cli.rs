@@ -33,6 +33,8 @@ struct Report {
     tls: Option<TlsSection>,
     /// Present when the mtls.* checks probed the server's client-auth request.
     client_auth: Option<ClientAuthSection>,
+    /// Present when most checks run could not decide.
+    warnings: Option<Vec<String>>,
 }
 
 #[derive(Deserialize, Debug)]
@@ -910,4 +912,153 @@ fn mint_revoked_writes_a_certificate_and_the_crl_that_revokes_it() {
         String::from_utf8_lossy(&out.stderr).trim().lines().count(),
         1
     );
+}
+
+/// `authprobe scan` of the lab's protected resource with the given credential flags only.
+fn scan_with(lab: &LabProcess, creds: &[&str], extra: &[&str]) -> Output {
+    let r = &lab.ready;
+    let target = format!("{}{}", r.https_url, r.protected_path);
+    Command::new(BIN)
+        .args(["scan", &target])
+        .arg("--server-ca")
+        .arg(&r.ca_cert)
+        .args(creds)
+        .args(extra)
+        .output()
+        .expect("run scan")
+}
+
+#[test]
+fn refused_credentials_stop_the_scan_with_exit_2() {
+    let lab = start_lab(&[]);
+    let r = &lab.ready;
+    let cert = r.client_cert.to_str().unwrap();
+    let key = r.client_key.to_str().unwrap();
+    let expired = hs256_token(b"not-the-lab-key");
+    for (label, creds) in [
+        (
+            "garbage bearer with the certificate",
+            vec![
+                "--bearer",
+                "not-a-token",
+                "--client-cert",
+                cert,
+                "--client-key",
+                key,
+            ],
+        ),
+        ("garbage bearer alone", vec!["--bearer", "not-a-token"]),
+        (
+            "expired token with the certificate",
+            vec![
+                "--bearer",
+                &expired,
+                "--client-cert",
+                cert,
+                "--client-key",
+                key,
+            ],
+        ),
+    ] {
+        let out = scan_with(&lab, &creds, &["--fail-on", "low", "--format", "json"]);
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{label}: {stderr}");
+        assert!(out.stdout.is_empty(), "{label}: no report is written");
+        let line = stderr
+            .lines()
+            .find(|l| l.starts_with("authprobe: error:"))
+            .unwrap_or_else(|| panic!("{label}: {stderr}"));
+        assert!(line.contains("refused your --bearer"), "{label}: {line}");
+        // The lab answers 401 for a bad token and 403 when the certificate is missing.
+        assert!(
+            line.contains(": 401 ") || line.contains(": 403 "),
+            "{label}: {line}"
+        );
+        assert!(!line.contains(&expired), "{label}: the token stays out");
+        if label.starts_with("expired") {
+            // Read locally before anything was sent, and repeated in the reason.
+            assert!(
+                stderr.contains("note: --bearer: the token's exp passed"),
+                "{stderr}"
+            );
+            assert!(
+                line.contains("exp passed") && line.contains("UTC"),
+                "{line}"
+            );
+        }
+    }
+}
+
+#[test]
+fn fail_on_inconclusive_gates_undecided_checks() {
+    let lab = start_lab(&[]);
+    let r = &lab.ready;
+    // The lab binds its tokens to the certificate: without the signing key a certificate
+    // minted for an unknown subject cannot carry a token the binding accepts, so
+    // mtls.identity_not_mapped cannot decide.
+    let creds = [
+        "--bearer",
+        r.token.as_str(),
+        "--client-cert",
+        r.client_cert.to_str().unwrap(),
+        "--client-key",
+        r.client_key.to_str().unwrap(),
+        "--client-ca-cert",
+        r.ca_cert.to_str().unwrap(),
+        "--client-ca-key",
+        r.client_ca_key.to_str().unwrap(),
+        "--checks",
+        "mtls.identity_not_mapped",
+    ];
+    let plain = scan_with(&lab, &creds, &["--format", "json"]);
+    assert_eq!(
+        plain.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&plain.stderr)
+    );
+    let v: serde_json::Value = serde_json::from_slice(&plain.stdout).unwrap();
+    assert_eq!(v["inconclusive"][0]["id"], "mtls.identity_not_mapped");
+    // One check run, one undecided: most checks could not decide.
+    assert!(
+        v["warnings"][0]
+            .as_str()
+            .is_some_and(|w| w.contains("could not decide")),
+        "{v}"
+    );
+    let gated = scan_with(&lab, &creds, &["--fail-on-inconclusive"]);
+    assert_eq!(gated.status.code(), Some(1));
+    let stderr = String::from_utf8_lossy(&gated.stderr);
+    assert!(
+        stderr.contains(
+            "--fail-on-inconclusive: 1 check could not decide (mtls.identity_not_mapped)"
+        ),
+        "{stderr}"
+    );
+    assert!(
+        String::from_utf8_lossy(&gated.stdout)
+            .contains("warning: 1 of the 1 checks run could not decide"),
+        "the pretty output carries the warning"
+    );
+    let threshold = scan_with(&lab, &creds, &["--fail-on-inconclusive=1"]);
+    assert_eq!(threshold.status.code(), Some(0));
+}
+
+#[test]
+fn token_inspect_says_expired_with_dates() {
+    let token = hs256_token(b"whatever-secret-value");
+    let out = Command::new(BIN)
+        .args(["token", "inspect", &token])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0));
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(text.contains("exp     2023-11-14 23:13 UTC"), "{text}");
+    assert!(text.contains("status  EXPIRED: exp passed"), "{text}");
+    let json = Command::new(BIN)
+        .args(["token", "inspect", &token, "--format", "json"])
+        .output()
+        .unwrap();
+    let v: serde_json::Value = serde_json::from_slice(&json.stdout).unwrap();
+    assert_eq!(v["validity"], "EXPIRED");
 }

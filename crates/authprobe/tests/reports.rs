@@ -280,6 +280,7 @@ fn hostile_report() -> Report {
         tls: None,
         client_auth: None,
         baseline: None,
+        warnings: Vec::new(),
     }
 }
 

@@ -802,9 +802,17 @@ fn gates(report: &Report, out: &OutputArgs) -> i32 {
     {
         failed.push(format!(
             "--fail-on-inconclusive{}: {} check{} could not decide ({})",
-            if max == 0 { String::new() } else { format!("={max}") },
+            if max == 0 {
+                String::new()
+            } else {
+                format!("={max}")
+            },
             report.inconclusive.len(),
-            if report.inconclusive.len() == 1 { "" } else { "s" },
+            if report.inconclusive.len() == 1 {
+                ""
+            } else {
+                "s"
+            },
             report
                 .inconclusive
                 .iter()

@@ -64,7 +64,12 @@ pub fn inspect(token: &str, json: bool, max_lifetime: Duration) -> Result<i32> {
 /// `EXPIRED` or `NOT YET VALID` with the reason, judged against this machine's clock.
 fn validity(jwt: &Jwt) -> Option<(&'static str, String)> {
     let now = authprobe_jwt::attacks::unix_now();
-    let claim = |n: &str| jwt.claims().get(n).and_then(|v| v.as_f64()).map(|f| f as u64);
+    let claim = |n: &str| {
+        jwt.claims()
+            .get(n)
+            .and_then(|v| v.as_f64())
+            .map(|f| f as u64)
+    };
     if let Some(exp) = claim("exp")
         && exp <= now
     {

@@ -705,8 +705,11 @@ pub async fn scan_with(
             }
         }
         outcomes.extend(
-            futures::future::join_all(wave.into_iter().map(|c| run_one(c.as_ref(), &ctx, &progress)))
-                .await,
+            futures::future::join_all(
+                wave.into_iter()
+                    .map(|c| run_one(c.as_ref(), &ctx, &progress)),
+            )
+            .await,
         );
         pending = later.into_iter().copied().collect();
     }

@@ -137,13 +137,22 @@ pub fn check(opts: &ScanOptions, b: &Baselines) -> Result<(), ScanError> {
     let refusals: Vec<(&str, &Class)> = [
         ("no credentials", Some(&b.anonymous)),
         ("an invalid credential", b.invalid.as_ref()),
-        ("the certificate without the token", b.transport_only.as_ref()),
-        ("the token without the certificate", b.app_without_cert.as_ref()),
+        (
+            "the certificate without the token",
+            b.transport_only.as_ref(),
+        ),
+        (
+            "the token without the certificate",
+            b.app_without_cert.as_ref(),
+        ),
     ]
     .into_iter()
     .filter_map(|(l, c)| c.map(|c| (l, &c.class)))
     .collect();
-    let oracle = Oracle::new(Some(&auth.class), refusals.iter().map(|(_, c)| *c).collect());
+    let oracle = Oracle::new(
+        Some(&auth.class),
+        refusals.iter().map(|(_, c)| *c).collect(),
+    );
     if oracle.usable().is_err() {
         let others = refusals
             .iter()

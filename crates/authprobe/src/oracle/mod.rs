@@ -771,4 +771,115 @@ mod tests {
             Verdict::Rejected
         );
     }
+
+    #[test]
+    fn any_4xx_is_a_refusal_whatever_its_number() {
+        // flask-jwt-extended answers 422 for a token it cannot parse.
+        let a = authorized();
+        let r = Class::new(
+            "invalid",
+            vec![
+                answer(401, &[], r#"{"msg":"Signature verification failed"}"#),
+                answer(401, &[], r#"{"msg":"Signature verification failed"}"#),
+            ],
+        );
+        let o = Oracle::new(Some(&a), vec![&r]);
+        assert_eq!(
+            o.judge(&answer(422, &[], r#"{"msg":"Not enough segments"}"#)),
+            Verdict::Rejected
+        );
+        assert_eq!(o.judge(&answer(500, &[], "boom")), Verdict::Rejected);
+    }
+
+    #[test]
+    fn two_refusals_alike_prove_nothing() {
+        // The reference itself is refused (the app's 401 for a certificate without a
+        // token): a probe that gets the same 401 is not "accepted".
+        let refused = |d: &str| answer(401, &[], &format!(r#"{{"detail":"{d}"}}"#));
+        let reference = Class::new(
+            "certificate alone",
+            vec![
+                refused("Authentication credentials were not provided."),
+                refused("Authentication credentials were not provided."),
+            ],
+        );
+        let none = Class::new(
+            "no certificate",
+            vec![answer(400, &[], "No required SSL certificate was sent"); 2],
+        );
+        let o = Oracle::new(Some(&reference), vec![&none]);
+        assert!(o.usable().is_err());
+        assert!(matches!(
+            o.judge(&refused("Authentication credentials were not provided.")),
+            Verdict::Rejected
+        ));
+    }
+
+    #[test]
+    fn graphql_errors_served_with_200_are_refusals() {
+        let data = |u: &str| {
+            answer(
+                200,
+                &[],
+                &format!(
+                    r#"{{"data":{{"me":{{"user":"{u}","role":"user","plan":"enterprise"}}}}}}"#
+                ),
+            )
+        };
+        let errors = || {
+            answer(
+                200,
+                &[],
+                r#"{"data":null,"errors":[{"message":"Not authenticated","extensions":{"code":"UNAUTHENTICATED"}}]}"#,
+            )
+        };
+        let a = Class::new("authorized", vec![data("alice"), data("alice")]);
+        assert!(a.all_success());
+        let r = Class::new("anonymous", vec![errors(), errors()]);
+        assert!(r.all_refused());
+        let o = Oracle::new(Some(&a), vec![&r]);
+        assert!(o.usable().is_ok());
+        assert_eq!(o.judge(&errors()), Verdict::Rejected);
+        assert!(matches!(o.judge(&data("alice")), Verdict::Accepted { .. }));
+    }
+
+    #[test]
+    fn error_bodies_are_recognised_and_data_is_not() {
+        for body in [
+            r#"{"error":"invalid_token","error_description":"expired"}"#,
+            r#"{"detail":"Given token not valid for any token type"}"#,
+            r#"{"message":"Unauthorized"}"#,
+            r#"{"errors":[{"message":"jwt malformed"}]}"#,
+            r#"{"ok":false,"reason":"nope"}"#,
+        ] {
+            assert!(is_error_body(body.as_bytes()), "{body}");
+        }
+        for body in [
+            r#"{"user":"alice","message":"welcome back"}"#,
+            r#"{"data":{"me":"alice"},"errors":[]}"#,
+            r#"{"error":null,"user":"alice"}"#,
+            "not json at all: invalid",
+        ] {
+            assert!(!is_error_body(body.as_bytes()), "{body}");
+        }
+    }
+
+    #[test]
+    fn a_transport_error_is_not_a_refusal() {
+        let a = authorized();
+        let r = Class::new(
+            "anonymous",
+            vec![answer(401, &[], "no"), answer(401, &[], "no")],
+        );
+        let o = Oracle::new(Some(&a), vec![&r]);
+        let reset = Sample::refused(&TransportError::Other("connection reset by peer".into()));
+        assert!(!reset.is_refusal());
+        assert!(matches!(o.judge(&reset), Verdict::Inconclusive(_)));
+        assert!(matches!(
+            o.judge_headers_only(&reset),
+            Verdict::Inconclusive(_)
+        ));
+        let timeout = Sample::refused(&TransportError::Timeout(Duration::from_secs(1)));
+        assert!(matches!(o.judge(&timeout), Verdict::Inconclusive(_)));
+    }
 }

@@ -401,7 +401,11 @@ pub fn render(report: &Report) -> String {
     h.push_str("</div><div class=\"card\"><h2>Findings by severity</h2>");
     h.push_str(&severity_chart(report));
     for w in &report.warnings {
-        let _ = write!(h, "<p class=\"legend\"><strong>Warning:</strong> {}</p>", esc(w));
+        let _ = write!(
+            h,
+            "<p class=\"legend\"><strong>Warning:</strong> {}</p>",
+            esc(w)
+        );
     }
     let _ = write!(
         h,

@@ -113,7 +113,9 @@ impl Check for MalformedTokenAccepted {
             for (label, x) in sent {
                 match x {
                     Ok(x) => match oracle.judge(&Sample::from_exchange(&x)) {
-                        Verdict::Accepted { .. } if no_token_ok && READ_AS_NO_TOKEN.contains(&label.as_str()) => {
+                        Verdict::Accepted { .. }
+                            if no_token_ok && READ_AS_NO_TOKEN.contains(&label.as_str()) =>
+                        {
                             implied = true;
                         }
                         Verdict::Accepted { tentative, .. } => hits.push((label, x, tentative)),

@@ -225,10 +225,13 @@ impl CertTrial {
         match (&self.full.verdict, &self.rebound) {
             (Verdict::Inconclusive(r), _) => Some(r.clone()),
             (_, Some(Err(r))) => Some(r.clone()),
-            (_, Some(Ok(Trial {
-                verdict: Verdict::Inconclusive(r),
-                ..
-            }))) => Some(r.clone()),
+            (
+                _,
+                Some(Ok(Trial {
+                    verdict: Verdict::Inconclusive(r),
+                    ..
+                })),
+            ) => Some(r.clone()),
             _ => None,
         }
     }
@@ -293,10 +296,7 @@ pub async fn cert_trial(ctx: &Ctx, identity: Arc<ClientIdentity>) -> Result<Cert
         Ok(f) => {
             let p = with_identity(ctx, Some(identity))
                 .without_header("Authorization")
-                .header(
-                    "Authorization",
-                    crate::checks::jwt::minted_value(&f.token),
-                );
+                .header("Authorization", crate::checks::jwt::minted_value(&f.token));
             trial(ctx, p).await
         }
         Err(e) => Err(format!("could not re-bind the token: {e}")),
