@@ -219,6 +219,20 @@ pub enum Compare {
     CertAlone,
 }
 
+/// A probe, what it was, and the oracle's verdict on its answer: the one shape every
+/// check's trials take.
+pub struct Trial {
+    pub label: String,
+    pub exchange: Exchange,
+    pub verdict: crate::oracle::Verdict,
+}
+
+impl Trial {
+    pub fn accepted(&self) -> bool {
+        matches!(self.verdict, crate::oracle::Verdict::Accepted { .. })
+    }
+}
+
 /// A check id and the root cause that explains it, declared in check metadata.
 pub fn explained_reason(root: &checks::CheckMeta) -> String {
     format!("explained by {}: {}", root.id, root.title.to_lowercase())

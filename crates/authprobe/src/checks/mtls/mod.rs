@@ -35,17 +35,7 @@ use mint::{Minter, UserCert, Variant};
 use std::sync::Arc;
 use tokio::sync::OnceCell;
 
-/// A probe and its verdict.
-pub struct Trial {
-    pub exchange: Exchange,
-    pub verdict: Verdict,
-}
-
-impl Trial {
-    pub fn accepted(&self) -> bool {
-        matches!(self.verdict, Verdict::Accepted { .. })
-    }
-}
+pub use crate::engine::Trial;
 
 #[derive(Default)]
 pub struct MtlsShared {
@@ -147,9 +137,17 @@ pub async fn trial(ctx: &Ctx, probe: Probe) -> Result<Trial, String> {
         return Err("no authorized baseline".into());
     }
     let o = ctx.judge(Compare::CertSwapped)?;
+    let label = probe.identity.as_ref().map_or_else(
+        || "no certificate".into(),
+        |i| i.cert_path.display().to_string(),
+    );
     let exchange = ctx.send(probe).await?;
     let verdict = o.judge(&Sample::from_exchange(&exchange));
-    Ok(Trial { exchange, verdict })
+    Ok(Trial {
+        label,
+        exchange,
+        verdict,
+    })
 }
 
 /// The user's credentials with no certificate (a baseline, taken twice).
