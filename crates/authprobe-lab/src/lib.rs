@@ -23,10 +23,28 @@
 //! for the application behind a TLS-terminating proxy: plain HTTP, it takes the client
 //! certificate from the `X-SSL-Client-Cert` header (nginx's `$ssl_client_escaped_cert`)
 //! of whoever connects, which is safe only when nothing but the proxy can reach it.
+//!
+//! ## Modes
+//!
+//! Orthogonal to the flaws, a mode makes the lab answer as a real framework does, where
+//! the scanner was once wrong ([`LabOptions::modes`], `--mode NAME`, listed in the ready
+//! JSON's `modes`); a scan should find the same flaws in any mode:
+//!
+//! - `cert-only`: the certificate's CN is the user (an app behind a proxy that reads no
+//!   token); no certificate is a 401, a CN naming no user a 403.
+//! - `unknown-user-401`: a token whose `sub` names no user is a 401 `user_not_found`
+//!   (djangorestframework-simplejwt), even when the signature is not verified.
+//! - `errors-200`: the protected routes answer 200 with GraphQL `data`/`errors`.
+//! - `status-403-missing`: no credential is a 403 (DRF without a WWW-Authenticate
+//!   authenticator), an invalid one still a 401.
+//! - `status-422-malformed`: a bearer value that is no JWT is a 422 (flask-jwt-extended).
+//! - `token-first`: the token is checked before the certificate's mapping, so without a
+//!   valid token every certificate gets the same 401.
 
 mod app;
 mod flaws;
 mod jwt;
+mod modes;
 mod pki;
 
 pub use app::{
@@ -35,6 +53,7 @@ pub use app::{
 };
 pub use flaws::{Flaws, KNOWN_FLAWS, MASKING_FLAWS, Profile};
 pub use jwt::WEAK_SECRET;
+pub use modes::{KNOWN_MODES, Modes};
 
 use anyhow::{Context, Result};
 use app::{AppState, ConnInfo, User};
@@ -71,12 +90,17 @@ pub struct Ready {
     pub token: String,
     pub basic: String,
     pub flaws: Vec<String>,
+    /// The behaviour modes on, by name. Defaulted so a ready file of an older lab reads.
+    #[serde(default)]
+    pub modes: Vec<String>,
 }
 
 #[derive(Clone, Debug, Default)]
 pub struct LabOptions {
     pub profile: Profile,
     pub flaws: Vec<String>,
+    /// Behaviour modes by name, from [`KNOWN_MODES`]; unknown names are an error.
+    pub modes: Vec<String>,
     /// Start the origin listener (the app behind a TLS-terminating proxy, trusting the
     /// proxy's `X-SSL-Client-Cert` header) even when `mtls.header_spoofing` is off: for
     /// tests that put a real proxy in front of it. Its URL is `ready.origin_url`.
@@ -153,6 +177,7 @@ fn write(dir: &Path, name: &str, contents: &str) -> Result<PathBuf> {
 /// Starts the lab on ephemeral loopback ports. Must be called inside a tokio runtime.
 pub async fn start(opts: LabOptions) -> Result<Lab> {
     let flaws = Flaws::resolve(opts.profile, &opts.flaws)?;
+    let modes = Modes::resolve(&opts.modes)?;
     let dir = tempfile::Builder::new()
         .prefix("authprobe-lab-")
         .tempdir()
@@ -245,6 +270,7 @@ pub async fn start(opts: LabOptions) -> Result<Lab> {
     }
     let state = Arc::new(AppState {
         flaws: flaws.clone(),
+        modes: modes.clone(),
         users,
         jwt: jwt_cfg,
         jwks: app::jwks_for(signing.public_key_raw()),
@@ -287,6 +313,7 @@ pub async fn start(opts: LabOptions) -> Result<Lab> {
         token,
         basic: format!("alice:{alice_password}"),
         flaws: flaws.ids(),
+        modes: modes.names(),
     };
     Ok(Lab {
         ready,
