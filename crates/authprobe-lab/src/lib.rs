@@ -40,6 +40,11 @@
 //! - `status-422-malformed`: a bearer value that is no JWT is a 422 (flask-jwt-extended).
 //! - `token-first`: the token is checked before the certificate's mapping, so without a
 //!   valid token every certificate gets the same 401.
+//!
+//! The TLS-layer flaws combine as proxies do: `mtls.untrusted_cert_accepted` alone is
+//! Apache's `SSLVerifyClient optional_no_ca` (an unknown issuer passes, expiry and key
+//! usage are still checked); with `mtls.expired_cert_accepted` and `mtls.eku_not_checked`
+//! it is HAProxy's `crt-ignore-err all ca-ignore-err all`.
 
 mod app;
 mod flaws;
@@ -335,8 +340,11 @@ fn random_secret() -> String {
 /// The HTTPS listener's client-certificate check: rustls's WebPKI verifier over the lab CA
 /// and its CRL, with certificates requested but optional. Each `mtls.*` flaw of the TLS
 /// layer is a verify callback that waves one class of error through, as an OpenSSL
-/// `verify_callback` returning 1 for `X509_V_ERR_CERT_HAS_EXPIRED` does; the proof of key
-/// possession (the CertificateVerify signature) is always checked.
+/// `verify_callback` returning 1 for `X509_V_ERR_CERT_HAS_EXPIRED` does, and only that
+/// class: `mtls.untrusted_cert_accepted` alone is Apache's `SSLVerifyClient
+/// optional_no_ca` (an unknown issuer passes, an expired certificate does not), and with
+/// the date and key-usage flaws it is HAProxy's `crt-ignore-err all ca-ignore-err all`.
+/// The proof of key possession (the CertificateVerify signature) is always checked.
 #[derive(Debug)]
 struct LabClientVerifier {
     inner: Arc<dyn ClientCertVerifier>,
@@ -345,8 +353,15 @@ struct LabClientVerifier {
     ca_der: Vec<u8>,
     /// Serials the CRL names, for the same reason.
     revoked: Vec<Vec<u8>>,
+    /// Flaw `mtls.untrusted_cert_accepted`: the callback forgives "unable to get local
+    /// issuer" and "self-signed certificate" ("the network is private"), so a self-signed
+    /// certificate, or one from any CA, passes.
     any_certificate: bool,
+    /// Flaw `mtls.expired_cert_accepted`: the callback ignores the validity dates
+    /// ("clients forget to renew; we'd rather not lock them out").
     ignore_dates: bool,
+    /// Flaw `mtls.eku_not_checked`: the callback ignores the extended key usage, so a
+    /// server certificate from the same CA logs in as a client.
     ignore_purpose: bool,
     ignore_revocation: bool,
 }
@@ -379,36 +394,66 @@ impl LabClientVerifier {
         }))
     }
 
-    /// Whether a flaw waves `error` through for `leaf`.
-    fn tolerates(&self, error: &CertificateError, leaf: &CertificateDer<'_>) -> bool {
+    /// Whether the flaws wave through `error`, which the WebPKI verifier raised for `leaf`.
+    /// WebPKI stops at the first error (dates, then key usage, then issuer), so the leaf is
+    /// examined here for every error class: OpenSSL calls the verify callback once per
+    /// error, and a certificate passes only if the callback forgives each one of them.
+    fn tolerates(
+        &self,
+        error: &CertificateError,
+        leaf: &CertificateDer<'_>,
+        now: UnixTime,
+    ) -> bool {
         use CertificateError as E;
-        let waved = match error {
-            // Flaw `mtls.expired_cert_accepted`: the callback ignores the validity dates
-            // ("clients forget to renew; we'd rather not lock them out").
+        let first = match error {
             E::Expired
             | E::ExpiredContext { .. }
             | E::NotValidYet
             | E::NotValidYetContext { .. } => self.ignore_dates,
-            // Flaw `mtls.eku_not_checked`: the callback ignores the extended key usage, so
-            // a server certificate from the same CA logs in as a client.
             E::InvalidPurpose | E::InvalidPurposeContext { .. } => self.ignore_purpose,
+            E::UnknownIssuer | E::BadSignature => self.any_certificate,
+            E::Revoked => self.ignore_revocation,
             _ => false,
         };
-        waved && self.issued_by_ca(leaf)
+        first && self.problems(leaf, now).is_some_and(|p| self.forgives(&p))
     }
 
-    /// The checks the waved-through error hid: issued by the lab CA, and not revoked.
-    fn issued_by_ca(&self, leaf: &CertificateDer<'_>) -> bool {
-        let (Ok((_, ca)), Ok((_, cert))) = (
-            x509_parser::parse_x509_certificate(&self.ca_der),
-            x509_parser::parse_x509_certificate(leaf),
-        ) else {
-            return false;
-        };
-        let signed = cert.verify_signature(Some(ca.public_key())).is_ok();
-        let revoked = self.revoked.iter().any(|s| *s == cert.raw_serial());
-        signed && (self.ignore_revocation || !revoked)
+    fn forgives(&self, p: &Problems) -> bool {
+        (!p.dates || self.ignore_dates)
+            && (!p.purpose || self.ignore_purpose)
+            && (!p.untrusted || self.any_certificate)
+            && (!p.revoked || self.ignore_revocation)
     }
+
+    /// What is wrong with `leaf` as a client certificate of the lab CA; `None` when it
+    /// does not even parse.
+    fn problems(&self, leaf: &CertificateDer<'_>, now: UnixTime) -> Option<Problems> {
+        let (_, ca) = x509_parser::parse_x509_certificate(&self.ca_der).ok()?;
+        let (_, cert) = x509_parser::parse_x509_certificate(leaf).ok()?;
+        let at = i64::try_from(now.as_secs())
+            .ok()
+            .and_then(|t| x509_parser::time::ASN1Time::from_timestamp(t).ok())?;
+        let purpose = match cert.extended_key_usage().ok()? {
+            Some(eku) => !eku.value.client_auth,
+            None => false,
+        };
+        let untrusted = cert.verify_signature(Some(ca.public_key())).is_err();
+        Some(Problems {
+            dates: !cert.validity().is_valid_at(at),
+            purpose,
+            untrusted,
+            // A serial on the CRL speaks only of the CA's own certificates.
+            revoked: !untrusted && self.revoked.iter().any(|s| *s == cert.raw_serial()),
+        })
+    }
+}
+
+/// The verification errors of one certificate, each forgiven by one `mtls.*` flaw.
+struct Problems {
+    dates: bool,
+    purpose: bool,
+    untrusted: bool,
+    revoked: bool,
 }
 
 impl ClientCertVerifier for LabClientVerifier {
@@ -435,11 +480,7 @@ impl ClientCertVerifier for LabClientVerifier {
             .inner
             .verify_client_cert(end_entity, intermediates, now)
         {
-            // Flaw `mtls.untrusted_cert_accepted`: the callback returns 1 whatever the
-            // error ("the network is private"), so any certificate, self-signed or from
-            // any CA, passes.
-            Err(_) if self.any_certificate => Ok(ClientCertVerified::assertion()),
-            Err(rustls::Error::InvalidCertificate(e)) if self.tolerates(&e, end_entity) => {
+            Err(rustls::Error::InvalidCertificate(e)) if self.tolerates(&e, end_entity, now) => {
                 Ok(ClientCertVerified::assertion())
             }
             other => other,

@@ -1,12 +1,12 @@
 //! The lab's modes, each seen by a raw client as the scanner would meet the framework it
-//! imitates.
+//! imitates, and the TLS-layer flaws combined as real proxies combine them.
 
 mod support;
 
 use authprobe_lab::LabOptions;
 use serde_json::{Value, json};
 use support::{
-    Answer, Kind, alice, bit_flipped, lab, me, mint, payload_with, resigned, segments, send,
+    Answer, Kind, alice, bit_flipped, lab, login, me, mint, payload_with, resigned, segments, send,
 };
 
 const NOT_PROVIDED: &str = "Authentication credentials were not provided.";
@@ -235,4 +235,54 @@ async fn token_first_answers_alike_whatever_the_certificate_until_the_token_is_v
     let plain = lab(&[], &[]).await;
     let mallory = mint(&plain, "mallory", Kind::Good);
     assert_eq!(ok(me(&plain, Some(&mallory), None).await).status, 403);
+}
+
+/// Whether `kind` reaches the protected resource (with a token bound to it), or the
+/// handshake alert that refused it.
+async fn reaches(l: &authprobe_lab::Lab, kind: Kind) -> Result<(), String> {
+    let cert = mint(l, "alice", kind);
+    // The handshake alone first: login must not be where a refusal surfaces.
+    me(l, Some(&cert), None).await?;
+    let token = login(l, &cert).await;
+    let a = ok(me(l, Some(&cert), Some(&token)).await);
+    assert_eq!(a.status, 200, "{kind:?}: {}", a.body);
+    Ok(())
+}
+
+#[tokio::test]
+async fn apache_optional_no_ca_forgives_the_issuer_and_nothing_else() {
+    let l = lab(&["mtls.untrusted_cert_accepted"], &[]).await;
+    for kind in [Kind::SelfSigned, Kind::ForeignCa, Kind::Good] {
+        assert_eq!(reaches(&l, kind).await, Ok(()), "{kind:?}");
+    }
+    for (kind, alert) in [
+        (Kind::Expired, "CertificateExpired"),
+        (Kind::ServerAuthOnly, "UnsupportedCertificate"),
+        (Kind::SelfSignedExpired, "CertificateExpired"),
+    ] {
+        let r = reaches(&l, kind).await;
+        assert!(
+            r.as_ref().is_err_and(|e| e.contains(alert)),
+            "{kind:?}: {r:?}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn haproxy_ignore_all_errors_accepts_every_certificate() {
+    let flaws = [
+        "mtls.untrusted_cert_accepted",
+        "mtls.expired_cert_accepted",
+        "mtls.eku_not_checked",
+    ];
+    let l = lab(&flaws, &[]).await;
+    for kind in [
+        Kind::SelfSigned,
+        Kind::ForeignCa,
+        Kind::Expired,
+        Kind::ServerAuthOnly,
+        Kind::SelfSignedExpired,
+    ] {
+        assert_eq!(reaches(&l, kind).await, Ok(()), "{kind:?}");
+    }
 }
