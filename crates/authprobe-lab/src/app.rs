@@ -7,6 +7,7 @@
 
 use crate::flaws::Flaws;
 use crate::jwt::{self, JwtConfig};
+use crate::modes::Modes;
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use bytes::Bytes;
@@ -46,6 +47,7 @@ pub struct User {
 
 pub struct AppState {
     pub flaws: Flaws,
+    pub modes: Modes,
     pub users: HashMap<String, User>,
     pub jwt: JwtConfig,
     pub jwks: Value,
@@ -114,10 +116,17 @@ type Resp = Response<Full<Bytes>>;
 struct Reply<'a> {
     state: &'a AppState,
     conn: &'a ConnInfo,
+    /// Mode `errors-200`: answers in GraphQL's envelope (the protected routes only).
+    graphql: bool,
 }
 
 impl Reply<'_> {
-    fn json(&self, status: StatusCode, mut body: Value) -> Resp {
+    fn json(&self, status: StatusCode, body: Value) -> Resp {
+        let (status, mut body) = if self.graphql {
+            graphql_envelope(status, body)
+        } else {
+            (status, body)
+        };
         let request_id = random_id();
         if let Value::Object(map) = &mut body {
             map.insert("request_id".into(), Value::String(request_id.clone()));
@@ -172,12 +181,41 @@ impl Reply<'_> {
     }
 
     fn error(&self, status: StatusCode, code: &str, challenge: Option<&'static str>) -> Resp {
-        let mut resp = self.json(status, json!({ "error": code }));
-        if let Some(c) = challenge {
+        self.challenged(self.json(status, json!({ "error": code })), challenge)
+    }
+
+    /// Adds the challenge to a 401; an `errors-200` answer is no longer one and takes none.
+    fn challenged(&self, mut resp: Resp, challenge: Option<&'static str>) -> Resp {
+        if let Some(c) = challenge
+            && resp.status() == StatusCode::UNAUTHORIZED
+        {
             resp.headers_mut()
                 .insert("www-authenticate", HeaderValue::from_static(c));
         }
         resp
+    }
+
+    /// DRF's answer when no authentication class found a credential.
+    fn not_provided(&self, status: StatusCode, challenge: Option<&'static str>) -> Resp {
+        let body = json!({ "detail": NOT_PROVIDED });
+        self.challenged(self.json(status, body), challenge)
+    }
+
+    /// No credential at all. In mode `status-403-missing` DRF's 403, the status it gives
+    /// when its first authentication class has no `authenticate_header`; otherwise a 401,
+    /// in DRF's words where the mode's app is DRF's, and without a Bearer challenge in
+    /// `cert-only`, whose app knows no Bearer scheme.
+    fn missing(&self) -> Resp {
+        let modes = &self.state.modes;
+        if modes.status_403_missing {
+            self.not_provided(StatusCode::FORBIDDEN, None)
+        } else if modes.cert_only {
+            self.not_provided(StatusCode::UNAUTHORIZED, None)
+        } else if modes.token_first {
+            self.not_provided(StatusCode::UNAUTHORIZED, Some(CHALLENGE))
+        } else {
+            self.error(StatusCode::UNAUTHORIZED, "token_required", Some(CHALLENGE))
+        }
     }
 
     /// The protected resource: who the caller is, and the account data it may see.
@@ -204,11 +242,52 @@ impl Reply<'_> {
 
 const CHALLENGE: &str = "Bearer realm=\"authprobe-lab\"";
 const CHALLENGE_INVALID: &str = "Bearer realm=\"authprobe-lab\", error=\"invalid_token\"";
+const NOT_PROVIDED: &str = "Authentication credentials were not provided.";
+
+/// Mode `errors-200`: a GraphQL server answers 200 whatever happened, success as
+/// `{"data": ...}` and a refusal as `{"data": null, "errors": [...]}` with Apollo's codes
+/// (UNAUTHENTICATED for 401, FORBIDDEN for 403); what else the refusal said travels in
+/// `extensions`, as Apollo's debug output does. Other statuses (405, 404) come from the
+/// HTTP layer in front of the resolver and stay as they are.
+fn graphql_envelope(status: StatusCode, body: Value) -> (StatusCode, Value) {
+    if status.is_success() {
+        return (status, json!({ "data": body }));
+    }
+    let code = match status.as_u16() {
+        401 => "UNAUTHENTICATED",
+        403 => "FORBIDDEN",
+        400 | 422 => "BAD_USER_INPUT",
+        _ => return (status, body),
+    };
+    let mut extensions = serde_json::Map::new();
+    extensions.insert("code".into(), json!(code));
+    let mut message = status.canonical_reason().unwrap_or("refused").to_string();
+    if let Value::Object(map) = body {
+        for (k, v) in map {
+            match (k.as_str(), v) {
+                ("detail" | "msg" | "error", Value::String(m)) => message = m,
+                (_, v) => {
+                    extensions.insert(k, v);
+                }
+            }
+        }
+    }
+    let error = json!({ "message": message, "extensions": extensions });
+    (StatusCode::OK, json!({ "data": null, "errors": [error] }))
+}
 
 /// Entry point for every request that reached the application.
 pub async fn handle<B>(state: &AppState, conn: &ConnInfo, req: &Request<B>) -> Resp {
     state.stats.requests.fetch_add(1, Ordering::Relaxed);
-    let r = Reply { state, conn };
+    let r = Reply {
+        state,
+        conn,
+        graphql: false,
+    };
+    let graphql = Reply {
+        graphql: state.modes.errors_200,
+        ..r
+    };
     let path = req.uri().path();
     match path {
         "/health" => r.json(StatusCode::OK, json!({ "status": "ok" })),
@@ -222,8 +301,8 @@ pub async fn handle<B>(state: &AppState, conn: &ConnInfo, req: &Request<B>) -> R
             resp
         }
         LOGIN_PATH => login(&r, req).await,
-        PROTECTED_PATH => protected(&r, req, None).await,
-        ADMIN_PATH => protected(&r, req, Some("admin")).await,
+        PROTECTED_PATH => protected(&graphql, req, None).await,
+        ADMIN_PATH => protected(&graphql, req, Some("admin")).await,
         _ => r.error(StatusCode::NOT_FOUND, "not_found", None),
     }
 }
@@ -469,6 +548,9 @@ async fn protected<B>(r: &Reply<'_>, req: &Request<B>, need_role: Option<&str>) 
 
     let auth_header = req.headers().get("authorization");
     let presented = r.conn.client_x5t.as_deref();
+    if r.state.modes.cert_only {
+        return cert_only(r, need_role);
+    }
     if flaws.auth_missing && auth_header.is_none() && presented.is_none() {
         // Flaw: the view allows anonymous access (DRF `AllowAny`), so authentication
         // classes only run when a credential is presented; no credential, no check.
@@ -483,25 +565,17 @@ async fn protected<B>(r: &Reply<'_>, req: &Request<B>, need_role: Option<&str>) 
         .as_deref()
         .filter(|cn| presented.is_some() && r.state.users.contains_key(*cn));
 
-    // Hardened: the TLS layer requests a certificate optionally (so /health works) and
-    // verifies any certificate offered; the application insists on one for this route,
-    // and its subject must name a user. `bound` is who the token must then be issued to.
-    let bound = match presented {
-        // Flaw `mtls.not_required`: the proxy's `ssl_verify_client optional` was meant to
-        // be paired with a check on $ssl_client_verify that nobody wrote, so a request
-        // without a certificate goes on with its token alone.
-        None if flaws.has("mtls.not_required") => None,
-        None => return r.error(StatusCode::FORBIDDEN, "client_certificate_required", None),
-        // Flaw `mtls.identity_not_mapped`: "the CA only issues to our people", so any
-        // certificate that chains to it is enough and who the caller is comes from the
-        // token alone: the subject is never looked up nor compared.
-        Some(_) if flaws.has("mtls.identity_not_mapped") => None,
-        Some(_) => match cert_user {
-            Some(u) => Some(u),
-            None => {
-                return r.error(StatusCode::FORBIDDEN, "unknown_client_certificate", None);
-            }
-        },
+    // Mode `token-first`: the certificate's mapping is a permission the view checks once
+    // the token authenticated the request, so nothing tells a request that lacks a valid
+    // token what its certificate was worth.
+    let token_first = r.state.modes.token_first;
+    let bound = if token_first {
+        None
+    } else {
+        match certificate_gate(r, presented, cert_user) {
+            Ok(bound) => bound,
+            Err(code) => return r.error(StatusCode::FORBIDDEN, code, None),
+        }
     };
 
     let values: Vec<&str> = req
@@ -512,6 +586,9 @@ async fn protected<B>(r: &Reply<'_>, req: &Request<B>, need_role: Option<&str>) 
         .collect();
     if flaws.scheme_confusion {
         if let Some(resp) = mixed_schemes(r, &values).await {
+            if token_first && let Err(code) = certificate_gate(r, presented, cert_user) {
+                return r.error(StatusCode::FORBIDDEN, code, None);
+            }
             return resp;
         }
     } else if values.len() > 1 {
@@ -544,7 +621,7 @@ async fn protected<B>(r: &Reply<'_>, req: &Request<B>, need_role: Option<&str>) 
         if optional && let Some(user) = cert_user {
             return r.identity(user, role_of(user), &["mtls"]);
         }
-        return r.error(StatusCode::UNAUTHORIZED, "token_required", Some(CHALLENGE));
+        return r.missing();
     };
 
     let claims = match (jwt::validate(flaws, &r.state.jwt, &token).await, cert_user) {
@@ -554,7 +631,19 @@ async fn protected<B>(r: &Reply<'_>, req: &Request<B>, need_role: Option<&str>) 
             // "no token", and the request falls back to the certificate's identity.
             return r.identity(user, role_of(user), &["mtls"]);
         }
+        (Err(e), _) if r.state.modes.status_422_malformed && e.malformed => {
+            // Mode `status-422-malformed`: flask-jwt-extended answers PyJWT's DecodeError
+            // with 422 and its message; only a token that decodes reaches the signature
+            // check and its 401.
+            return r.json(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                json!({ "msg": "Not enough segments" }),
+            );
+        }
         (Err(e), _) if flaws.verbose_errors => return verbose_token_error(r, e.kind, &token),
+        // Mode `token-first`: the JWT class returns None on a bad token instead of raising
+        // (a subclass that swallows `InvalidToken`), so DRF says nothing was provided.
+        (Err(_), _) if token_first => return r.missing(),
         (Err(_), _) => {
             return r.error(
                 StatusCode::UNAUTHORIZED,
@@ -565,6 +654,21 @@ async fn protected<B>(r: &Reply<'_>, req: &Request<B>, need_role: Option<&str>) 
     };
     let sub = claims.get("sub").and_then(Value::as_str).unwrap_or("");
     let role = claims.get("role").and_then(Value::as_str).unwrap_or("user");
+    if r.state.modes.unknown_user_401 && !r.state.users.contains_key(sub) {
+        // Mode `unknown-user-401`: simplejwt's `JWTAuthentication.get_user` looks the user
+        // up as part of authentication, before any permission or binding is checked, and
+        // raises AuthenticationFailed; a validator that skips the signature still does.
+        let body = json!({ "detail": "User not found", "code": "user_not_found" });
+        return r.challenged(r.json(StatusCode::UNAUTHORIZED, body), Some(CHALLENGE));
+    }
+    let bound = if token_first {
+        match certificate_gate(r, presented, cert_user) {
+            Ok(bound) => bound,
+            Err(code) => return r.error(StatusCode::FORBIDDEN, code, None),
+        }
+    } else {
+        bound
+    };
     if let Some(cert_user) = bound
         && sub != cert_user
     {
@@ -603,6 +707,72 @@ async fn protected<B>(r: &Reply<'_>, req: &Request<B>, need_role: Option<&str>) 
         &["jwt"]
     };
     r.identity(sub, role, via)
+}
+
+/// Hardened: the TLS layer requests a certificate optionally (so /health works) and
+/// verifies any certificate offered; the application insists on one for this route, and
+/// its subject must name a user. `Ok` carries who the token must then be issued to, `Err`
+/// the code of the 403 that refuses the request.
+fn certificate_gate<'a>(
+    r: &Reply<'a>,
+    presented: Option<&str>,
+    cert_user: Option<&'a str>,
+) -> Result<Option<&'a str>, &'static str> {
+    let flaws = &r.state.flaws;
+    match presented {
+        // Flaw `mtls.not_required`: the proxy's `ssl_verify_client optional` was meant to
+        // be paired with a check on $ssl_client_verify that nobody wrote, so a request
+        // without a certificate goes on with its token alone.
+        None if flaws.has("mtls.not_required") => Ok(None),
+        None => Err("client_certificate_required"),
+        // Flaw `mtls.identity_not_mapped`: "the CA only issues to our people", so any
+        // certificate that chains to it is enough and who the caller is comes from the
+        // token alone: the subject is never looked up nor compared.
+        Some(_) if flaws.has("mtls.identity_not_mapped") => Ok(None),
+        Some(_) => match cert_user {
+            Some(u) => Ok(Some(u)),
+            None => Err("unknown_client_certificate"),
+        },
+    }
+}
+
+/// The account an unmapped certificate lands on under `mtls.identity_not_mapped` in mode
+/// `cert-only`: the `default` line of the proxy's `map $ssl_client_s_dn_cn $remote_user`.
+const DEFAULT_CERT_USER: &str = "svc-readonly";
+
+/// Mode `cert-only`: an app behind nginx/Apache/HAProxy whose only authentication class
+/// maps the verified certificate's CN to a user (DRF's `RemoteUserAuthentication` with
+/// `create_unknown_user = False`); the Authorization header is never read.
+fn cert_only(r: &Reply<'_>, need_role: Option<&str>) -> Resp {
+    let flaws = &r.state.flaws;
+    if r.conn.client_x5t.is_none() {
+        // Flaw `mtls.not_required` (as `auth.missing`): the proxy's `ssl_verify_client
+        // optional` was relaxed for /health, and the view's permission was left to the
+        // proxy (`AllowAny`), so without a certificate REMOTE_USER is empty and the view
+        // serves Django's AnonymousUser. Here the certificate is the only credential, so
+        // the two flaws are one mistake.
+        if flaws.has("mtls.not_required") || flaws.auth_missing {
+            return r.identity("anonymous", "user", &[]);
+        }
+        return r.missing();
+    }
+    let cn = r.conn.client_cn.as_deref().unwrap_or("");
+    let user = match r.state.users.get_key_value(cn) {
+        Some((name, _)) => name.as_str(),
+        // Flaw `mtls.identity_not_mapped`: the map has a `default` line ("every
+        // certificate our CA signs is one of ours"), so a subject that names no user gets
+        // a catch-all account instead of a refusal.
+        None if flaws.has("mtls.identity_not_mapped") => DEFAULT_CERT_USER,
+        None => {
+            let body = json!({ "detail": "No account matches the client certificate." });
+            return r.json(StatusCode::FORBIDDEN, body);
+        }
+    };
+    let role = r.state.users.get(user).map_or("user", |u| u.role);
+    if need_role.is_some_and(|need| need != role) {
+        return r.error(StatusCode::FORBIDDEN, "insufficient_role", None);
+    }
+    r.identity(user, role, &["mtls"])
 }
 
 /// A 403 for a valid token that may not be used here.

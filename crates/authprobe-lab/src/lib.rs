@@ -23,10 +23,33 @@
 //! for the application behind a TLS-terminating proxy: plain HTTP, it takes the client
 //! certificate from the `X-SSL-Client-Cert` header (nginx's `$ssl_client_escaped_cert`)
 //! of whoever connects, which is safe only when nothing but the proxy can reach it.
+//!
+//! ## Modes
+//!
+//! Orthogonal to the flaws, a mode makes the lab answer as a real framework does, where
+//! the scanner was once wrong ([`LabOptions::modes`], `--mode NAME`, listed in the ready
+//! JSON's `modes`); a scan should find the same flaws in any mode:
+//!
+//! - `cert-only`: the certificate's CN is the user (an app behind a proxy that reads no
+//!   token); no certificate is a 401, a CN naming no user a 403.
+//! - `unknown-user-401`: a token whose `sub` names no user is a 401 `user_not_found`
+//!   (djangorestframework-simplejwt), even when the signature is not verified.
+//! - `errors-200`: the protected routes answer 200 with GraphQL `data`/`errors`.
+//! - `status-403-missing`: no credential is a 403 (DRF without a WWW-Authenticate
+//!   authenticator), an invalid one still a 401.
+//! - `status-422-malformed`: a bearer value that is no JWT is a 422 (flask-jwt-extended).
+//! - `token-first`: the token is checked before the certificate's mapping, so without a
+//!   valid token every certificate gets the same 401.
+//!
+//! The TLS-layer flaws combine as proxies do: `mtls.untrusted_cert_accepted` alone is
+//! Apache's `SSLVerifyClient optional_no_ca` (an unknown issuer passes, expiry and key
+//! usage are still checked); with `mtls.expired_cert_accepted` and `mtls.eku_not_checked`
+//! it is HAProxy's `crt-ignore-err all ca-ignore-err all`.
 
 mod app;
 mod flaws;
 mod jwt;
+mod modes;
 mod pki;
 
 pub use app::{
@@ -35,6 +58,7 @@ pub use app::{
 };
 pub use flaws::{Flaws, KNOWN_FLAWS, MASKING_FLAWS, Profile};
 pub use jwt::WEAK_SECRET;
+pub use modes::{KNOWN_MODES, Modes};
 
 use anyhow::{Context, Result};
 use app::{AppState, ConnInfo, User};
@@ -71,12 +95,17 @@ pub struct Ready {
     pub token: String,
     pub basic: String,
     pub flaws: Vec<String>,
+    /// The behaviour modes on, by name. Defaulted so a ready file of an older lab reads.
+    #[serde(default)]
+    pub modes: Vec<String>,
 }
 
 #[derive(Clone, Debug, Default)]
 pub struct LabOptions {
     pub profile: Profile,
     pub flaws: Vec<String>,
+    /// Behaviour modes by name, from [`KNOWN_MODES`]; unknown names are an error.
+    pub modes: Vec<String>,
     /// Start the origin listener (the app behind a TLS-terminating proxy, trusting the
     /// proxy's `X-SSL-Client-Cert` header) even when `mtls.header_spoofing` is off: for
     /// tests that put a real proxy in front of it. Its URL is `ready.origin_url`.
@@ -153,6 +182,7 @@ fn write(dir: &Path, name: &str, contents: &str) -> Result<PathBuf> {
 /// Starts the lab on ephemeral loopback ports. Must be called inside a tokio runtime.
 pub async fn start(opts: LabOptions) -> Result<Lab> {
     let flaws = Flaws::resolve(opts.profile, &opts.flaws)?;
+    let modes = Modes::resolve(&opts.modes)?;
     let dir = tempfile::Builder::new()
         .prefix("authprobe-lab-")
         .tempdir()
@@ -245,6 +275,7 @@ pub async fn start(opts: LabOptions) -> Result<Lab> {
     }
     let state = Arc::new(AppState {
         flaws: flaws.clone(),
+        modes: modes.clone(),
         users,
         jwt: jwt_cfg,
         jwks: app::jwks_for(signing.public_key_raw()),
@@ -287,6 +318,7 @@ pub async fn start(opts: LabOptions) -> Result<Lab> {
         token,
         basic: format!("alice:{alice_password}"),
         flaws: flaws.ids(),
+        modes: modes.names(),
     };
     Ok(Lab {
         ready,
@@ -308,8 +340,11 @@ fn random_secret() -> String {
 /// The HTTPS listener's client-certificate check: rustls's WebPKI verifier over the lab CA
 /// and its CRL, with certificates requested but optional. Each `mtls.*` flaw of the TLS
 /// layer is a verify callback that waves one class of error through, as an OpenSSL
-/// `verify_callback` returning 1 for `X509_V_ERR_CERT_HAS_EXPIRED` does; the proof of key
-/// possession (the CertificateVerify signature) is always checked.
+/// `verify_callback` returning 1 for `X509_V_ERR_CERT_HAS_EXPIRED` does, and only that
+/// class: `mtls.untrusted_cert_accepted` alone is Apache's `SSLVerifyClient
+/// optional_no_ca` (an unknown issuer passes, an expired certificate does not), and with
+/// the date and key-usage flaws it is HAProxy's `crt-ignore-err all ca-ignore-err all`.
+/// The proof of key possession (the CertificateVerify signature) is always checked.
 #[derive(Debug)]
 struct LabClientVerifier {
     inner: Arc<dyn ClientCertVerifier>,
@@ -318,8 +353,15 @@ struct LabClientVerifier {
     ca_der: Vec<u8>,
     /// Serials the CRL names, for the same reason.
     revoked: Vec<Vec<u8>>,
+    /// Flaw `mtls.untrusted_cert_accepted`: the callback forgives "unable to get local
+    /// issuer" and "self-signed certificate" ("the network is private"), so a self-signed
+    /// certificate, or one from any CA, passes.
     any_certificate: bool,
+    /// Flaw `mtls.expired_cert_accepted`: the callback ignores the validity dates
+    /// ("clients forget to renew; we'd rather not lock them out").
     ignore_dates: bool,
+    /// Flaw `mtls.eku_not_checked`: the callback ignores the extended key usage, so a
+    /// server certificate from the same CA logs in as a client.
     ignore_purpose: bool,
     ignore_revocation: bool,
 }
@@ -352,36 +394,66 @@ impl LabClientVerifier {
         }))
     }
 
-    /// Whether a flaw waves `error` through for `leaf`.
-    fn tolerates(&self, error: &CertificateError, leaf: &CertificateDer<'_>) -> bool {
+    /// Whether the flaws wave through `error`, which the WebPKI verifier raised for `leaf`.
+    /// WebPKI stops at the first error (dates, then key usage, then issuer), so the leaf is
+    /// examined here for every error class: OpenSSL calls the verify callback once per
+    /// error, and a certificate passes only if the callback forgives each one of them.
+    fn tolerates(
+        &self,
+        error: &CertificateError,
+        leaf: &CertificateDer<'_>,
+        now: UnixTime,
+    ) -> bool {
         use CertificateError as E;
-        let waved = match error {
-            // Flaw `mtls.expired_cert_accepted`: the callback ignores the validity dates
-            // ("clients forget to renew; we'd rather not lock them out").
+        let first = match error {
             E::Expired
             | E::ExpiredContext { .. }
             | E::NotValidYet
             | E::NotValidYetContext { .. } => self.ignore_dates,
-            // Flaw `mtls.eku_not_checked`: the callback ignores the extended key usage, so
-            // a server certificate from the same CA logs in as a client.
             E::InvalidPurpose | E::InvalidPurposeContext { .. } => self.ignore_purpose,
+            E::UnknownIssuer | E::BadSignature => self.any_certificate,
+            E::Revoked => self.ignore_revocation,
             _ => false,
         };
-        waved && self.issued_by_ca(leaf)
+        first && self.problems(leaf, now).is_some_and(|p| self.forgives(&p))
     }
 
-    /// The checks the waved-through error hid: issued by the lab CA, and not revoked.
-    fn issued_by_ca(&self, leaf: &CertificateDer<'_>) -> bool {
-        let (Ok((_, ca)), Ok((_, cert))) = (
-            x509_parser::parse_x509_certificate(&self.ca_der),
-            x509_parser::parse_x509_certificate(leaf),
-        ) else {
-            return false;
-        };
-        let signed = cert.verify_signature(Some(ca.public_key())).is_ok();
-        let revoked = self.revoked.iter().any(|s| *s == cert.raw_serial());
-        signed && (self.ignore_revocation || !revoked)
+    fn forgives(&self, p: &Problems) -> bool {
+        (!p.dates || self.ignore_dates)
+            && (!p.purpose || self.ignore_purpose)
+            && (!p.untrusted || self.any_certificate)
+            && (!p.revoked || self.ignore_revocation)
     }
+
+    /// What is wrong with `leaf` as a client certificate of the lab CA; `None` when it
+    /// does not even parse.
+    fn problems(&self, leaf: &CertificateDer<'_>, now: UnixTime) -> Option<Problems> {
+        let (_, ca) = x509_parser::parse_x509_certificate(&self.ca_der).ok()?;
+        let (_, cert) = x509_parser::parse_x509_certificate(leaf).ok()?;
+        let at = i64::try_from(now.as_secs())
+            .ok()
+            .and_then(|t| x509_parser::time::ASN1Time::from_timestamp(t).ok())?;
+        let purpose = match cert.extended_key_usage().ok()? {
+            Some(eku) => !eku.value.client_auth,
+            None => false,
+        };
+        let untrusted = cert.verify_signature(Some(ca.public_key())).is_err();
+        Some(Problems {
+            dates: !cert.validity().is_valid_at(at),
+            purpose,
+            untrusted,
+            // A serial on the CRL speaks only of the CA's own certificates.
+            revoked: !untrusted && self.revoked.iter().any(|s| *s == cert.raw_serial()),
+        })
+    }
+}
+
+/// The verification errors of one certificate, each forgiven by one `mtls.*` flaw.
+struct Problems {
+    dates: bool,
+    purpose: bool,
+    untrusted: bool,
+    revoked: bool,
 }
 
 impl ClientCertVerifier for LabClientVerifier {
@@ -408,11 +480,7 @@ impl ClientCertVerifier for LabClientVerifier {
             .inner
             .verify_client_cert(end_entity, intermediates, now)
         {
-            // Flaw `mtls.untrusted_cert_accepted`: the callback returns 1 whatever the
-            // error ("the network is private"), so any certificate, self-signed or from
-            // any CA, passes.
-            Err(_) if self.any_certificate => Ok(ClientCertVerified::assertion()),
-            Err(rustls::Error::InvalidCertificate(e)) if self.tolerates(&e, end_entity) => {
+            Err(rustls::Error::InvalidCertificate(e)) if self.tolerates(&e, end_entity, now) => {
                 Ok(ClientCertVerified::assertion())
             }
             other => other,

@@ -16,6 +16,7 @@ async fn lab(flaws: &[&str], origin: bool) -> Lab {
     authprobe_lab::start(LabOptions {
         profile: Profile::Hardened,
         flaws: flaws.iter().map(|s| s.to_string()).collect(),
+        modes: Vec::new(),
         origin,
     })
     .await

@@ -148,6 +148,7 @@ struct Ready {
     token: String,
     basic: String,
     flaws: Vec<String>,
+    modes: Vec<String>,
 }
 
 /// Kills the lab however the test ends.
@@ -229,6 +230,7 @@ fn json_report_of_vulnerable_lab_matches_the_contract() {
             .is_some_and(|o| o.starts_with("http://127.0.0.1:"))
     );
     assert!(r.flaws.iter().any(|f| f == "auth.missing"));
+    assert!(r.modes.is_empty());
     assert!(r.basic.contains(':'));
     for p in [&r.ca_cert, &r.client_cert, &r.client_key, &r.client_ca_key] {
         assert!(exists(p), "{} must exist", p.display());
@@ -340,7 +342,15 @@ fn user_errors_are_one_line_and_exit_2() {
     assert!(e.contains("server CA"), "{e}");
     let e = one_line_error(&["lab", "--flaw", "no.such_flaw"]);
     assert!(e.contains("known flaws"), "{e}");
+    let e = one_line_error(&["lab", "--mode", "no-such-mode"]);
+    assert!(e.contains("known modes"), "{e}");
     one_line_error(&["scan"]);
+}
+
+#[test]
+fn lab_modes_are_in_the_ready_json() {
+    let lab = start_lab(&["--mode", "token-first", "--mode", "errors-200"]);
+    assert_eq!(lab.ready.modes, ["errors-200", "token-first"]);
 }
 
 #[test]

@@ -14,6 +14,7 @@ async fn lab(flaws: &[&str]) -> Lab {
         profile: Profile::Hardened,
         flaws: flaws.iter().map(|s| s.to_string()).collect(),
         origin: false,
+        modes: Vec::new(),
     })
     .await
     .expect("lab starts")

@@ -15,6 +15,7 @@ async fn scan_lab(profile: Profile, flaws: &[&str]) -> Report {
         profile,
         flaws: flaws.iter().map(|s| s.to_string()).collect(),
         origin: false,
+        modes: Vec::new(),
     })
     .await
     .expect("lab starts");
@@ -159,6 +160,7 @@ async fn lockout_only(flaws: &[&str], attempts: usize) -> (authprobe_lab::Lab, R
         profile: Profile::Hardened,
         flaws: flaws.iter().map(|s| s.to_string()).collect(),
         origin: false,
+        modes: Vec::new(),
     })
     .await
     .unwrap();
@@ -326,6 +328,7 @@ async fn vulnerable_lab_fires_every_check_and_keeps_secrets_out() {
         profile: Profile::Vulnerable,
         flaws: vec![],
         origin: false,
+        modes: Vec::new(),
     })
     .await
     .unwrap();
@@ -409,6 +412,7 @@ async fn scan_without_credentials_still_finds_missing_auth_tentatively() {
         profile: Profile::Hardened,
         flaws: vec!["auth.missing".into()],
         origin: false,
+        modes: Vec::new(),
     })
     .await
     .unwrap();

@@ -19,6 +19,7 @@ async fn lab(flaws: &[&str]) -> Lab {
         profile: Profile::Hardened,
         flaws: flaws.iter().map(|s| s.to_string()).collect(),
         origin: true,
+        modes: Vec::new(),
     })
     .await
     .expect("lab starts")

@@ -20,6 +20,7 @@ async fn scan_lab(profile: Profile) -> Report {
         profile,
         flaws: Vec::new(),
         origin: false,
+        modes: Vec::new(),
     })
     .await
     .expect("lab starts");

@@ -383,6 +383,10 @@ struct LabArgs {
     /// Switch on the flaw behind catalog check ID (repeatable).
     #[arg(long = "flaw", value_name = "ID")]
     flaws: Vec<String>,
+    /// Behave like a real framework in one respect (repeatable): cert-only,
+    /// unknown-user-401, errors-200, status-403-missing, status-422-malformed, token-first.
+    #[arg(long = "mode", value_name = "NAME")]
+    modes: Vec<String>,
     /// Also serve the application on a plain-HTTP origin (origin_url) that trusts the
     /// client certificate in X-SSL-Client-Cert, as behind nginx; for putting a real TLS
     /// terminator in front of the lab.
@@ -833,6 +837,7 @@ async fn run_lab(a: LabArgs) -> Result<i32> {
     let lab = authprobe_lab::start(authprobe_lab::LabOptions {
         profile: a.profile.parse()?,
         flaws: a.flaws,
+        modes: a.modes,
         origin: a.origin,
     })
     .await?;
@@ -941,6 +946,7 @@ async fn run_demo(a: DemoArgs) -> Result<i32> {
     let lab = authprobe_lab::start(authprobe_lab::LabOptions {
         profile: authprobe_lab::Profile::Vulnerable,
         flaws: Vec::new(),
+        modes: Vec::new(),
         origin: false,
     })
     .await?;
