@@ -378,12 +378,24 @@ fn assert_refused(s: &Scan) {
         s.label,
         s.stdout
     );
-    let lines: Vec<&str> = s.stderr.trim().lines().collect();
+    // One line of reason; an expired token is also noted, locally, before anything is sent.
+    let lines: Vec<&str> = s
+        .stderr
+        .trim()
+        .lines()
+        .filter(|l| !l.starts_with("authprobe: note: --bearer: the token"))
+        .collect();
     assert_eq!(
         lines.len(),
         1,
         "{}: one-line reason, got: {lines:?}",
         s.label
+    );
+    assert!(
+        lines[0].starts_with("authprobe: error: the server refused your --bearer"),
+        "{}: {}",
+        s.label,
+        lines[0]
     );
 }
 
