@@ -9,7 +9,7 @@ pub static META: CheckMeta = CheckMeta {
     severity: Severity::Critical,
     cwe: &[347, 327],
     owasp: &["API2"],
-    description: "Finds the public key (--jwt-public-key, x5c, or a JWKS at the usual paths) and signs the token with HS256/384/512 using its PEM, DER and JWK encodings as the secret.",
+    description: "Finds the public key (--jwt-public-key, or a JWKS at the usual paths; never the token's own x5c) and signs the token with HS256/384/512 using its PEM, DER and JWK encodings as the secret.",
     needs: &[Need::Token],
     remediation: Remediation {
         summary: "Bind each key to one algorithm and pass that algorithm list to the verifier; an RSA/EC public key must never be usable as an HMAC secret.",

@@ -338,8 +338,9 @@ impl JwtShared {
             .as_ref()
     }
 
-    /// The server's public key: `--jwt-public-key`, the token's `x5c`, or a JWKS at the
-    /// usual well-known paths of the target's origin (with the transport credential).
+    /// The server's public key: `--jwt-public-key`, or a JWKS at the usual well-known paths
+    /// of the target's origin (with the transport credential). Never the token's own `x5c`:
+    /// that certificate is whatever the token says, not what the server trusts.
     pub async fn public_key(&self, ctx: &Ctx) -> Option<&FoundKey> {
         self.public_key
             .get_or_init(|| async { find_public_key(ctx).await })
@@ -472,24 +473,6 @@ async fn find_public_key(ctx: &Ctx) -> Option<FoundKey> {
         .get("kid")
         .and_then(|k| k.as_str())
         .map(str::to_string);
-    if let Some(der) = jwt
-        .header()
-        .get("x5c")
-        .and_then(|v| v.as_array())
-        .and_then(|a| a.first())
-        .and_then(|c| c.as_str())
-        .and_then(|c| {
-            use base64::Engine;
-            base64::engine::general_purpose::STANDARD.decode(c).ok()
-        })
-        && let Ok(key) = PublicKey::from_certificate_der(&der)
-    {
-        return Some(FoundKey {
-            key,
-            original: None,
-            source: "the token's x5c certificate".into(),
-        });
-    }
     for path in [
         "/.well-known/jwks.json",
         "/jwks.json",
