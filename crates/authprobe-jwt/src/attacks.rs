@@ -2,9 +2,12 @@
 //!
 //! Every builder starts from the original token's raw segments and applies byte-preserving
 //! edits (see [`crate::json_edit`]), so a forged token differs from the original only where the
-//! attack requires. Each takes `edits`, the payload changes to apply (empty for "same claims");
-//! the scanner calls a builder once with no edits to test acceptance and once with `sub` or a
-//! role changed to confirm that the server's answer follows the forged claims.
+//! attack requires. Each takes `edits`, the payload changes to apply (empty for "same claims").
+//! The scanner calls a builder once with no edits to test acceptance (every claim kept byte for
+//! byte: the forgery breaks only what it tests), and only after acceptance with the edits of
+//! [`unused_claim_edits`] (a claim the application does not use to find the user) and then
+//! [`role_edit`] (a role-like claim) to confirm that the claims are not protected and that the
+//! server's answer follows them. The user's identity claims ([`IDENTITY_CLAIMS`]) never change.
 
 use rand_core::{OsRng, RngCore};
 use serde_json::Value;
@@ -94,26 +97,188 @@ fn original_kid(jwt: &Jwt) -> Option<&str> {
     jwt.header().get("kid").and_then(Value::as_str)
 }
 
+/// Claims by which applications find the user. A probe never changes them for a verdict: an
+/// unknown user is refused for reasons that have nothing to do with the flaw under test.
+pub const IDENTITY_CLAIMS: [&str; 6] = [
+    "sub",
+    "user_id",
+    "uid",
+    "email",
+    "username",
+    "preferred_username",
+];
+
+/// Role-like claims, in the order they are preferred for confirming a forgery: applications
+/// often echo them, and changing one leaves the identity as it was.
+pub const ROLE_CLAIMS: [&str; 4] = ["role", "roles", "scope", "groups"];
+
+/// The name of the claim [`unused_claim_edits`] adds.
+pub const MARKER_CLAIM: &str = "authprobe";
+
+/// Payload edits that change the claims without touching anything an application uses to find
+/// the user, each labelled, in the order to try them: a claim no application reads
+/// (`"authprobe": marker`) added, then `jti` replaced by the marker and `iat` moved back one
+/// second when the token has them. A server that accepts one of these with the old signature
+/// (or a forged one) does not protect the claims.
+pub fn unused_claim_edits(jwt: &Jwt, marker: &str) -> Vec<(String, Edit)> {
+    let mut out = vec![(
+        format!("claim {MARKER_CLAIM:?} added"),
+        Edit::set(MARKER_CLAIM, marker),
+    )];
+    if jwt.claims().get("jti").is_some_and(Value::is_string) {
+        out.push(("jti changed".to_owned(), Edit::set("jti", marker)));
+    }
+    if let Some(iat) = jwt.claims().get("iat").and_then(Value::as_u64) {
+        out.push((
+            "iat moved back one second".to_owned(),
+            Edit::set("iat", int(iat.saturating_sub(1))),
+        ));
+    }
+    out
+}
+
+/// The role-like claim to set to `marker` for confirmation, and the edit, keeping the claim's
+/// shape: a string is replaced, a space-separated `scope` and a list get the marker appended
+/// (so the user keeps what they had). When the token has no role-like claim, a new `role`
+/// claim is added. Never an identity claim.
+pub fn role_edit(jwt: &Jwt, marker: &str) -> (String, Edit) {
+    for claim in ROLE_CLAIMS {
+        match jwt.claims().get(claim) {
+            Some(Value::Array(items)) => {
+                let mut items = items.clone();
+                items.push(Value::from(marker));
+                return (claim.to_owned(), Edit::set(claim, Value::Array(items)));
+            }
+            Some(Value::String(v)) if claim == "scope" && !v.is_empty() => {
+                return (claim.to_owned(), Edit::set(claim, format!("{v} {marker}")));
+            }
+            Some(Value::String(_)) => return (claim.to_owned(), Edit::set(claim, marker)),
+            _ => {}
+        }
+    }
+    ("role".to_owned(), Edit::set("role", marker))
+}
+
+/// Whether `token` carries every identity claim of `original` unchanged (and adds none).
+pub fn keeps_identity(original: &Jwt, token: &str) -> bool {
+    let Some(payload) = token.split('.').nth(1) else {
+        return false;
+    };
+    let Some(claims) = b64::decode(payload)
+        .ok()
+        .and_then(|b| serde_json::from_slice::<serde_json::Map<String, Value>>(&b).ok())
+    else {
+        return false;
+    };
+    IDENTITY_CLAIMS
+        .iter()
+        .all(|c| claims.get(*c) == original.claims().get(*c))
+}
+
+/// How a token gets its signature: each way the scan can prove the server accepts.
+// A scan holds a handful of signers; boxing the key would buy nothing but an indirection.
+#[allow(clippy::large_enum_variant)]
+#[derive(Clone)]
+pub enum Signer {
+    /// Signed under `alg` with `key`: given, recovered by cracking, or the server's public key
+    /// used as an HMAC secret.
+    Key {
+        /// The algorithm the header names and the signature uses.
+        alg: Alg,
+        /// The key.
+        key: SigningKey,
+    },
+    /// Unsigned: `alg` set to a spelling of `none`.
+    None {
+        /// The spelling of `none` in the header.
+        spelling: String,
+        /// Whether the token ends with the dot before the (empty) signature.
+        trailing_dot: bool,
+    },
+    /// The original header and signature kept over the edited claims: for a server that does
+    /// not verify signatures.
+    OriginalSignature,
+}
+
+impl std::fmt::Debug for Signer {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Signer::Key { alg, .. } => write!(f, "Signer::Key({alg}, <key>)"),
+            Signer::None {
+                spelling,
+                trailing_dot,
+            } => write!(
+                f,
+                "Signer::None({spelling:?}, trailing dot: {trailing_dot})"
+            ),
+            Signer::OriginalSignature => write!(f, "Signer::OriginalSignature"),
+        }
+    }
+}
+
+impl Signer {
+    /// `alg` with `key`.
+    pub fn key(alg: Alg, key: SigningKey) -> Signer {
+        Signer::Key { alg, key }
+    }
+
+    /// The token with `edits` applied to its payload, signed this way. Only `alg` changes in
+    /// the header (nothing for [`Signer::OriginalSignature`]).
+    pub fn token(&self, jwt: &Jwt, edits: &[Edit]) -> Result<String, AttackError> {
+        match self {
+            Signer::Key { alg, key } => {
+                let d = draft(jwt, &[Edit::set("alg", alg.name())], edits)?;
+                Ok(d.sign(*alg, key)?)
+            }
+            Signer::None {
+                spelling,
+                trailing_dot,
+            } => {
+                let d = draft(jwt, &[Edit::set("alg", spelling.as_str())], edits)?;
+                Ok(d.unsigned(*trailing_dot))
+            }
+            Signer::OriginalSignature => {
+                let d = draft(jwt, &[], edits)?;
+                Ok(d.with_raw_signature(jwt.raw_signature()))
+            }
+        }
+    }
+}
+
 /// The spellings of `none` tried: filters that compare case-sensitively miss the odd ones.
 pub const NONE_SPELLINGS: [&str; 4] = ["none", "None", "NONE", "nOnE"];
+
+/// The signers of `jwt.alg_none`, labelled: each spelling of `none`, with and without the
+/// trailing dot.
+pub fn alg_none_signers() -> Vec<(String, Signer)> {
+    let mut out = Vec::new();
+    for spelling in NONE_SPELLINGS {
+        for trailing_dot in [true, false] {
+            let label = if trailing_dot {
+                format!("alg={spelling}, trailing dot")
+            } else {
+                format!("alg={spelling}, no trailing dot")
+            };
+            out.push((
+                label,
+                Signer::None {
+                    spelling: spelling.to_owned(),
+                    trailing_dot,
+                },
+            ));
+        }
+    }
+    out
+}
 
 /// `jwt.alg_none`: `alg` set to each spelling of `none`, with and without the trailing dot.
 ///
 /// Hand-rolled: no signing library will emit an unsigned token, which is the point.
 pub fn alg_none(jwt: &Jwt, edits: &[Edit]) -> Result<Vec<Forged>, AttackError> {
-    let mut out = Vec::new();
-    for spelling in NONE_SPELLINGS {
-        let d = draft(jwt, &[Edit::set("alg", spelling)], edits)?;
-        out.push(forged(
-            format!("alg={spelling}, trailing dot"),
-            d.unsigned(true),
-        ));
-        out.push(forged(
-            format!("alg={spelling}, no trailing dot"),
-            d.unsigned(false),
-        ));
-    }
-    Ok(out)
+    alg_none_signers()
+        .into_iter()
+        .map(|(label, signer)| Ok(forged(label, signer.token(jwt, edits)?)))
+        .collect()
 }
 
 /// `jwt.signature_not_verified`: the edited claims with the original signature (only when
@@ -217,6 +382,28 @@ pub fn confusion_secrets(
     Ok(out)
 }
 
+/// The signers of `jwt.key_confusion`, labelled: HS256/384/512 keyed with every encoding of
+/// `key` from [`confusion_secrets`].
+pub fn key_confusion_signers(
+    key: &PublicKey,
+    original: Option<&[u8]>,
+) -> Result<Vec<(String, Signer)>, KeyError> {
+    let secrets = confusion_secrets(key, original)?;
+    let mut out = Vec::new();
+    for alg in [Alg::Hs256, Alg::Hs384, Alg::Hs512] {
+        for (label, secret) in &secrets {
+            out.push((
+                format!("{alg} keyed with the {label}"),
+                Signer::Key {
+                    alg,
+                    key: SigningKey::Hmac(secret.clone()),
+                },
+            ));
+        }
+    }
+    Ok(out)
+}
+
 /// `jwt.key_confusion`: the token HMAC-signed (HS256/384/512) with the server's public key
 /// bytes as the secret, in every encoding from [`confusion_secrets`].
 pub fn key_confusion(
@@ -225,16 +412,10 @@ pub fn key_confusion(
     key: &PublicKey,
     original: Option<&[u8]>,
 ) -> Result<Vec<Forged>, AttackError> {
-    let secrets = confusion_secrets(key, original)?;
-    let mut out = Vec::new();
-    for alg in [Alg::Hs256, Alg::Hs384, Alg::Hs512] {
-        let d = draft(jwt, &[Edit::set("alg", alg.name())], edits)?;
-        for (label, secret) in &secrets {
-            let token = d.sign(alg, &SigningKey::Hmac(secret.clone()))?;
-            out.push(forged(format!("{alg} keyed with the {label}"), token));
-        }
-    }
-    Ok(out)
+    key_confusion_signers(key, original)?
+        .into_iter()
+        .map(|(label, signer)| Ok(forged(label, signer.token(jwt, edits)?)))
+        .collect()
 }
 
 /// `jwt.embedded_jwk`: the token signed by an attacker key whose public half rides in the
@@ -453,13 +634,25 @@ fn int(n: u64) -> Value {
     Value::from(n)
 }
 
-/// Re-signs the token with a known key under `alg` after applying `edits`. The `iat`/`exp`
-/// window is first made current (`iat = now`, `exp = now + 600`, an existing `nbf` moved to
-/// `now - 60`), so that only what the edits change can make the server refuse it.
+/// Re-signs the token with a known key under `alg` after applying `edits`: [`mint_with`] and
+/// [`Signer::Key`].
 pub fn mint(
     jwt: &Jwt,
     alg: Alg,
     key: &SigningKey,
+    edits: &[Edit],
+    now: u64,
+) -> Result<String, AttackError> {
+    mint_with(jwt, &Signer::key(alg, key.clone()), edits, now)
+}
+
+/// Re-issues the token with `signer` after applying `edits`. The `iat`/`exp` window is first
+/// made current (`iat = now`, `exp = now + 600`, an existing `nbf` moved to `now - 60`), so that
+/// only what the edits change can make the server refuse it. Every other claim, the identity
+/// ([`IDENTITY_CLAIMS`]) included, is kept byte for byte.
+pub fn mint_with(
+    jwt: &Jwt,
+    signer: &Signer,
     edits: &[Edit],
     now: u64,
 ) -> Result<String, AttackError> {
@@ -468,17 +661,11 @@ pub fn mint(
         all.push(Edit::set("nbf", int(now.saturating_sub(60))));
     }
     all.extend_from_slice(edits);
-    let d = draft(jwt, &[Edit::set("alg", alg.name())], &all)?;
-    Ok(d.sign(alg, key)?)
+    signer.token(jwt, &all)
 }
 
 /// `jwt.expired_accepted`: `exp` an hour in the past (and `iat`, `nbf` before it).
-pub fn mint_expired(
-    jwt: &Jwt,
-    alg: Alg,
-    key: &SigningKey,
-    now: u64,
-) -> Result<Forged, AttackError> {
+pub fn mint_expired(jwt: &Jwt, signer: &Signer, now: u64) -> Result<Forged, AttackError> {
     let mut edits = vec![
         Edit::set("iat", int(now.saturating_sub(7200))),
         Edit::set("exp", int(now.saturating_sub(3600))),
@@ -488,32 +675,26 @@ pub fn mint_expired(
     }
     Ok(forged(
         "exp one hour in the past",
-        mint(jwt, alg, key, &edits, now)?,
+        mint_with(jwt, signer, &edits, now)?,
     ))
 }
 
 /// `jwt.nbf_not_enforced`: `nbf` an hour in the future, `exp` after it.
-pub fn mint_not_yet_valid(
-    jwt: &Jwt,
-    alg: Alg,
-    key: &SigningKey,
-    now: u64,
-) -> Result<Forged, AttackError> {
+pub fn mint_not_yet_valid(jwt: &Jwt, signer: &Signer, now: u64) -> Result<Forged, AttackError> {
     let edits = [
         Edit::set("nbf", int(now + 3600)),
         Edit::set("exp", int(now + 7200)),
     ];
     Ok(forged(
         "nbf one hour in the future",
-        mint(jwt, alg, key, &edits, now)?,
+        mint_with(jwt, signer, &edits, now)?,
     ))
 }
 
 /// `jwt.audience_not_checked`: `aud` replaced by `audience`, or removed when `None`.
 pub fn mint_other_audience(
     jwt: &Jwt,
-    alg: Alg,
-    key: &SigningKey,
+    signer: &Signer,
     audience: Option<&str>,
     now: u64,
 ) -> Result<Forged, AttackError> {
@@ -521,24 +702,24 @@ pub fn mint_other_audience(
         Some(a) => (format!("aud set to {a:?}"), Edit::set("aud", a)),
         None => ("aud removed".to_owned(), Edit::remove("aud")),
     };
-    Ok(forged(label, mint(jwt, alg, key, &[edit], now)?))
+    Ok(forged(label, mint_with(jwt, signer, &[edit], now)?))
 }
 
 /// `jwt.issuer_not_checked`: `iss` replaced by `issuer`.
 pub fn mint_other_issuer(
     jwt: &Jwt,
-    alg: Alg,
-    key: &SigningKey,
+    signer: &Signer,
     issuer: &str,
     now: u64,
 ) -> Result<Forged, AttackError> {
     Ok(forged(
         format!("iss set to {issuer:?}"),
-        mint(jwt, alg, key, &[Edit::set("iss", issuer)], now)?,
+        mint_with(jwt, signer, &[Edit::set("iss", issuer)], now)?,
     ))
 }
 
-/// Confirmation: one claim (`sub`, a role) set to `value` and the token validly re-signed.
+/// One claim (a role, a binding such as `cnf`; never an identity claim) set to `value` and
+/// the token validly re-signed.
 pub fn mint_changed_claim(
     jwt: &Jwt,
     alg: Alg,

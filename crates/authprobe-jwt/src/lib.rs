@@ -15,8 +15,9 @@
 //!   SPKI, certificates), DER, JWK and JWKS, and generate attacker keys.
 //! * [`attacks`] builds the forged tokens: `alg: none`, unverified and empty signatures,
 //!   RSA/EC key confusion, embedded `jwk`, `jku`/`x5u` injection, `kid` injection, the psychic
-//!   ECDSA signature, and re-minted tokens (expired, not yet valid, other audience or issuer,
-//!   changed subject) for confirming a finding.
+//!   ECDSA signature, and re-minted tokens (expired, not yet valid, other audience or issuer)
+//!   issued by any [`attacks::Signer`] the server was shown to accept. None of them changes
+//!   the user's identity claims ([`attacks::IDENTITY_CLAIMS`]).
 //! * [`analyze()`] reports the passive findings (`jwt.missing_exp`, `jwt.long_lifetime`,
 //!   `jwt.missing_audience_or_issuer`, `jwt.sensitive_claims`) and [`header_notes`] the
 //!   header facts worth showing.
@@ -29,7 +30,7 @@
 //! let token = "eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiJhbGljZSJ9.c2ln";
 //! let jwt = Jwt::parse(token).unwrap();
 //! assert_eq!(jwt.claim("sub").unwrap(), "alice");
-//! let forged = attacks::alg_none(&jwt, &[Edit::set("sub", "bob")]).unwrap();
+//! let forged = attacks::alg_none(&jwt, &[Edit::set("role", "admin")]).unwrap();
 //! assert_eq!(forged[0].label, "alg=none, trailing dot");
 //! assert!(forged[0].token.ends_with('.'));
 //! ```
@@ -47,7 +48,7 @@ pub mod token;
 
 pub use alg::{Alg, AlgFamily};
 pub use analyze::{HeaderNotes, Observation, Policy, analyze, header_notes};
-pub use attacks::{AttackError, Forged};
+pub use attacks::{AttackError, Forged, Signer};
 pub use json_edit::{Edit, EditError};
 pub use keys::{Jwk, Jwks, KeyError, PrivateKey, PublicKey, SigningKey, VerifyingKey};
 pub use sign::SignError;

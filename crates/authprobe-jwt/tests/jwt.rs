@@ -457,37 +457,30 @@ fn psychic_signatures_are_all_zero() {
 fn minted_tokens_carry_the_intended_claims_and_verify() {
     let jwt = original();
     let key: SigningKey = rsa_key().clone().into();
+    let key = attacks::Signer::key(Alg::Rs256, key);
     let vkey: VerifyingKey = rsa_key().public_key().into();
     let now = 1_800_000_000u64;
 
-    let t = parse(
-        &attacks::mint_expired(&jwt, Alg::Rs256, &key, now)
-            .unwrap()
-            .token,
-    );
+    let t = parse(&attacks::mint_expired(&jwt, &key, now).unwrap().token);
     assert_eq!(t.verify(&vkey), Ok(()));
     assert_eq!(t.claim("exp").unwrap(), now - 3600);
     assert_eq!(t.claim("iat").unwrap(), now - 7200);
     assert_eq!(t.claim("iss").unwrap(), "https://idp.example/");
 
-    let t = parse(
-        &attacks::mint_not_yet_valid(&jwt, Alg::Rs256, &key, now)
-            .unwrap()
-            .token,
-    );
+    let t = parse(&attacks::mint_not_yet_valid(&jwt, &key, now).unwrap().token);
     assert_eq!(t.verify(&vkey), Ok(()));
     assert_eq!(t.claim("nbf").unwrap(), now + 3600);
     assert!(t.claim("exp").unwrap().as_u64().unwrap() > now + 3600);
 
     let t = parse(
-        &attacks::mint_other_audience(&jwt, Alg::Rs256, &key, Some("other-api"), now)
+        &attacks::mint_other_audience(&jwt, &key, Some("other-api"), now)
             .unwrap()
             .token,
     );
     assert_eq!(t.claim("aud").unwrap(), "other-api");
     assert_eq!(t.claim("exp").unwrap(), now + 600);
     let t = parse(
-        &attacks::mint_other_audience(&jwt, Alg::Rs256, &key, None, now)
+        &attacks::mint_other_audience(&jwt, &key, None, now)
             .unwrap()
             .token,
     );
@@ -495,7 +488,7 @@ fn minted_tokens_carry_the_intended_claims_and_verify() {
     assert_eq!(t.verify(&vkey), Ok(()));
 
     let t = parse(
-        &attacks::mint_other_issuer(&jwt, Alg::Rs256, &key, "https://evil.test", now)
+        &attacks::mint_other_issuer(&jwt, &key, "https://evil.test", now)
             .unwrap()
             .token,
     );
@@ -739,5 +732,197 @@ fn openssl_generated_keys_are_read_and_re_encoded_identically() {
     assert_eq!(
         parse(&t).verify(&PublicKey::from_pem(&p256_spki).unwrap().into()),
         Ok(())
+    );
+}
+
+/// A token carrying every identity claim an application may look the user up by.
+fn identity_token(role: Value) -> Jwt {
+    let mut claims = json!({
+        "iss": "https://idp.example/",
+        "sub": "alice",
+        "user_id": 42,
+        "uid": "u-42",
+        "email": "alice@example.test",
+        "username": "alice",
+        "preferred_username": "Alice",
+        "jti": "j-1",
+        "iat": 1_700_000_000u64,
+        "exp": 1_700_000_900u64,
+    });
+    if !role.is_null() {
+        claims["roles"] = role;
+    }
+    let d = Draft::new(HEADER, &claims.to_string()).unwrap();
+    parse(
+        &d.sign(Alg::Rs256, &SigningKey::Private(rsa_key().clone()))
+            .unwrap(),
+    )
+}
+
+#[test]
+fn every_forgery_without_edits_keeps_every_claim_byte_for_byte() {
+    let jwt = original();
+    let key = rsa_key().public_key();
+    let hosted = PrivateKey::generate_p256();
+    let mut all: Vec<attacks::Forged> = Vec::new();
+    all.extend(attacks::alg_none(&jwt, &[]).unwrap());
+    all.extend(attacks::signature_not_verified(&jwt, &[]).unwrap());
+    all.extend(attacks::empty_signature(&jwt, &[]).unwrap());
+    all.extend(attacks::key_confusion(&jwt, &[], &key, None).unwrap());
+    all.extend(attacks::embedded_jwk(&jwt, &[], attacker_keys()).unwrap());
+    all.extend(
+        attacks::jku_injection(&jwt, &[], "http://127.0.0.1:1/j", &hosted)
+            .unwrap()
+            .forged,
+    );
+    all.extend(
+        attacks::x5u_injection(&jwt, &[], "http://127.0.0.1:1/c", &hosted)
+            .unwrap()
+            .forged,
+    );
+    all.extend(attacks::kid_injection(&jwt, &[]).unwrap());
+    all.extend(attacks::psychic_signature(&jwt, &[]).unwrap());
+    assert!(all.len() > 40);
+    for f in &all {
+        assert_eq!(
+            f.token.split('.').nth(1),
+            Some(jwt.raw_payload()),
+            "{}: the primary probe changes the claims",
+            f.label
+        );
+        assert!(attacks::keeps_identity(&jwt, &f.token), "{}", f.label);
+    }
+    // The signature-only forgeries keep the header too: they change the signature and
+    // nothing else.
+    for f in attacks::signature_not_verified(&jwt, &[]).unwrap() {
+        assert_eq!(f.token.split('.').next(), Some(jwt.raw_header()));
+        assert_ne!(parse(&f.token).raw_signature(), jwt.raw_signature());
+    }
+}
+
+#[test]
+fn confirmation_edits_never_touch_the_identity() {
+    for roles in [json!(["user"]), Value::Null] {
+        let jwt = identity_token(roles.clone());
+        let mut edits = attacks::unused_claim_edits(&jwt, "authprobe-abc123");
+        assert_eq!(edits.len(), 3, "added claim, jti, iat");
+        assert_eq!(edits[0].0, "claim \"authprobe\" added");
+        let (claim, role) = attacks::role_edit(&jwt, "authprobe-abc123");
+        edits.push((claim.clone(), role));
+        for (label, edit) in &edits {
+            for forged in [
+                attacks::signature_not_verified(&jwt, std::slice::from_ref(edit)).unwrap(),
+                attacks::alg_none(&jwt, std::slice::from_ref(edit)).unwrap(),
+                attacks::kid_injection(&jwt, std::slice::from_ref(edit)).unwrap(),
+            ] {
+                for f in forged {
+                    let t = parse_lenient(&f.token);
+                    assert!(
+                        attacks::keeps_identity(&jwt, &f.token),
+                        "{label}: {}",
+                        f.label
+                    );
+                    assert_ne!(t, jwt.claims().clone(), "{label}: the claims must change");
+                }
+            }
+        }
+        let t =
+            parse(&attacks::signature_not_verified(&jwt, &[edits[3].1.clone()]).unwrap()[0].token);
+        if roles.is_null() {
+            // No role-like claim: a new one is added, the identity left alone.
+            assert_eq!(claim, "role");
+            assert_eq!(t.claim("role").unwrap(), "authprobe-abc123");
+        } else {
+            // A list keeps what the user had and gains the marker.
+            assert_eq!(claim, "roles");
+            assert_eq!(
+                t.claim("roles").unwrap(),
+                &json!(["user", "authprobe-abc123"])
+            );
+        }
+    }
+    // A space-separated scope gains the marker; a string role is replaced.
+    let jwt = original();
+    assert_eq!(attacks::role_edit(&jwt, "m").0, "role");
+    let d = Draft::new(HEADER, r#"{"sub":"alice","scope":"read write"}"#).unwrap();
+    let scoped = parse(&d.with_signature(b"sig"));
+    let (claim, edit) = attacks::role_edit(&scoped, "m");
+    assert_eq!(claim, "scope");
+    let t = parse(&attacks::signature_not_verified(&scoped, &[edit]).unwrap()[0].token);
+    assert_eq!(t.claim("scope").unwrap(), "read write m");
+    // No jti, no iat: only the added claim.
+    assert_eq!(attacks::unused_claim_edits(&scoped, "m").len(), 1);
+}
+
+/// The claims of a token that may lack its trailing dot.
+fn parse_lenient(token: &str) -> serde_json::Map<String, Value> {
+    let payload = token.split('.').nth(1).unwrap();
+    serde_json::from_slice(&URL_SAFE_NO_PAD.decode(payload).unwrap()).unwrap()
+}
+
+#[test]
+fn minted_tokens_keep_the_identity_whatever_signs_them() {
+    let jwt = identity_token(json!(["user"]));
+    let now = 1_800_000_000u64;
+    let confused = attacks::key_confusion_signers(&rsa_key().public_key(), None).unwrap();
+    let mut signers = vec![
+        (
+            "key".to_owned(),
+            attacks::Signer::key(Alg::Rs256, rsa_key().clone().into()),
+        ),
+        (
+            "original signature".to_owned(),
+            attacks::Signer::OriginalSignature,
+        ),
+    ];
+    signers.push(confused[0].clone());
+    signers.push(attacks::alg_none_signers()[1].clone());
+    for (what, signer) in &signers {
+        for f in [
+            attacks::mint_expired(&jwt, signer, now).unwrap(),
+            attacks::mint_not_yet_valid(&jwt, signer, now).unwrap(),
+            attacks::mint_other_audience(&jwt, signer, Some("other"), now).unwrap(),
+            attacks::mint_other_audience(&jwt, signer, None, now).unwrap(),
+            attacks::mint_other_issuer(&jwt, signer, "https://evil.test", now).unwrap(),
+        ] {
+            assert!(
+                attacks::keeps_identity(&jwt, &f.token),
+                "{what}: {}",
+                f.label
+            );
+            let claims = parse_lenient(&f.token);
+            assert_eq!(claims["jti"], "j-1", "{what}: {}", f.label);
+            assert_eq!(claims["roles"], json!(["user"]), "{what}: {}", f.label);
+        }
+    }
+    let expired = |s: &attacks::Signer| attacks::mint_expired(&jwt, s, now).unwrap().token;
+    // The unverified path keeps header and signature, changing only the payload.
+    let t = expired(&signers[1].1);
+    let segs: Vec<&str> = t.split('.').collect();
+    assert_eq!(segs[0], jwt.raw_header());
+    assert_eq!(segs[2], jwt.raw_signature());
+    assert_eq!(parse_lenient(&t)["exp"], now - 3600);
+    // The confused key verifies as HS256 with the public key's PEM; alg none is unsigned.
+    let t = parse(&expired(&signers[2].1));
+    assert_eq!(t.alg(), Some("HS256"));
+    let pem = rsa_key().public_key().to_spki_pem().unwrap();
+    assert_eq!(t.verify(&VerifyingKey::hmac(pem.as_bytes())), Ok(()));
+    assert_eq!(
+        signers[2].0,
+        "HS256 keyed with the SPKI PEM with final newline"
+    );
+    let t = expired(&signers[3].1);
+    assert_eq!(header_of(&t)["alg"], "none");
+    assert!(!t.ends_with('.'));
+    assert_eq!(signers[3].0, "alg=none, no trailing dot");
+    // The signers and the builders agree on labels and tokens.
+    let labels: Vec<String> = attacks::key_confusion(&jwt, &[], &rsa_key().public_key(), None)
+        .unwrap()
+        .into_iter()
+        .map(|f| f.label)
+        .collect();
+    assert_eq!(
+        labels,
+        confused.iter().map(|(l, _)| l.clone()).collect::<Vec<_>>()
     );
 }

@@ -1,4 +1,4 @@
-use crate::checks::{Check, CheckFuture, CheckMeta, Need, Remediation};
+use crate::checks::{Check, CheckFuture, CheckMeta, Need, Outcome, Remediation};
 use crate::engine::Ctx;
 use crate::finding::{Family, Severity};
 
@@ -9,7 +9,7 @@ pub static META: CheckMeta = CheckMeta {
     severity: Severity::Critical,
     cwe: &[347, 327],
     owasp: &["API2"],
-    description: "Sends the token with alg none, None, NONE and nOnE, with and without the trailing dot, and confirms by changing a claim.",
+    description: "Sends the token with alg none, None, NONE and nOnE, with and without the trailing dot, every claim kept; once accepted, confirms by adding a claim the application does not use to find the user, then by setting a role-like claim.",
     needs: &[Need::Token],
     explained_by: &["jwt.signature_not_verified"],
     remediation: Remediation {
@@ -31,15 +31,22 @@ impl Check for AlgNone {
                 Ok(j) => j,
                 Err(o) => return o,
             };
+            // Probed once, shared with the minted-token checks (alg none signs for them when
+            // it is accepted with changed claims).
+            let shared = match ctx.shared.jwt.alg_none(ctx).await {
+                Ok(f) => f,
+                Err(reason) => return Outcome::NotApplicable(reason.clone()),
+            };
             let build = |e: &[authprobe_jwt::Edit]| {
                 authprobe_jwt::attacks::alg_none(&jwt, e).map_err(|e| e.to_string())
             };
-            super::forgery_check(
+            super::forgery_check_with(
                 ctx,
                 &META,
                 &jwt,
                 build,
                 "an unsigned token with alg \"none\" got the authorized answer",
+                shared.probed.as_ref(),
             )
             .await
         })

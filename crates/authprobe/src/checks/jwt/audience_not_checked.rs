@@ -9,7 +9,7 @@ pub static META: CheckMeta = CheckMeta {
     severity: Severity::High,
     cwe: &[287, 1390],
     owasp: &["API2"],
-    description: "Mints a token for another audience (and, when the original names one, without aud) with the known key, or sends --alt-token.",
+    description: "Mints a token for another audience (and, when the original names one, without aud), signed the way the scan proved the server accepts (the key given or cracked, the confused public key, alg none, or the original signature when signatures are not verified); every other claim, the identity included, is kept; or sends --alt-token.",
     needs: &[Need::Token],
     explained_by: &[],
     remediation: Remediation {
@@ -36,13 +36,12 @@ impl Check for AudienceNotChecked {
             super::minted_check(
                 ctx,
                 &META,
-                |jwt, k| {
+                |jwt, signer| {
                     let now = authprobe_jwt::attacks::unix_now();
                     let mut out = vec![
                         authprobe_jwt::attacks::mint_other_audience(
                             jwt,
-                            k.alg,
-                            &k.key,
+                            signer,
                             Some("https://other-service.authprobe.invalid"),
                             now,
                         )
@@ -51,10 +50,8 @@ impl Check for AudienceNotChecked {
                     // Without aud in the original, a missing aud is the passive finding, not this one.
                     if jwt.claims().contains_key("aud") {
                         out.push(
-                            authprobe_jwt::attacks::mint_other_audience(
-                                jwt, k.alg, &k.key, None, now,
-                            )
-                            .map_err(|e| e.to_string())?,
+                            authprobe_jwt::attacks::mint_other_audience(jwt, signer, None, now)
+                                .map_err(|e| e.to_string())?,
                         );
                     }
                     Ok(out)

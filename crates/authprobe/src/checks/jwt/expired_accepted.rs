@@ -9,7 +9,7 @@ pub static META: CheckMeta = CheckMeta {
     severity: Severity::High,
     cwe: &[613],
     owasp: &["API2"],
-    description: "Mints a token whose exp passed an hour ago with the known key, or sends --expired-token.",
+    description: "Mints a token whose exp passed an hour ago, signed the way the scan proved the server accepts (the key given or cracked, the confused public key, alg none, or the original signature when signatures are not verified); every other claim, the identity included, is kept; or sends --expired-token.",
     needs: &[Need::Token],
     explained_by: &[],
     remediation: Remediation {
@@ -36,11 +36,10 @@ impl Check for ExpiredAccepted {
             super::minted_check(
                 ctx,
                 &META,
-                |jwt, k| {
+                |jwt, signer| {
                     authprobe_jwt::attacks::mint_expired(
                         jwt,
-                        k.alg,
-                        &k.key,
+                        signer,
                         authprobe_jwt::attacks::unix_now(),
                     )
                     .map(|f| vec![f])

@@ -9,7 +9,7 @@ pub static META: CheckMeta = CheckMeta {
     severity: Severity::High,
     cwe: &[287, 1390],
     owasp: &["API2"],
-    description: "Mints a token with another iss with the known key.",
+    description: "Mints a token with another iss, signed the way the scan proved the server accepts (the key given or cracked, the confused public key, alg none, or the original signature when signatures are not verified); every other claim, the identity included, is kept.",
     needs: &[Need::Token],
     explained_by: &[],
     remediation: Remediation {
@@ -30,11 +30,10 @@ impl Check for IssuerNotChecked {
             super::minted_check(
                 ctx,
                 &META,
-                |jwt, k| {
+                |jwt, signer| {
                     authprobe_jwt::attacks::mint_other_issuer(
                         jwt,
-                        k.alg,
-                        &k.key,
+                        signer,
                         "https://attacker.authprobe.invalid",
                         authprobe_jwt::attacks::unix_now(),
                     )

@@ -9,7 +9,7 @@ pub static META: CheckMeta = CheckMeta {
     severity: Severity::Critical,
     cwe: &[347, 327],
     owasp: &["API2"],
-    description: "Finds the public key (--jwt-public-key, x5c, or a JWKS at the usual paths) and signs the token with HS256/384/512 using its PEM, DER and JWK encodings as the secret.",
+    description: "Finds the public key (--jwt-public-key, or a JWKS at the usual paths; never the token's own x5c) and signs the token with HS256/384/512 using its PEM, DER and JWK encodings as the secret.",
     needs: &[Need::Token],
     explained_by: &["jwt.signature_not_verified"],
     remediation: Remediation {
@@ -31,13 +31,14 @@ impl Check for KeyConfusion {
                 Ok(j) => j,
                 Err(o) => return o,
             };
-            if super::token_alg(&jwt).is_some_and(super::is_hmac) {
-                return Outcome::NotApplicable(
-                    "the token is HMAC-signed: there is no public key to confuse".into(),
-                );
-            }
+            // Probed once, shared with the minted-token checks (the confused key signs for
+            // them when it is accepted with changed claims).
+            let shared = match ctx.shared.jwt.confusion(ctx).await {
+                Ok(f) => f,
+                Err(reason) => return Outcome::NotApplicable(reason.clone()),
+            };
             let Some(found) = ctx.shared.jwt.public_key(ctx).await else {
-                return Outcome::NotApplicable("no public key found (give --jwt-public-key, or serve a JWKS at /.well-known/jwks.json)".into());
+                return Outcome::NotApplicable("no public key found".into());
             };
             let build = |e: &[authprobe_jwt::Edit]| {
                 authprobe_jwt::attacks::key_confusion(
@@ -49,10 +50,10 @@ impl Check for KeyConfusion {
                 .map_err(|e| e.to_string())
             };
             let what = format!(
-                "a token HMAC-signed with the public key from {} got the authorized answer",
-                found.source
+                "a token HMAC-signed with {} got the authorized answer",
+                shared.what
             );
-            super::forgery_check(ctx, &META, &jwt, build, &what).await
+            super::forgery_check_with(ctx, &META, &jwt, build, &what, shared.probed.as_ref()).await
         })
     }
 }

@@ -1,7 +1,16 @@
 //! The `jwt.*` checks and what they share: the parsed user token, the signing key when it
-//! is known (given, or recovered by the cracker), the server's public key when it can be
-//! found, and whether the server verifies signatures at all (the root cause that explains
-//! every other forgery, so the other checks defer to it instead of repeating it).
+//! is known (given, recovered by the cracker, or the server's public key that key confusion
+//! proved usable as an HMAC secret), the server's public key when it can be found, the
+//! forgeries several checks build on (alg none, key confusion), and whether the server
+//! verifies signatures at all (the root cause that explains every other forgery, so the
+//! other checks defer to it instead of repeating it). Each is probed once, whichever check
+//! asks first.
+//!
+//! Every forgery's primary probe keeps every claim byte for byte and breaks only what it
+//! tests. Only after acceptance are claims changed: first one the application does not use
+//! to find the user (an added claim, `jti`, `iat`), then a role-like claim. The identity
+//! claims (`sub`, `user_id`, `email`...) never change for a verdict: an application that
+//! looks the user up refuses an unknown one for reasons unrelated to the flaw.
 
 pub mod alg_none;
 pub mod audience_not_checked;
@@ -28,7 +37,7 @@ use crate::engine::{BEARER_VAR, Compare, Ctx};
 use crate::finding::Confidence;
 use crate::http::{Exchange, Seg, Value};
 use crate::oracle::{Oracle, Sample, Verdict};
-use authprobe_jwt::attacks::Forged;
+use authprobe_jwt::attacks::{Forged, Signer};
 use authprobe_jwt::{Alg, Edit, Jwt, PrivateKey, PublicKey, SigningKey};
 use std::time::Duration;
 use tokio::sync::OnceCell;
@@ -85,8 +94,17 @@ pub const CLAIM_VALIDATION: &[(&str, &str)] = &[
 pub struct KnownKey {
     pub alg: Alg,
     pub key: SigningKey,
-    /// Where it came from, for finding texts ("given with --jwt-key", "recovered").
+    /// Where it came from, for finding texts that say "minted with the signing key {source}".
     pub source: String,
+}
+
+/// How minted tokens (expired, nbf, aud, iss) get a signature the server accepts, in order
+/// of preference: a key given or recovered, the confused public key, alg none, or the
+/// user's own signature kept over edited claims when the server does not verify signatures.
+pub struct Minter {
+    pub signer: Signer,
+    /// How it was obtained, completing "the token was ...".
+    pub how: String,
 }
 
 /// The cracker's result, for `jwt.weak_hmac_secret`.
@@ -104,17 +122,79 @@ pub struct FoundKey {
     pub source: String,
 }
 
+/// A forgery whose variants keep every claim was accepted.
+pub struct Accepted {
+    /// The accepted variants (label and exchange), in the order sent; only well-formed ones
+    /// when the server lets garbage through.
+    pub variants: Vec<(String, Exchange)>,
+    /// The first variant rebuilt with a claim the application does not use to find the user
+    /// changed, when that was accepted too: the claims are not protected.
+    pub unprotected: Option<Unprotected>,
+    /// What the rebuilt tokens changed, each tried in turn, when none was accepted.
+    pub protected_note: Option<String>,
+}
+
+/// An accepted change of a claim the application does not use to find the user.
+pub struct Unprotected {
+    /// The change, e.g. `claim "authprobe" added`.
+    pub change: String,
+    /// The marker the change carried, and whether the answer showed it.
+    pub marker: String,
+    pub echoed: bool,
+}
+
+/// What the primary probes of one forgery showed.
+pub enum Probed {
+    Accepted(Accepted),
+    Refused,
+    Inconclusive(String),
+    NotApplicable(String),
+}
+
+/// A forgery several checks build on (a check reports it, the minted-token checks sign
+/// with it), probed once.
+pub struct SharedForgery {
+    /// `None` when not probed because the server does not verify signatures at all.
+    pub probed: Option<Probed>,
+    /// The signer of each variant, by label, for minting with the accepted one.
+    signers: Vec<(String, Signer)>,
+    /// How the variants were keyed, for texts ("the public key from ...").
+    pub what: String,
+}
+
+impl SharedForgery {
+    /// The accepted variant whose claims were shown unprotected, as a minter.
+    fn minter(&self, how: impl Fn(&str) -> String) -> Option<Minter> {
+        let Some(Probed::Accepted(a)) = &self.probed else {
+            return None;
+        };
+        a.unprotected.as_ref()?;
+        let label = &a.variants.first()?.0;
+        let signer = self.signers.iter().find(|(l, _)| l == label)?.1.clone();
+        Some(Minter {
+            signer,
+            how: how(label),
+        })
+    }
+}
+
 /// Accepted forgeries of `jwt.signature_not_verified`, computed once.
 pub struct Unverified {
     pub accepted: Vec<(String, Exchange)>,
+    /// Claims changed under the original signature, when accepted too.
+    pub unprotected: Option<Unprotected>,
+    pub protected_note: Option<String>,
 }
 
 #[derive(Default)]
 pub struct JwtShared {
     cracked: OnceCell<Option<CrackResult>>,
     key: OnceCell<Option<KnownKey>>,
+    minter: OnceCell<Option<Minter>>,
     public_key: OnceCell<Option<FoundKey>>,
     unverified: OnceCell<Option<Unverified>>,
+    confusion: OnceCell<Result<SharedForgery, String>>,
+    alg_none: OnceCell<Result<SharedForgery, String>>,
 }
 
 /// The user's bearer token parsed as a JWT, if it is one.
@@ -173,7 +253,10 @@ impl JwtShared {
             .as_ref()
     }
 
-    /// The signing key: given (`--jwt-secret`, `--jwt-key`) or recovered by the cracker.
+    /// A key that signs tokens the server accepts, in order of preference: given
+    /// (`--jwt-secret`, `--jwt-key`), recovered by the cracker, or the server's public key
+    /// used as an HMAC secret when `jwt.key_confusion` showed the server accepts that with
+    /// changed claims.
     pub async fn key(&self, ctx: &Ctx) -> Option<&KnownKey> {
         self.key
             .get_or_init(|| async {
@@ -197,19 +280,67 @@ impl JwtShared {
                         source: "given with --jwt-key".into(),
                     });
                 }
-                let secret = self.cracked(ctx).await?.secret.clone()?;
+                if let Some(secret) = self.cracked(ctx).await.and_then(|c| c.secret.clone()) {
+                    return Some(KnownKey {
+                        alg,
+                        key: SigningKey::Hmac(secret),
+                        source: "recovered by cracking the token's HMAC secret".into(),
+                    });
+                }
+                let confusion = self.confusion(ctx).await.as_ref().ok()?;
+                let m = confusion.minter(|label| label.to_string())?;
+                let Signer::Key { alg, key } = m.signer else {
+                    return None;
+                };
                 Some(KnownKey {
                     alg,
-                    key: SigningKey::Hmac(secret),
-                    source: "recovered by cracking the token's HMAC secret".into(),
+                    key,
+                    source: format!(
+                        "confused from {} ({}), which jwt.key_confusion found accepted",
+                        confusion.what, m.how
+                    ),
                 })
             })
             .await
             .as_ref()
     }
 
-    /// The server's public key: `--jwt-public-key`, the token's `x5c`, or a JWKS at the
-    /// usual well-known paths of the target's origin (with the transport credential).
+    /// How to sign minted tokens so that the server accepts them, in order of preference:
+    /// [`Self::key`] (given, cracked, confused), alg none, or the original signature kept
+    /// over edited claims when the server does not verify signatures. Each only when the
+    /// scan saw the server accept it with changed claims.
+    pub async fn minter(&self, ctx: &Ctx) -> Option<&Minter> {
+        self.minter
+            .get_or_init(|| async {
+                if let Some(k) = self.key(ctx).await {
+                    return Some(Minter {
+                        signer: Signer::key(k.alg, k.key.clone()),
+                        how: format!("minted with the signing key {}", k.source),
+                    });
+                }
+                if let Ok(none) = self.alg_none(ctx).await
+                    && let Some(m) = none.minter(|label| {
+                        format!(
+                            "forged unsigned with alg \"none\" ({label}), which jwt.alg_none found accepted with changed claims"
+                        )
+                    })
+                {
+                    return Some(m);
+                }
+                let u = self.unverified(ctx).await?;
+                u.unprotected.as_ref()?;
+                Some(Minter {
+                    signer: Signer::OriginalSignature,
+                    how: "forged from the user's token with its claims edited and its original signature kept, which the server accepts because it does not verify signatures (jwt.signature_not_verified)".into(),
+                })
+            })
+            .await
+            .as_ref()
+    }
+
+    /// The server's public key: `--jwt-public-key`, or a JWKS at the usual well-known paths
+    /// of the target's origin (with the transport credential). Never the token's own `x5c`:
+    /// that certificate is whatever the token says, not what the server trusts.
     pub async fn public_key(&self, ctx: &Ctx) -> Option<&FoundKey> {
         self.public_key
             .get_or_init(|| async { find_public_key(ctx).await })
@@ -217,28 +348,113 @@ impl JwtShared {
             .as_ref()
     }
 
-    /// Whether the server accepts tokens whose signature does not match: probed once.
+    /// Whether the server accepts tokens whose signature does not match: probed once with
+    /// every claim kept (a random signature of the right length, one bit flipped); after
+    /// acceptance, claims the application does not use to find the user are changed under
+    /// the original signature.
     pub async fn unverified(&self, ctx: &Ctx) -> Option<&Unverified> {
         self.unverified
             .get_or_init(|| async {
                 let jwt = user_jwt(ctx)?;
-                let marker = marker_edit(&jwt);
-                let forged = authprobe_jwt::attacks::signature_not_verified(
-                    &jwt,
-                    std::slice::from_ref(&marker.0),
-                )
-                .ok()?;
-                let trials = try_forged(ctx, forged).await.ok()?;
-                let accepted: Vec<_> = trials
-                    .into_iter()
-                    .filter(|t| matches!(t.verdict, Verdict::Accepted { .. }))
-                    .map(|t| (t.label, t.exchange))
-                    .collect();
-                (!accepted.is_empty()).then_some(Unverified { accepted })
+                let primary = authprobe_jwt::attacks::signature_not_verified(&jwt, &[])
+                    .map_err(|e| e.to_string());
+                let probed = probe_forgery(ctx, &jwt, primary, |_, edits| {
+                    original_signature_kept(&jwt, edits)
+                })
+                .await;
+                match probed {
+                    Probed::Accepted(a) => Some(Unverified {
+                        accepted: a.variants,
+                        unprotected: a.unprotected,
+                        protected_note: a.protected_note,
+                    }),
+                    _ => None,
+                }
             })
             .await
             .as_ref()
     }
+
+    /// `jwt.key_confusion`'s probes: the token HMAC-signed with the server's public key in
+    /// every encoding, sent once. `Err` says why it does not apply; not probed when the
+    /// server does not verify signatures at all.
+    pub async fn confusion(&self, ctx: &Ctx) -> &Result<SharedForgery, String> {
+        self.confusion
+            .get_or_init(|| async {
+                let jwt = user_jwt(ctx).ok_or("the bearer token is not a JWT")?;
+                if token_alg(&jwt).is_some_and(is_hmac) {
+                    return Err(
+                        "the token is HMAC-signed: there is no public key to confuse".into(),
+                    );
+                }
+                let found = self.public_key(ctx).await.ok_or(
+                    "no public key found (give --jwt-public-key, or serve a JWKS at /.well-known/jwks.json)",
+                )?;
+                let signers = authprobe_jwt::attacks::key_confusion_signers(
+                    &found.key,
+                    found.original.as_deref(),
+                )
+                .map_err(|e| format!("could not encode the public key: {e}"))?;
+                let what = format!("the public key from {}", found.source);
+                let probed = match self.unverified(ctx).await {
+                    Some(_) => None,
+                    None => Some(probe_signers(ctx, &jwt, &signers).await),
+                };
+                Ok(SharedForgery {
+                    probed,
+                    signers,
+                    what,
+                })
+            })
+            .await
+    }
+
+    /// `jwt.alg_none`'s probes: the token unsigned with each spelling of `none`, sent once;
+    /// not probed when the server does not verify signatures at all.
+    pub async fn alg_none(&self, ctx: &Ctx) -> &Result<SharedForgery, String> {
+        self.alg_none
+            .get_or_init(|| async {
+                let jwt = user_jwt(ctx).ok_or("the bearer token is not a JWT")?;
+                let signers = authprobe_jwt::attacks::alg_none_signers();
+                let probed = match self.unverified(ctx).await {
+                    Some(_) => None,
+                    None => Some(probe_signers(ctx, &jwt, &signers).await),
+                };
+                Ok(SharedForgery {
+                    probed,
+                    signers,
+                    what: "alg none".into(),
+                })
+            })
+            .await
+    }
+}
+
+/// The user's token with `edits` applied and its original signature kept.
+fn original_signature_kept(jwt: &Jwt, edits: &[Edit]) -> Option<String> {
+    authprobe_jwt::attacks::signature_not_verified(jwt, edits)
+        .ok()?
+        .into_iter()
+        .next()
+        .map(|f| f.token)
+}
+
+/// Probes a forgery given as labelled signers: see [`probe_forgery`].
+async fn probe_signers(ctx: &Ctx, jwt: &Jwt, signers: &[(String, Signer)]) -> Probed {
+    let primary = signers
+        .iter()
+        .map(|(label, s)| {
+            Ok(Forged {
+                label: label.clone(),
+                token: s.token(jwt, &[]).map_err(|e| e.to_string())?,
+            })
+        })
+        .collect::<Result<Vec<_>, String>>();
+    probe_forgery(ctx, jwt, primary, |label, edits| {
+        let (_, s) = signers.iter().find(|(l, _)| l == label)?;
+        s.token(jwt, edits).ok()
+    })
+    .await
 }
 
 async fn find_public_key(ctx: &Ctx) -> Option<FoundKey> {
@@ -257,24 +473,6 @@ async fn find_public_key(ctx: &Ctx) -> Option<FoundKey> {
         .get("kid")
         .and_then(|k| k.as_str())
         .map(str::to_string);
-    if let Some(der) = jwt
-        .header()
-        .get("x5c")
-        .and_then(|v| v.as_array())
-        .and_then(|a| a.first())
-        .and_then(|c| c.as_str())
-        .and_then(|c| {
-            use base64::Engine;
-            base64::engine::general_purpose::STANDARD.decode(c).ok()
-        })
-        && let Ok(key) = PublicKey::from_certificate_der(&der)
-    {
-        return Some(FoundKey {
-            key,
-            original: None,
-            source: "the token's x5c certificate".into(),
-        });
-    }
     for path in [
         "/.well-known/jwks.json",
         "/jwks.json",
@@ -342,16 +540,20 @@ async fn find_public_key(ctx: &Ctx) -> Option<FoundKey> {
     None
 }
 
-/// The claim to change when confirming a forgery, and a marker value the answer should
-/// then show: a role-like claim when the token has one (the answer usually echoes it and
-/// the identity stays valid), else `sub`.
+/// A fresh marker value for a confirmation claim.
+pub fn new_marker() -> String {
+    format!("authprobe-{:06x}", rand::random::<u32>() & 0xff_ffff)
+}
+
+/// The role-like claim to set when confirming a forgery, and the marker the answer should
+/// then show: `role`, `roles`, `scope` or `groups` when the token has one (a list or a
+/// scope keeps what it had and gains the marker), else a new `role` claim. Never `sub`,
+/// `user_id`, `uid`, `email`, `username` or `preferred_username`: an application that looks
+/// the user up would refuse an unknown one for reasons unrelated to the flaw.
 pub fn marker_edit(jwt: &Jwt) -> (Edit, String) {
-    let marker = format!("authprobe-{:06x}", rand::random::<u32>() & 0xff_ffff);
-    let claim = ["role", "roles", "scope", "groups", "sub"]
-        .into_iter()
-        .find(|c| jwt.claims().contains_key(*c))
-        .unwrap_or("sub");
-    (Edit::set(claim, marker.as_str()), marker)
+    let marker = new_marker();
+    let (_, edit) = authprobe_jwt::attacks::role_edit(jwt, &marker);
+    (edit, marker)
 }
 
 /// A forged token as a header value. When the forgery carries the user's own signature,
@@ -379,11 +581,7 @@ pub fn minted_value(token: &str) -> Value {
     Value::prefixed_secret("Bearer ", "${AUTHPROBE_MINTED_TOKEN}", token)
 }
 
-pub struct Trial {
-    pub label: String,
-    pub exchange: Exchange,
-    pub verdict: Verdict,
-}
+pub use crate::engine::Trial;
 
 pub fn oracle(ctx: &Ctx) -> Result<Oracle<'_>, String> {
     let o = ctx.judge(Compare::AppCredentialSwapped)?;
@@ -428,29 +626,231 @@ pub async fn try_forged(ctx: &Ctx, forged: Vec<Forged>) -> Result<Vec<Trial>, St
     try_values(ctx, values).await
 }
 
-/// Does the answer to `token` show `marker` where the authorized answer did not?
-pub async fn confirms(ctx: &Ctx, value: Value, marker: &str) -> bool {
-    let baseline_has = ctx.baselines.authorized.as_ref().is_some_and(|b| {
+/// Whether the authorized baseline already shows `marker` (then its echo proves nothing).
+fn baseline_shows(ctx: &Ctx, marker: &str) -> bool {
+    ctx.baselines.authorized.as_ref().is_some_and(|b| {
         b.exchanges
             .iter()
             .any(|x| x.answer().is_some_and(|a| a.body_text().contains(marker)))
-    });
-    if baseline_has {
-        return false;
-    }
+    })
+}
+
+/// Sends `value` in place of the user's token; the verdict and whether the answer showed
+/// `marker` where the authorized answer did not.
+async fn send_marked(ctx: &Ctx, value: Value, marker: &str) -> Option<(Verdict, bool)> {
+    let oracle = oracle(ctx).ok()?;
     let probe = ctx
         .transport_probe("GET")
         .without_header("Authorization")
         .header("Authorization", value);
-    ctx.send(probe)
-        .await
-        .ok()
-        .and_then(|x| x.answer().map(|a| a.body_text().contains(marker)))
-        .unwrap_or(false)
+    let x = ctx.send(probe).await.ok()?;
+    let echoed =
+        !baseline_shows(ctx, marker) && x.answer().is_some_and(|a| a.body_text().contains(marker));
+    Some((oracle.judge(&Sample::from_exchange(&x)), echoed))
 }
 
-/// The common shape of a forgery check: send every variant; if any is accepted, rebuild
-/// that variant with a marker claim and see whether the answer follows it.
+/// Does the answer to `value` show `marker` where the authorized answer did not (and is it
+/// not a refusal)?
+pub async fn confirms(ctx: &Ctx, value: Value, marker: &str) -> bool {
+    matches!(
+        send_marked(ctx, value, marker).await,
+        Some((v, true)) if v != Verdict::Rejected
+    )
+}
+
+/// Whether the probe's bearer is a well-formed JWS (three segments).
+fn well_formed(t: &Trial) -> bool {
+    let raw = String::from_utf8_lossy(
+        t.exchange
+            .probe
+            .headers
+            .iter()
+            .find(|(n, _)| n.eq_ignore_ascii_case("authorization"))
+            .map_or(&[][..], |(_, v)| v.raw()),
+    )
+    .into_owned();
+    raw.matches('.').count() == 2
+}
+
+/// Sends the primary variants of a forgery (every claim kept) and judges them. When one is
+/// accepted, rebuilds the first accepted one (`rebuild(label, edits)`) with a claim the
+/// application does not use to find the user changed, each of [`unused_claim_edits`] in
+/// turn until one is accepted: then the claims are not protected.
+///
+/// [`unused_claim_edits`]: authprobe_jwt::attacks::unused_claim_edits
+pub async fn probe_forgery(
+    ctx: &Ctx,
+    jwt: &Jwt,
+    primary: Result<Vec<Forged>, String>,
+    rebuild: impl Fn(&str, &[Edit]) -> Option<String>,
+) -> Probed {
+    let forged = match primary {
+        Ok(f) if !f.is_empty() => f,
+        Ok(_) => return Probed::NotApplicable("no forgery applies to this token".into()),
+        Err(e) => return Probed::Inconclusive(format!("could not build the forged tokens: {e}")),
+    };
+    debug_assert!(
+        forged
+            .iter()
+            .all(|f| authprobe_jwt::attacks::keeps_identity(jwt, &f.token)),
+        "a primary probe changed the identity"
+    );
+    let trials = match try_forged(ctx, forged).await {
+        Ok(t) => t,
+        Err(e) => return Probed::Inconclusive(e),
+    };
+    let refused = trials
+        .iter()
+        .filter(|t| t.verdict == Verdict::Rejected)
+        .count();
+    let first_inconclusive = match trials.first() {
+        Some(Trial {
+            verdict: Verdict::Inconclusive(r),
+            ..
+        }) => Some(r.clone()),
+        _ => None,
+    };
+    let accepted: Vec<Trial> = trials
+        .into_iter()
+        .filter(|t| matches!(t.verdict, Verdict::Accepted { .. }))
+        .collect();
+    // A server that lets garbage through also lets through any forgery it cannot parse;
+    // only well-formed forgeries (three segments) then prove anything about this check.
+    // Asked only when a malformed forgery was accepted: the garbage probe is one some
+    // servers never answer (an app that decodes without verifying, then crashes on null),
+    // and waiting out the timeout for it would buy nothing when every accepted forgery is
+    // well-formed anyway.
+    let garbage = !accepted.iter().all(well_formed)
+        && crate::checks::auth::malformed_token_accepted::garbage_accepted(ctx).await;
+    let any_accepted = !accepted.is_empty();
+    let variants: Vec<(String, Exchange)> = accepted
+        .into_iter()
+        .filter(|t| !garbage || well_formed(t))
+        .map(|t| (t.label, t.exchange))
+        .collect();
+    let Some((label, _)) = variants.first() else {
+        if garbage && any_accepted {
+            return Probed::Inconclusive(
+                "explained by auth.malformed_token_accepted: only forgeries the server cannot parse were accepted".into(),
+            );
+        }
+        if refused == 0
+            && let Some(r) = first_inconclusive
+        {
+            return Probed::Inconclusive(r);
+        }
+        return Probed::Refused;
+    };
+    let marker = new_marker();
+    let mut tried = Vec::new();
+    let mut unprotected = None;
+    for (change, edit) in authprobe_jwt::attacks::unused_claim_edits(jwt, &marker) {
+        let Some(token) = rebuild(label, std::slice::from_ref(&edit)) else {
+            continue;
+        };
+        match send_marked(ctx, forged_value(ctx, &token), &marker).await {
+            Some((Verdict::Accepted { .. }, echoed)) => {
+                unprotected = Some(Unprotected {
+                    change,
+                    marker: marker.clone(),
+                    echoed,
+                });
+                break;
+            }
+            _ => tried.push(change),
+        }
+    }
+    let protected_note = unprotected.is_none().then(|| {
+        if tried.is_empty() {
+            "no change could be built".to_string()
+        } else {
+            tried.join(", ")
+        }
+    });
+    Probed::Accepted(Accepted {
+        variants,
+        unprotected,
+        protected_note,
+    })
+}
+
+/// The finding for an accepted forgery. Its confidence comes from the confirmation probes,
+/// in order: a claim the application does not use to find the user changed and still
+/// accepted (firm: the claims are not protected), then a role-like claim set to a marker
+/// that the answer shows (confirmed). With the first refused, the finding stays tentative.
+#[allow(clippy::too_many_arguments)]
+pub async fn report_accepted(
+    ctx: &Ctx,
+    meta: &'static CheckMeta,
+    jwt: &Jwt,
+    variants: &[(String, Exchange)],
+    unprotected: Option<&Unprotected>,
+    protected_note: Option<&str>,
+    rebuild: impl Fn(&str, &[Edit]) -> Option<String>,
+    what: &str,
+) -> Outcome {
+    let Some((label, exchange)) = variants.first() else {
+        return Outcome::Pass;
+    };
+    let (confidence, note) = match unprotected {
+        Some(u) if u.echoed => (
+            Confidence::Confirmed,
+            format!(
+                "Confirmed: with {} (marker {:?}) the token was still accepted and the answer showed the marker. The identity claims were never changed.",
+                u.change, u.marker
+            ),
+        ),
+        Some(u) => {
+            let (edit, marker) = marker_edit(jwt);
+            let claim = match &edit {
+                Edit::Set { name, .. } | Edit::SetRaw { name, .. } | Edit::Remove { name } => {
+                    name.clone()
+                }
+            };
+            let echoed = match rebuild(label, std::slice::from_ref(&edit)) {
+                Some(token) => confirms(ctx, forged_value(ctx, &token), &marker).await,
+                None => false,
+            };
+            if echoed {
+                (
+                    Confidence::Confirmed,
+                    format!(
+                        "Confirmed: with {} the token was still accepted (the claims are not protected), and with {claim} set to {marker:?} the answer showed it. The identity claims were never changed.",
+                        u.change
+                    ),
+                )
+            } else {
+                (
+                    Confidence::Firm,
+                    format!(
+                        "With {} the token was still accepted: the claims are not protected. Setting {claim} to {marker:?} did not show in the answer, so the forged claims were not seen there. The identity claims were never changed.",
+                        u.change
+                    ),
+                )
+            }
+        }
+        None => (
+            Confidence::Tentative,
+            format!(
+                "Every claim was kept. Rebuilt with a claim the application does not use to find the user changed ({}), the token was refused: the server may match whole tokens against a store or a cache, so the claims may still be protected.",
+                protected_note.unwrap_or("none tried")
+            ),
+        ),
+    };
+    let list = variants
+        .iter()
+        .map(|(l, _)| l.as_str())
+        .collect::<Vec<_>>()
+        .join("; ");
+    Outcome::found(meta.finding(
+        confidence,
+        format!("{what} ({label})\n{note}\nAccepted variants: {list}."),
+        ctx.evidence(exchange),
+    ))
+}
+
+/// The common shape of a forgery check: send every variant with the claims untouched; if
+/// any is accepted, confirm (see [`report_accepted`]).
 pub async fn forgery_check(
     ctx: &Ctx,
     meta: &'static CheckMeta,
@@ -458,94 +858,52 @@ pub async fn forgery_check(
     build: impl Fn(&[Edit]) -> Result<Vec<Forged>, String>,
     what: &str,
 ) -> Outcome {
-    let forged = match build(&[]) {
-        Ok(f) if !f.is_empty() => f,
-        Ok(_) => return Outcome::NotApplicable("no forgery applies to this token".into()),
-        Err(e) => return Outcome::Inconclusive(format!("could not build the forged tokens: {e}")),
+    forgery_check_with(ctx, meta, jwt, build, what, None).await
+}
+
+/// [`forgery_check`] over primary probes already sent for a shared fact (`probed`), so the
+/// check and the facts built on it send them once.
+pub async fn forgery_check_with(
+    ctx: &Ctx,
+    meta: &'static CheckMeta,
+    jwt: &Jwt,
+    build: impl Fn(&[Edit]) -> Result<Vec<Forged>, String>,
+    what: &str,
+    probed: Option<&Probed>,
+) -> Outcome {
+    let rebuild = |label: &str, edits: &[Edit]| {
+        build(edits)
+            .ok()?
+            .into_iter()
+            .find(|f| f.label == label)
+            .map(|f| f.token)
     };
-    let trials = match try_forged(ctx, forged).await {
-        Ok(t) => t,
-        Err(e) => return Outcome::Inconclusive(e),
-    };
-    // A server that lets garbage through also lets through any forgery it cannot parse;
-    // only well-formed forgeries (three segments) then prove anything about this check.
-    let garbage = crate::checks::auth::malformed_token_accepted::garbage_accepted(ctx).await;
-    let well_formed = |t: &Trial| {
-        let raw = String::from_utf8_lossy(
-            t.exchange
-                .probe
-                .headers
-                .iter()
-                .find(|(n, _)| n.eq_ignore_ascii_case("authorization"))
-                .map_or(&[][..], |(_, v)| v.raw()),
-        )
-        .into_owned();
-        raw.matches('.').count() == 2
-    };
-    let accepted: Vec<&Trial> = trials
-        .iter()
-        .filter(|t| matches!(t.verdict, Verdict::Accepted { .. }))
-        .filter(|t| !garbage || well_formed(t))
-        .collect();
-    if garbage
-        && accepted.is_empty()
-        && trials
-            .iter()
-            .any(|t| matches!(t.verdict, Verdict::Accepted { .. }))
-    {
-        return Outcome::Inconclusive(
-            "explained by auth.malformed_token_accepted: only forgeries the server cannot parse were accepted".into(),
-        );
-    }
-    let Some(first) = accepted.first() else {
-        let refused = trials
-            .iter()
-            .filter(|t| t.verdict == Verdict::Rejected)
-            .count();
-        if refused == 0
-            && let Some(Trial {
-                verdict: Verdict::Inconclusive(r),
-                ..
-            }) = trials.first()
-        {
-            return Outcome::Inconclusive(r.clone());
+    let owned;
+    let probed = match probed {
+        Some(p) => p,
+        None => {
+            owned = probe_forgery(ctx, jwt, build(&[]), rebuild).await;
+            &owned
         }
-        return Outcome::Pass;
     };
-    let (edit, marker) = marker_edit(jwt);
-    let confirmed = match build(std::slice::from_ref(&edit)) {
-        Ok(again) => match again.into_iter().find(|f| f.label == first.label) {
-            Some(f) => confirms(ctx, forged_value(ctx, &f.token), &marker).await,
-            None => false,
-        },
-        Err(_) => false,
-    };
-    let list = accepted
-        .iter()
-        .map(|t| t.label.as_str())
-        .collect::<Vec<_>>()
-        .join("; ");
-    let (confidence, note) = if confirmed {
-        (
-            Confidence::Confirmed,
-            format!(
-                "Confirmed: with a claim changed to {marker:?} the answer followed the forged value."
-            ),
-        )
-    } else {
-        (
-            Confidence::Firm,
-            "The answer matched the authorized one; changing a claim did not visibly change it, so the forged identity was not confirmed.".to_string(),
-        )
-    };
-    Outcome::found(meta.finding(
-        confidence,
-        format!(
-            "{what} ({})\n{note}\nAccepted variants: {list}.",
-            first.label
-        ),
-        ctx.evidence(&first.exchange),
-    ))
+    match probed {
+        Probed::Refused => Outcome::Pass,
+        Probed::Inconclusive(r) => Outcome::Inconclusive(r.clone()),
+        Probed::NotApplicable(r) => Outcome::NotApplicable(r.clone()),
+        Probed::Accepted(a) => {
+            report_accepted(
+                ctx,
+                meta,
+                jwt,
+                &a.variants,
+                a.unprotected.as_ref(),
+                a.protected_note.as_deref(),
+                rebuild,
+                what,
+            )
+            .await
+        }
+    }
 }
 
 /// Masks a secret for display: first two and last two characters.
@@ -563,11 +921,13 @@ pub fn mask(secret: &[u8]) -> String {
     )
 }
 
-/// Sends a token minted with the known key and reports when it is accepted.
+/// Sends a token minted with the known key (or another way of signing the server was shown
+/// to accept, see [`JwtShared::minter`]) and reports when it is accepted. The minted token
+/// keeps every claim but the ones `mint` changes, the identity included.
 pub async fn minted_check(
     ctx: &Ctx,
     meta: &'static CheckMeta,
-    mint: impl Fn(&Jwt, &KnownKey) -> Result<Vec<Forged>, String>,
+    mint: impl Fn(&Jwt, &Signer) -> Result<Vec<Forged>, String>,
     given: Option<(&str, String)>,
     what: &str,
 ) -> Outcome {
@@ -575,13 +935,13 @@ pub async fn minted_check(
         Ok(j) => j,
         Err(o) => return o,
     };
-    let (values, how): (Vec<(String, Value)>, String) = match ctx.shared.jwt.key(ctx).await {
-        Some(k) => match mint(&jwt, k) {
+    let (values, how): (Vec<(String, Value)>, String) = match ctx.shared.jwt.minter(ctx).await {
+        Some(m) => match mint(&jwt, &m.signer) {
             Ok(f) => (
                 f.into_iter()
                     .map(|f| (f.label, minted_value(&f.token)))
                     .collect(),
-                format!("minted with the signing key {}", k.source),
+                m.how.clone(),
             ),
             Err(e) => return Outcome::Inconclusive(format!("could not mint: {e}")),
         },
@@ -595,7 +955,7 @@ pub async fn minted_check(
             ),
             None => {
                 return Outcome::NotApplicable(
-                    "needs the signing key (--jwt-secret, --jwt-key, or a crackable HMAC secret) or a suitable token".into(),
+                    "needs a way to sign tokens the server accepts: --jwt-secret, --jwt-key, or one the scan finds (a crackable HMAC secret, a confused public key, alg none, an unverified signature), or a suitable token".into(),
                 );
             }
         },

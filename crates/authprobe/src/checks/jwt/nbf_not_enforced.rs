@@ -9,7 +9,7 @@ pub static META: CheckMeta = CheckMeta {
     severity: Severity::Medium,
     cwe: &[613],
     owasp: &["API2"],
-    description: "Mints a token valid only from an hour from now with the known key.",
+    description: "Mints a token valid only from an hour from now, signed the way the scan proved the server accepts (the key given or cracked, the confused public key, alg none, or the original signature when signatures are not verified); every other claim, the identity included, is kept.",
     needs: &[Need::Token],
     explained_by: &[],
     remediation: Remediation {
@@ -30,11 +30,10 @@ impl Check for NbfNotEnforced {
             super::minted_check(
                 ctx,
                 &META,
-                |jwt, k| {
+                |jwt, signer| {
                     authprobe_jwt::attacks::mint_not_yet_valid(
                         jwt,
-                        k.alg,
-                        &k.key,
+                        signer,
                         authprobe_jwt::attacks::unix_now(),
                     )
                     .map(|f| vec![f])

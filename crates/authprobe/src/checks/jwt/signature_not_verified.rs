@@ -9,7 +9,7 @@ pub static META: CheckMeta = CheckMeta {
     severity: Severity::Critical,
     cwe: &[347],
     owasp: &["API2"],
-    description: "Changes a claim and keeps the original signature, then sends a random signature of the right length.",
+    description: "Sends the token with every claim kept and a random signature of the right length, then with one bit of its signature flipped. Once one is accepted, confirms by adding a claim the application does not use to find the user under the original signature, then by setting a role-like claim; the identity claims never change.",
     needs: &[Need::Token],
     explained_by: &[],
     remediation: Remediation {
@@ -37,29 +37,24 @@ impl Check for SignatureNotVerified {
             let Some(u) = ctx.shared.jwt.unverified(ctx).await else {
                 return Outcome::Pass;
             };
-            // The probes already carried a marker claim: see whether the answer echoed it.
-            let (edit, marker) = super::marker_edit(&jwt);
-            let confirmed = match authprobe_jwt::attacks::signature_not_verified(
+            let outcome = super::report_accepted(
+                ctx,
+                &META,
                 &jwt,
-                std::slice::from_ref(&edit),
-            ) {
-                Ok(f) => match f.first() {
-                    Some(f) => {
-                        super::confirms(ctx, super::forged_value(ctx, &f.token), &marker).await
-                    }
-                    None => false,
-                },
-                Err(_) => false,
-            };
-            let (first_label, first) = &u.accepted[0];
-            Outcome::found(META.finding(
-                if confirmed { crate::finding::Confidence::Confirmed } else { crate::finding::Confidence::Firm },
-                format!(
-                    "a token whose claims no longer match its signature got the authorized answer ({first_label})\n{}\nEvery other forgery (alg none, empty signature, foreign keys) is implied and reported as inconclusive.",
-                    if confirmed { format!("Confirmed: a claim set to {marker:?} came back in the answer.") } else { "The answer matched the authorized one.".to_string() }
-                ),
-                ctx.evidence(first),
-            ))
+                &u.accepted,
+                u.unprotected.as_ref(),
+                u.protected_note.as_deref(),
+                |_, edits| super::original_signature_kept(&jwt, edits),
+                "a token whose signature does not match its claims got the authorized answer, every claim kept",
+            )
+            .await;
+            match outcome {
+                Outcome::Found(mut f) => {
+                    f.description.push_str("\nEvery other forgery (alg none, empty signature, foreign keys) is implied and reported as inconclusive.");
+                    Outcome::Found(f)
+                }
+                other => other,
+            }
         })
     }
 }
