@@ -66,9 +66,9 @@ pub fn read_pem_text(path: &Path, what: &str) -> Result<String> {
 /// `4 MiB`, `64 KiB`, `100 bytes`.
 pub fn size(n: u64) -> String {
     const MIB: u64 = 1024 * 1024;
-    if n >= MIB && n % MIB == 0 {
+    if n >= MIB && n.is_multiple_of(MIB) {
         format!("{} MiB", n / MIB)
-    } else if n >= 1024 && n % 1024 == 0 {
+    } else if n >= 1024 && n.is_multiple_of(1024) {
         format!("{} KiB", n / 1024)
     } else {
         format!("{n} bytes")
