@@ -109,6 +109,8 @@ const REASON_ERROR: u8 = 4;
 /// deadline or cancel is honoured within a millisecond, large enough that
 /// reading the clock costs nothing measurable.
 const PIECE: usize = 4096;
+/// More worker threads than this are never started, whatever [`Cracker::threads`] asks.
+pub const MAX_THREADS: usize = 1024;
 
 /// Shared by the reader and the workers.
 struct Shared {
@@ -173,7 +175,8 @@ impl Cracker {
 
     /// Worker threads (default: available cores). The reader is extra.
     pub fn threads(mut self, n: usize) -> Cracker {
-        self.threads = n.max(1);
+        // Queue sizes are multiples of this: an absurd count must not overflow them.
+        self.threads = n.clamp(1, MAX_THREADS);
         self
     }
 
@@ -230,9 +233,11 @@ impl Cracker {
             .bytes_total
             .store(if sized { total } else { 0 }, Ordering::Relaxed);
 
-        let deadline = match (self.deadline, self.budget) {
-            (Some(d), Some(b)) => Some(d.min(start + b)),
-            (d, b) => d.or(b.map(|b| start + b)),
+        // A budget too long to add to an instant (`500000000000y`) is no deadline at all.
+        let from_budget = self.budget.and_then(|b| start.checked_add(b));
+        let deadline = match (self.deadline, from_budget) {
+            (Some(d), Some(b)) => Some(d.min(b)),
+            (d, b) => d.or(b),
         };
         let shared = Arc::new(Shared {
             stop: AtomicBool::new(false),

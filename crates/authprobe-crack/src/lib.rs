@@ -95,8 +95,8 @@ mod target;
 
 pub use bench::{BenchReport, benchmark};
 pub use builtin::BUILTIN_SECRETS;
-pub use crack::{Cracker, Outcome, Progress, Source, Stopped};
-pub use rules::Rules;
+pub use crack::{Cracker, MAX_THREADS, Outcome, Progress, Source, Stopped};
+pub use rules::{MAX_RULE_FILE, Rules};
 pub use target::{Alg, MAX_TOKEN_LEN, Target, export_hashcat};
 
 /// Anything that keeps a crack from starting or finishing.
@@ -120,6 +120,9 @@ pub enum CrackError {
         #[source]
         source: std::io::Error,
     },
+    /// A rule file is larger than [`MAX_RULE_FILE`] (or is endless, such as a device).
+    #[error("{path}: larger than the {limit}-byte limit for rule files")]
+    FileTooLarge { path: String, limit: u64 },
     /// A rule file line could not be parsed.
     #[error("rule file line {line}: {msg}")]
     Rule { line: usize, msg: String },

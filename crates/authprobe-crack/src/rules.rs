@@ -86,6 +86,8 @@ c sa@ se3 si1 so0 $[1990-2030] $!
 c sa@ se3 si1 so0 $1$2$3 $!
 ";
 
+/// The largest rule file read: [`MAX_RULES`] rules of a dozen bytes each fit.
+pub const MAX_RULE_FILE: u64 = 16 * 1024 * 1024;
 /// A hostile rule file must not be able to ask for unbounded work per word.
 const MAX_RULES: usize = 1_000_000;
 const MAX_OPS: usize = 256;
@@ -221,10 +223,25 @@ impl RuleSet {
             Rules::None => Ok(None),
             Rules::Default => RuleSet::parse(DEFAULT_RULES.as_bytes()).map(Some),
             Rules::File(p) => {
-                let text = std::fs::read(p).map_err(|source| CrackError::Io {
+                use std::io::Read;
+                let io = |source| CrackError::Io {
                     path: p.display().to_string(),
                     source,
-                })?;
+                };
+                // Read one byte past the cap, so a rule file that is endless (a device,
+                // a pipe) or huge fails at once instead of filling memory.
+                let mut text = Vec::new();
+                std::fs::File::open(p)
+                    .map_err(io)?
+                    .take(MAX_RULE_FILE + 1)
+                    .read_to_end(&mut text)
+                    .map_err(io)?;
+                if text.len() as u64 > MAX_RULE_FILE {
+                    return Err(CrackError::FileTooLarge {
+                        path: p.display().to_string(),
+                        limit: MAX_RULE_FILE,
+                    });
+                }
                 RuleSet::parse(&text).map(Some)
             }
         }

@@ -373,3 +373,49 @@ fn io_and_rule_errors() {
         .run();
     assert!(matches!(r, Err(CrackError::Io { .. })), "{r:?}");
 }
+
+/// Extreme values from the user are limits, not panics: a budget too long to add to an
+/// instant means no deadline, an absurd thread count is clamped, and an endless rule file
+/// fails at the rule-file cap.
+#[test]
+fn extreme_values_do_not_panic() {
+    let token = mint("HS256", b"changeme", CLAIMS);
+    let t = Target::from_jwt(&token).unwrap();
+    // `--max-time 500000000000y`: humantime parses it; Instant + it overflows.
+    let huge = Duration::from_secs(500_000_000_000 * 31_557_600);
+    for budget in [huge, Duration::MAX] {
+        let o = Cracker::new(t.clone())
+            .source(Source::Builtin)
+            .rules(Rules::None)
+            .time_budget(budget)
+            .deadline(Instant::now() + Duration::from_secs(60))
+            .run()
+            .unwrap();
+        assert_eq!(o.found.as_deref(), Some(&b"changeme"[..]));
+        let o = Cracker::new(t.clone())
+            .source(Source::Builtin)
+            .rules(Rules::None)
+            .time_budget(budget)
+            .run()
+            .unwrap();
+        assert_eq!(o.stopped, Stopped::Found);
+    }
+    let o = Cracker::new(t.clone())
+        .source(Source::Builtin)
+        .rules(Rules::None)
+        .threads(usize::MAX)
+        .run()
+        .unwrap();
+    assert_eq!(o.stopped, Stopped::Found);
+    let started = Instant::now();
+    let r = Cracker::new(t)
+        .source(Source::Builtin)
+        .rules(Rules::File("/dev/zero".into()))
+        .run();
+    assert!(
+        matches!(&r, Err(CrackError::FileTooLarge { limit, .. }) if *limit == authprobe_crack::MAX_RULE_FILE),
+        "{r:?}"
+    );
+    assert!(r.unwrap_err().to_string().contains("limit for rule files"));
+    assert!(started.elapsed() < Duration::from_secs(10));
+}

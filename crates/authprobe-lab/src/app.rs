@@ -67,6 +67,8 @@ pub struct Stats {
     pub login_attempts: Mutex<HashMap<String, usize>>,
     /// Login requests per submitted username whose password was checked and was wrong.
     pub failed_logins: Mutex<HashMap<String, usize>>,
+    /// Every token the login handed out, so tests can prove none reaches a report.
+    pub issued_tokens: Mutex<Vec<String>>,
 }
 
 /// Failed logins per username within [`THROTTLE_WINDOW`] before the login answers 429
@@ -479,10 +481,15 @@ async fn login<B>(r: &Reply<'_>, req: &Request<B>) -> Resp {
     }
     if password_ok(state, &user, &pass).await {
         return match state.issue_token(&user, r.conn.client_x5t.as_deref()) {
-            Ok(token) => r.json(
-                StatusCode::OK,
-                json!({ "access_token": token, "token_type": "Bearer", "expires_in": 3600 }),
-            ),
+            Ok(token) => {
+                if let Ok(mut issued) = state.stats.issued_tokens.lock() {
+                    issued.push(token.clone());
+                }
+                r.json(
+                    StatusCode::OK,
+                    json!({ "access_token": token, "token_type": "Bearer", "expires_in": 3600 }),
+                )
+            }
             Err(_) => r.error(StatusCode::INTERNAL_SERVER_ERROR, "server_error", None),
         };
     }

@@ -149,6 +149,16 @@ impl Lab {
     pub fn failed_logins(&self, user: &str) -> usize {
         count(&self.state.stats.failed_logins, user)
     }
+
+    /// Every token the login has handed out so far (not the ready JSON's own token).
+    pub fn issued_tokens(&self) -> Vec<String> {
+        self.state
+            .stats
+            .issued_tokens
+            .lock()
+            .map(|t| t.clone())
+            .unwrap_or_default()
+    }
 }
 
 fn count(map: &std::sync::Mutex<HashMap<String, usize>>, user: &str) -> usize {

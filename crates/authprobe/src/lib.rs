@@ -12,6 +12,7 @@
 pub mod checks;
 pub mod cli;
 pub mod engine;
+pub mod files;
 pub mod finding;
 pub mod http;
 pub mod oracle;

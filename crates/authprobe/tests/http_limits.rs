@@ -1,6 +1,7 @@
 //! The HTTP layer's safety limits against hostile loopback servers: an endless body is
 //! cut at the cap, a silent server times out, the budget is never exceeded, redirects are
-//! not followed.
+//! not followed, the scan's deadline cuts everything, a host that keeps timing out is
+//! given up, and no rate panics.
 
 use authprobe::http::{Http, Limits, Probe, SendError, TlsSettings, TransportError};
 use std::time::{Duration, Instant};
@@ -44,7 +45,22 @@ fn limits() -> Limits {
         max_requests: 10,
         timeout: Duration::from_millis(800),
         max_body: 100_000,
+        max_time: Duration::from_secs(60),
+        max_timeouts_per_host: 3,
     }
+}
+
+/// A listener that accepts connections and never answers; the handle stops it.
+async fn silent_server() -> (String, tokio::task::JoinHandle<()>) {
+    let l = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}/", l.local_addr().unwrap());
+    let hold = tokio::spawn(async move {
+        let mut held = Vec::new();
+        while let Ok((s, _)) = l.accept().await {
+            held.push(s);
+        }
+    });
+    (url, hold)
 }
 
 #[tokio::test]
@@ -152,4 +168,126 @@ async fn the_rate_limit_spaces_requests() {
     }
     // Four intervals must have passed: a lower bound, so machine load cannot fail it.
     assert!(started.elapsed() >= Duration::from_millis(200));
+}
+
+#[tokio::test]
+async fn the_deadline_cuts_a_request_in_flight_and_refuses_the_next_at_once() {
+    let (url, hold) = silent_server().await;
+    let mut l = limits();
+    l.timeout = Duration::from_secs(30);
+    l.max_time = Duration::from_millis(400);
+    let http = Http::new(l, TlsSettings::default());
+    let probe = Probe::new("GET", url.parse().unwrap());
+    let started = Instant::now();
+    let err = http.send(&probe).await.unwrap_err();
+    assert!(matches!(err, SendError::Deadline(_)), "{err:?}");
+    assert!(started.elapsed() < Duration::from_secs(3));
+    assert_eq!(
+        err.to_string(),
+        "scan time limit of 400ms reached (--max-time)"
+    );
+    let again = Instant::now();
+    let err = http.send(&probe).await.unwrap_err();
+    assert!(matches!(err, SendError::Deadline(_)), "{err:?}");
+    assert!(again.elapsed() < Duration::from_millis(50));
+    // A refused request is not counted as sent.
+    assert_eq!(http.requests_sent(), 1);
+    hold.abort();
+}
+
+#[tokio::test]
+async fn a_host_that_keeps_timing_out_is_given_up_and_others_are_not() {
+    let (silent, hold) = silent_server().await;
+    let ok = server(
+        || b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok".to_vec(),
+        false,
+    )
+    .await;
+    let mut l = limits();
+    l.timeout = Duration::from_millis(200);
+    let http = Http::new(l, TlsSettings::default());
+    let probe = Probe::new("GET", silent.parse().unwrap());
+    for _ in 0..3 {
+        let err = http.send(&probe).await.unwrap_err();
+        assert!(
+            matches!(err, SendError::Transport(TransportError::Timeout(_))),
+            "{err:?}"
+        );
+    }
+    let started = Instant::now();
+    let err = http.send(&probe).await.unwrap_err();
+    assert!(started.elapsed() < Duration::from_millis(50));
+    match &err {
+        SendError::HostDown { timeouts, .. } => assert_eq!(*timeouts, 3),
+        other => panic!("{other:?}"),
+    }
+    assert!(
+        err.to_string()
+            .ends_with("stopped answering: 3 consecutive timeouts"),
+        "{err}"
+    );
+    // Another host is not affected.
+    assert!(
+        http.send(&Probe::new("GET", ok.parse().unwrap()))
+            .await
+            .is_ok()
+    );
+    hold.abort();
+}
+
+#[tokio::test]
+async fn an_answer_resets_the_timeout_count() {
+    let ok = server(
+        || b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok".to_vec(),
+        false,
+    )
+    .await;
+    let mut l = limits();
+    l.max_timeouts_per_host = 1;
+    let http = Http::new(l, TlsSettings::default());
+    // Answers never count, however many.
+    for _ in 0..5 {
+        assert!(
+            http.send(&Probe::new("GET", ok.parse().unwrap()))
+                .await
+                .is_ok()
+        );
+    }
+}
+
+#[tokio::test]
+async fn an_absurd_rate_is_no_panic_and_no_hang() {
+    let url = server(
+        || b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok".to_vec(),
+        false,
+    )
+    .await;
+    for rate in [
+        1e-300,
+        f64::MIN_POSITIVE,
+        1e300,
+        f64::INFINITY,
+        f64::NAN,
+        -1.0,
+    ] {
+        let mut l = limits();
+        l.rate = rate;
+        l.max_time = Duration::from_secs(2);
+        let http = Http::new(l, TlsSettings::default());
+        let probe = Probe::new("GET", url.parse().unwrap());
+        let started = Instant::now();
+        // The first request goes at once; under a rate of one per 1e300 s the second
+        // would come after the deadline, so it is refused at once instead of slept for.
+        assert!(http.send(&probe).await.is_ok(), "rate {rate}");
+        let second = http.send(&probe).await;
+        if rate < 1.0 && rate > 0.0 {
+            assert!(
+                matches!(second, Err(SendError::Deadline(_))),
+                "rate {rate}: {second:?}"
+            );
+        } else {
+            assert!(second.is_ok(), "rate {rate}: {second:?}");
+        }
+        assert!(started.elapsed() < Duration::from_secs(1), "rate {rate}");
+    }
 }

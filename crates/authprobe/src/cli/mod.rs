@@ -82,7 +82,7 @@ struct InspectArgs {
     #[arg(long, value_enum, default_value = "pretty")]
     format: Format,
     /// Longest acceptable token lifetime, e.g. 24h, 90m.
-    #[arg(long, default_value = "24h", value_parser = humantime::parse_duration)]
+    #[arg(long, default_value = "24h", value_parser = token_lifetime)]
     max_token_lifetime: Duration,
 }
 
@@ -104,11 +104,11 @@ struct CrackArgs {
     /// Skip the built-in list of default and example secrets.
     #[arg(long)]
     no_builtin: bool,
-    /// Worker threads (default: every core).
-    #[arg(long)]
+    /// Worker threads (default: every core; at most 1024).
+    #[arg(long, value_parser = crack_threads)]
     threads: Option<usize>,
-    /// Give up after this long, e.g. 30s, 10m.
-    #[arg(long, value_parser = humantime::parse_duration)]
+    /// Give up after this long, e.g. 30s, 10m (at most a year).
+    #[arg(long, value_parser = crack_max_time)]
     max_time: Option<Duration>,
     #[arg(long, value_enum, default_value = "pretty")]
     format: Format,
@@ -206,17 +206,22 @@ struct LimitArgs {
     /// Concurrent requests per host.
     #[arg(long, default_value_t = 8, value_parser = clap::value_parser!(u32).range(1..=256))]
     concurrency: u32,
-    /// Requests per second per host (0: unlimited).
-    #[arg(long, default_value_t = 100.0)]
+    /// Requests per second per host, at least 0.1 (0: unlimited).
+    #[arg(long, default_value_t = 100.0, value_parser = rate)]
     rate: f64,
     /// Stop sending after N requests.
     #[arg(long, default_value_t = 600)]
     max_requests: usize,
-    /// Seconds allowed for each connect, TLS handshake and response.
+    /// Seconds allowed for each connect, TLS handshake and response (at most 600).
     #[arg(long, default_value_t = 10.0)]
     timeout: f64,
-    /// Read at most this many bytes of each response body.
-    #[arg(long, default_value_t = 1024 * 1024)]
+    /// Time limit for the whole scan, e.g. 90s, 10m (1s to 24h): past it nothing more is
+    /// sent and the checks still waiting are reported inconclusive. A host that times out
+    /// 3 times in a row gets no further request either.
+    #[arg(long, default_value = "5m", value_parser = scan_max_time)]
+    max_time: Duration,
+    /// Read at most this many bytes of each response body (at most 64 MiB).
+    #[arg(long, default_value_t = 1024 * 1024, value_parser = max_body)]
     max_body: usize,
     /// Allow POST probes (off by default: only GET, HEAD and OPTIONS are sent).
     #[arg(long)]
@@ -338,21 +343,115 @@ struct JwtArgs {
     /// Extra candidate secrets for jwt.weak_hmac_secret (repeatable; gzip detected).
     #[arg(long, value_name = "FILE")]
     wordlist: Vec<PathBuf>,
-    /// Time the scan may spend cracking an HS* token, e.g. 10s.
-    #[arg(long, default_value = "10s", value_parser = humantime::parse_duration)]
-    crack_time: Duration,
+    /// Time the scan may spend cracking an HS* token, e.g. 30s (at most 1h and --max-time;
+    /// default 10s, or --max-time when shorter).
+    #[arg(long, value_parser = crack_time)]
+    crack_time: Option<Duration>,
     /// Longest acceptable token lifetime for jwt.long_lifetime, e.g. 24h.
-    #[arg(long, default_value = "24h", value_parser = humantime::parse_duration)]
+    #[arg(long, default_value = "24h", value_parser = token_lifetime)]
     max_token_lifetime: Duration,
 }
 
-fn jwt_options(a: &JwtArgs) -> Result<JwtOptions> {
-    for p in [&a.jwt_key, &a.jwt_public_key].into_iter().flatten() {
-        let text =
-            std::fs::read_to_string(p).with_context(|| format!("cannot read {}", p.display()))?;
-        if !text.contains("-----BEGIN") {
-            bail!("{} is not a PEM file", p.display());
-        }
+/// A duration from the command line within `[min, max]`, or a one-line reason.
+fn duration_in(s: &str, min: Duration, max: Duration) -> Result<Duration, String> {
+    let d = humantime::parse_duration(s).map_err(|e| format!("{e} (e.g. 30s, 10m, 2h)"))?;
+    if d < min || d > max {
+        let show = |d: Duration| humantime::format_duration(d).to_string();
+        return Err(if min.is_zero() {
+            format!("must be at most {}", show(max))
+        } else {
+            format!("must be between {} and {}", show(min), show(max))
+        });
+    }
+    Ok(d)
+}
+
+const HOUR: Duration = Duration::from_secs(3600);
+const DAY: Duration = Duration::from_secs(24 * 3600);
+/// A year as humantime counts it (365.25 days), so limits print as `1year`, `100years`.
+const YEAR: Duration = Duration::from_secs(31_557_600);
+
+fn scan_max_time(s: &str) -> Result<Duration, String> {
+    duration_in(s, Duration::from_secs(1), DAY)
+}
+
+fn crack_time(s: &str) -> Result<Duration, String> {
+    duration_in(s, Duration::ZERO, HOUR)
+}
+
+fn crack_max_time(s: &str) -> Result<Duration, String> {
+    duration_in(s, Duration::ZERO, YEAR)
+}
+
+fn token_lifetime(s: &str) -> Result<Duration, String> {
+    duration_in(s, Duration::from_secs(1), 100 * YEAR)
+}
+
+fn rate(s: &str) -> Result<f64, String> {
+    let r: f64 = s
+        .parse()
+        .map_err(|_| "must be a number of requests per second".to_string())?;
+    if !r.is_finite() || r < 0.0 {
+        return Err("must be a number of requests per second, 0 for unlimited".into());
+    }
+    if r > 0.0 && r < crate::http::MIN_RATE {
+        return Err(format!(
+            "is below the minimum of {} requests per second (one every {} s); 0 means unlimited",
+            crate::http::MIN_RATE,
+            1.0 / crate::http::MIN_RATE
+        ));
+    }
+    Ok(r)
+}
+
+/// The largest `--max-body`: every answer of a scan may be held at once.
+const MAX_BODY_LIMIT: usize = 64 * 1024 * 1024;
+
+fn max_body(s: &str) -> Result<usize, String> {
+    let n: usize = s
+        .parse()
+        .map_err(|_| "must be a number of bytes".to_string())?;
+    if !(1..=MAX_BODY_LIMIT).contains(&n) {
+        return Err(format!("must be between 1 and {MAX_BODY_LIMIT} (64 MiB)"));
+    }
+    Ok(n)
+}
+
+fn crack_threads(s: &str) -> Result<usize, String> {
+    let n: usize = s
+        .parse()
+        .map_err(|_| "must be a number of threads".to_string())?;
+    if !(1..=authprobe_crack::MAX_THREADS).contains(&n) {
+        return Err(format!(
+            "must be between 1 and {}",
+            authprobe_crack::MAX_THREADS
+        ));
+    }
+    Ok(n)
+}
+
+fn jwt_options(a: &JwtArgs, max_time: Duration) -> Result<JwtOptions> {
+    // The checks read these files again when they need them: a key that does not parse
+    // must stop the scan here, not turn into "needs the signing key" later.
+    if let Some(p) = &a.jwt_key {
+        let pem = pem_file(p, "--jwt-key")?;
+        authprobe_jwt::PrivateKey::from_pem(&pem).map_err(|e| {
+            anyhow!(
+                "--jwt-key {} is not a private key authprobe can sign with (PEM: PKCS#8, PKCS#1 \
+                 or SEC1; RSA, EC or Ed25519): {e}",
+                p.display()
+            )
+        })?;
+    }
+    if let Some(p) = &a.jwt_public_key {
+        let pem = pem_file(p, "--jwt-public-key")?;
+        authprobe_jwt::PublicKey::from_pem(&pem).map_err(|e| {
+            anyhow!(
+                "--jwt-public-key {} holds no public key authprobe can read (PEM: PUBLIC \
+                 KEY, RSA PUBLIC KEY, CERTIFICATE or a private key): {e}",
+                p.display()
+            )
+        })?;
     }
     for w in &a.wordlist {
         std::fs::metadata(w).with_context(|| format!("cannot read wordlist {}", w.display()))?;
@@ -369,7 +468,9 @@ fn jwt_options(a: &JwtArgs) -> Result<JwtOptions> {
             .map(|u| parse_url(u, "--callback-url"))
             .transpose()?,
         wordlists: a.wordlist.clone(),
-        crack_time: a.crack_time,
+        crack_time: a
+            .crack_time
+            .unwrap_or(JwtOptions::defaults().crack_time.min(max_time)),
         max_lifetime: a.max_token_lifetime.as_secs(),
     })
 }
@@ -497,16 +598,24 @@ fn limits(a: &LimitArgs) -> Result<Limits> {
     if !(a.timeout.is_finite() && a.timeout > 0.0 && a.timeout <= 600.0) {
         bail!("--timeout must be between 0 and 600 seconds");
     }
-    if !(a.rate.is_finite() && a.rate >= 0.0) {
-        bail!("--rate must be a number of requests per second, 0 for unlimited");
-    }
     Ok(Limits {
         concurrency: a.concurrency as usize,
         rate: a.rate,
         max_requests: a.max_requests,
         timeout: Duration::from_secs_f64(a.timeout),
         max_body: a.max_body,
+        max_time: a.max_time,
+        max_timeouts_per_host: crate::http::DEFAULT_MAX_TIMEOUTS_PER_HOST,
     })
+}
+
+/// A PEM file the user named (`what` is the option), read under the key-file cap.
+fn pem_file(path: &std::path::Path, what: &str) -> Result<String> {
+    let text = crate::files::read_pem_text(path, what)?;
+    if !text.contains("-----BEGIN") {
+        bail!("{what} {} is not a PEM file", path.display());
+    }
+    Ok(text)
 }
 
 fn check_selection(list: &[String]) -> Result<()> {
@@ -584,13 +693,23 @@ fn scan_options(a: &ScanArgs) -> Result<ScanOptions> {
     let (client, client2, revoked) = client_identities(a)?;
     let client_ca = match (&a.client_ca_cert, &a.client_ca_key) {
         (Some(c), Some(k)) => {
-            for p in [c, k] {
-                std::fs::metadata(p).with_context(|| format!("cannot read {}", p.display()))?;
-            }
+            pem_file(c, "--client-ca-cert")?;
+            pem_file(k, "--client-ca-key")?;
             Some((c.clone(), k.clone()))
         }
         _ => None,
     };
+    let limits = limits(&a.limits)?;
+    let jwt = jwt_options(&a.jwt, limits.max_time)?;
+    if let Some(t) = a.jwt.crack_time
+        && t > limits.max_time
+    {
+        bail!(
+            "--crack-time {} is longer than --max-time {}",
+            humantime::format_duration(t),
+            humantime::format_duration(limits.max_time)
+        );
+    }
     let server_ca = match &a.server_ca {
         Some(p) => Some((p.clone(), crate::http::load_server_ca(p)?)),
         None => None,
@@ -621,7 +740,7 @@ fn scan_options(a: &ScanArgs) -> Result<ScanOptions> {
                 .cloned()
                 .collect(),
         },
-        limits: limits(&a.limits)?,
+        limits,
         tls: TlsSettings {
             server_ca,
             insecure: a.insecure,
@@ -629,7 +748,7 @@ fn scan_options(a: &ScanArgs) -> Result<ScanOptions> {
         show_secrets: a.output.show_secrets,
         allow_unsafe_methods: a.limits.allow_unsafe_methods,
         only: a.limits.checks.clone(),
-        jwt: jwt_options(&a.jwt)?,
+        jwt,
         basic: BasicOptions {
             url: a
                 .basic_url
@@ -649,23 +768,59 @@ fn scan_options(a: &ScanArgs) -> Result<ScanOptions> {
 /// Most pairs a wordlist may add: the request budget would stop a longer list anyway, and
 /// a default-credentials check is not a brute-force tool.
 const MAX_WORDLIST_PAIRS: usize = 1000;
+/// The longest `USER:PASSWORD` line of `--basic-wordlist`.
+const MAX_WORDLIST_LINE: usize = 1024;
+/// Bytes of `--basic-wordlist` read at most (comments and blank lines included) before
+/// [`MAX_WORDLIST_PAIRS`] pairs are found.
+const MAX_WORDLIST_BYTES: u64 = 4 * 1024 * 1024;
 
+/// Streams `--basic-wordlist` a line at a time, stopping at [`MAX_WORDLIST_PAIRS`] pairs:
+/// an endless or binary file (`/dev/zero`) fails at once with the limit it hit.
 fn read_wordlist(path: &std::path::Path) -> Result<Vec<(String, String)>> {
-    let text = std::fs::read_to_string(path)
-        .with_context(|| format!("cannot read --basic-wordlist {}", path.display()))?;
+    use std::io::{BufRead, Read};
+    let what = || format!("--basic-wordlist {}", path.display());
+    let file = std::fs::File::open(path).with_context(|| format!("cannot read {}", what()))?;
+    if file.metadata().is_ok_and(|m| m.is_dir()) {
+        bail!("cannot read {}: it is a directory", what());
+    }
+    let mut reader = std::io::BufReader::new(file);
     let mut pairs = Vec::new();
-    for (n, line) in text.lines().enumerate() {
-        let line = line.trim_end_matches('\r');
+    let mut read = 0u64;
+    let mut raw = Vec::new();
+    for n in 1.. {
+        raw.clear();
+        let got = (&mut reader)
+            .take(MAX_WORDLIST_LINE as u64 + 2)
+            .read_until(b'\n', &mut raw)
+            .with_context(|| format!("cannot read {}", what()))?;
+        if got == 0 {
+            break;
+        }
+        read += got as u64;
+        if read > MAX_WORDLIST_BYTES {
+            bail!(
+                "{} is larger than the {} limit for wordlists of USER:PASSWORD pairs",
+                what(),
+                crate::files::size(MAX_WORDLIST_BYTES)
+            );
+        }
+        let body = raw.strip_suffix(b"\n").unwrap_or(&raw);
+        let body = body.strip_suffix(b"\r").unwrap_or(body);
+        if body.len() > MAX_WORDLIST_LINE {
+            bail!(
+                "{} line {n} is longer than the {}-byte limit for a USER:PASSWORD line",
+                what(),
+                MAX_WORDLIST_LINE
+            );
+        }
+        let line = std::str::from_utf8(body)
+            .map_err(|_| anyhow!("{} line {n} is not UTF-8 text", what()))?;
         if line.trim().is_empty() || line.starts_with('#') {
             continue;
         }
-        let (u, p) = line.split_once(':').ok_or_else(|| {
-            anyhow!(
-                "--basic-wordlist {} line {}: expected USER:PASSWORD",
-                path.display(),
-                n + 1
-            )
-        })?;
+        let (u, p) = line
+            .split_once(':')
+            .ok_or_else(|| anyhow!("{} line {n}: expected USER:PASSWORD", what()))?;
         pairs.push((u.to_string(), p.to_string()));
         if pairs.len() == MAX_WORDLIST_PAIRS {
             break;
@@ -684,6 +839,10 @@ async fn run_scan(a: ScanArgs) -> Result<i32> {
     scan_and_report(opts, &a.output).await
 }
 
+/// How long past `--max-time` a scan may take to wind up (checks turning their refused
+/// requests into verdicts, work without HTTP) before the command gives up on it.
+const MAX_TIME_GRACE: Duration = Duration::from_secs(30);
+
 async fn scan_and_report(opts: ScanOptions, out: &OutputArgs) -> Result<i32> {
     // A wrong --baseline path should fail before the scan, not after it.
     if let Some(p) = &out.baseline {
@@ -700,11 +859,28 @@ async fn scan_and_report(opts: ScanOptions, out: &OutputArgs) -> Result<i32> {
         b
     });
     let target = opts.target.to_string();
+    // The HTTP layer stops every request at --max-time; this is the backstop for work
+    // that sends no HTTP request (TLS handshakes, the cracker, listeners).
+    let max_time = opts.limits.max_time;
+    let hard_stop = tokio::time::Instant::now()
+        .checked_add(max_time + MAX_TIME_GRACE)
+        .unwrap_or_else(|| tokio::time::Instant::now() + DAY);
     let scan = engine::scan(opts, progress.clone());
     tokio::pin!(scan);
     let result = loop {
         tokio::select! {
             r = &mut scan => break r,
+            _ = tokio::time::sleep_until(hard_stop) => {
+                if let Some(b) = &bar {
+                    b.finish_and_clear();
+                }
+                bail!(
+                    "the scan of {target} did not end within --max-time {} and a grace of {}: \
+                     no report was written",
+                    humantime::format_duration(max_time),
+                    humantime::format_duration(MAX_TIME_GRACE)
+                );
+            }
             _ = tokio::time::sleep(Duration::from_millis(100)) => {
                 if let Some(b) = &bar {
                     b.set_message(format!(
@@ -742,9 +918,13 @@ fn finish(mut report: Report, out: &OutputArgs, detail: bool) -> Result<i32> {
 }
 
 fn load_baseline(path: &std::path::Path) -> Result<Report> {
-    let text = std::fs::read_to_string(path)
-        .with_context(|| format!("cannot read --baseline {}", path.display()))?;
-    serde_json::from_str(&text).map_err(|e| {
+    let text = crate::files::read_capped(
+        path,
+        crate::files::MAX_REPORT_FILE,
+        "--baseline",
+        "JSON reports",
+    )?;
+    serde_json::from_slice(&text).map_err(|e| {
         anyhow!(
             "--baseline {} is not an authprobe JSON report: {e}",
             path.display()
@@ -956,6 +1136,7 @@ async fn run_demo(a: DemoArgs) -> Result<i32> {
         lab.ready.flaws.join(", ")
     );
     let mut opts = lab_scan_options(&lab.ready, limits(&a.limits)?)?;
+    opts.jwt.crack_time = opts.jwt.crack_time.min(opts.limits.max_time);
     opts.show_secrets = a.output.show_secrets;
     opts.allow_unsafe_methods = a.limits.allow_unsafe_methods;
     opts.only = a.limits.checks.clone();
@@ -967,6 +1148,9 @@ async fn run_demo(a: DemoArgs) -> Result<i32> {
 
 fn mint_revoked(a: MintRevokedArgs) -> Result<i32> {
     use crate::checks::mtls::mint::{Minter, UserCert};
+    // The minter reads the CA files whole: check they are PEM of a sane size first.
+    pem_file(&a.client_ca_cert, "--client-ca-cert")?;
+    pem_file(&a.client_ca_key, "--client-ca-key")?;
     let certs = crate::http::load_certs(&a.subject_from, "--subject-from certificate")?;
     let user = UserCert::parse(&certs[0])?;
     let m = Minter::in_dir((&a.client_ca_cert, &a.client_ca_key), &a.out)?;

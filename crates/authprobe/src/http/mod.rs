@@ -6,8 +6,8 @@ mod tls;
 mod value;
 
 pub use tls::{
-    AcceptAny, ClientIdentity, KeyForm, TlsSettings, load_certs, load_identity,
-    load_identity_pass_used, load_identity_with, load_server_ca,
+    AcceptAny, ClientIdentity, KeyForm, TlsSettings, identity_from_bytes, load_certs,
+    load_identity, load_identity_pass_used, load_identity_with, load_server_ca,
 };
 pub use value::{Seg, Value};
 
@@ -123,6 +123,12 @@ impl TransportError {
 pub enum SendError {
     #[error("request budget of {0} exhausted")]
     Budget(usize),
+    /// The scan's time limit passed: nothing more is sent, and what was in flight is cut.
+    #[error("scan time limit of {} reached (--max-time)", humantime::format_duration(*.0))]
+    Deadline(Duration),
+    /// The host timed out this many times in a row: nothing more is sent to it.
+    #[error("host {host} stopped answering: {timeouts} consecutive timeouts")]
+    HostDown { host: String, timeouts: usize },
     #[error("the request cannot be sent: {0}")]
     Invalid(String),
     #[error(transparent)]
@@ -150,7 +156,21 @@ pub struct Limits {
     pub max_requests: usize,
     pub timeout: Duration,
     pub max_body: usize,
+    /// The whole scan's time limit, counted from [`Http::new`]: once it passes, every
+    /// request fails at once with [`SendError::Deadline`] and requests in flight are cut.
+    pub max_time: Duration,
+    /// Consecutive timeouts after which a host is given up ([`SendError::HostDown`]);
+    /// 0 never gives up.
+    pub max_timeouts_per_host: usize,
 }
+
+/// The default `--max-time`.
+pub const DEFAULT_MAX_TIME: Duration = Duration::from_secs(5 * 60);
+/// The default number of consecutive timeouts after which a host is given up.
+pub const DEFAULT_MAX_TIMEOUTS_PER_HOST: usize = 3;
+/// The slowest rate `--rate` accepts (one request every 10 s): slower than this, a scan of
+/// a few hundred requests would outlast any sensible `--max-time`.
+pub const MIN_RATE: f64 = 0.1;
 
 impl Default for Limits {
     fn default() -> Self {
@@ -160,33 +180,72 @@ impl Default for Limits {
             max_requests: 600,
             timeout: Duration::from_secs(10),
             max_body: 1024 * 1024,
+            max_time: DEFAULT_MAX_TIME,
+            max_timeouts_per_host: DEFAULT_MAX_TIMEOUTS_PER_HOST,
         }
     }
 }
 
 struct HostGate {
+    /// `host:port`, for error messages.
+    name: String,
     /// Shared with the TLS prober, so handshakes count against the same per-host cap.
     slots: Arc<Semaphore>,
     next_start: Mutex<Instant>,
+    /// Timeouts since the host last answered (or failed in another way).
+    consecutive_timeouts: AtomicUsize,
 }
 
 pub struct Http {
     limits: Limits,
     tls: TlsSettings,
     sent: AtomicUsize,
+    /// When the scan's time is up; `None` when `max_time` is too large to represent.
+    deadline: Option<tokio::time::Instant>,
     clients: Mutex<HashMap<Option<u64>, reqwest::Client>>,
     hosts: Mutex<HashMap<String, Arc<HostGate>>>,
 }
 
 impl Http {
     pub fn new(limits: Limits, tls: TlsSettings) -> Self {
+        let deadline = tokio::time::Instant::now().checked_add(limits.max_time);
         Self {
             limits,
             tls,
             sent: AtomicUsize::new(0),
+            deadline,
             clients: Mutex::new(HashMap::new()),
             hosts: Mutex::new(HashMap::new()),
         }
+    }
+
+    /// Time left before the scan's `max_time` runs out (`None`: no limit).
+    pub fn time_left(&self) -> Option<Duration> {
+        self.deadline
+            .map(|d| d.saturating_duration_since(tokio::time::Instant::now()))
+    }
+
+    fn deadline_error(&self) -> SendError {
+        SendError::Deadline(self.limits.max_time)
+    }
+
+    fn check_deadline(&self) -> Result<(), SendError> {
+        match self.time_left() {
+            Some(left) if left.is_zero() => Err(self.deadline_error()),
+            _ => Ok(()),
+        }
+    }
+
+    fn check_host(&self, gate: &HostGate) -> Result<(), SendError> {
+        let max = self.limits.max_timeouts_per_host;
+        let timeouts = gate.consecutive_timeouts.load(Ordering::Relaxed);
+        if max > 0 && timeouts >= max {
+            return Err(SendError::HostDown {
+                host: gate.name.clone(),
+                timeouts,
+            });
+        }
+        Ok(())
     }
 
     pub fn requests_sent(&self) -> usize {
@@ -220,6 +279,11 @@ impl Http {
     }
 
     pub async fn send(&self, probe: &Probe) -> Result<Answer, SendError> {
+        // Neither a request past the deadline nor one to a host that stopped answering is
+        // sent, so neither counts against the budget.
+        self.check_deadline()?;
+        let gate = self.gate(&probe.url).await;
+        self.check_host(&gate)?;
         if self.sent.fetch_add(1, Ordering::Relaxed) >= self.limits.max_requests {
             return Err(SendError::Budget(self.limits.max_requests));
         }
@@ -238,13 +302,30 @@ impl Http {
             .build()
             .map_err(|e| SendError::Invalid(e.to_string()))?;
 
-        let gate = self.gate(&probe.url).await;
+        let delivery = self.deliver(&client, request, &gate);
+        match self.deadline {
+            // Waiting for a slot, pacing and the exchange itself all end at the deadline.
+            Some(at) => tokio::time::timeout_at(at, delivery)
+                .await
+                .unwrap_or_else(|_| Err(self.deadline_error())),
+            None => delivery.await,
+        }
+    }
+
+    async fn deliver(
+        &self,
+        client: &reqwest::Client,
+        request: reqwest::Request,
+        gate: &HostGate,
+    ) -> Result<Answer, SendError> {
         let _slot = gate
             .slots
             .acquire()
             .await
             .map_err(|_| SendError::Invalid("scanner shutting down".into()))?;
-        self.pace(&gate).await;
+        // The requests queued behind the ones that timed out learn it here.
+        self.check_host(gate)?;
+        self.pace(gate).await?;
 
         let started = Instant::now();
         let timeout = self.limits.timeout;
@@ -284,27 +365,46 @@ impl Http {
             })
         };
         // reqwest's own timeout covers most phases; this outer one also bounds the body read.
-        match tokio::time::timeout(timeout + Duration::from_millis(500), work).await {
-            Ok(r) => r.map_err(SendError::Transport),
-            Err(_) => Err(SendError::Transport(TransportError::Timeout(timeout))),
+        let result = match tokio::time::timeout(timeout + Duration::from_millis(500), work).await {
+            Ok(r) => r,
+            Err(_) => Err(TransportError::Timeout(timeout)),
+        };
+        if matches!(result, Err(TransportError::Timeout(_))) {
+            gate.consecutive_timeouts.fetch_add(1, Ordering::Relaxed);
+        } else {
+            gate.consecutive_timeouts.store(0, Ordering::Relaxed);
         }
+        result.map_err(SendError::Transport)
     }
 
-    async fn pace(&self, gate: &HostGate) {
-        if self.limits.rate <= 0.0 {
-            return;
+    /// Waits for this host's next slot under `rate`. A slot that would come after the
+    /// deadline is refused at once instead of slept for.
+    async fn pace(&self, gate: &HostGate) -> Result<(), SendError> {
+        let rate = self.limits.rate;
+        if !(rate.is_finite() && rate > 0.0) {
+            return Ok(());
         }
-        let interval = Duration::from_secs_f64(1.0 / self.limits.rate);
+        // The command line refuses rates under MIN_RATE; a library caller's extreme value
+        // must not panic either (1 / 1e-300 seconds is no Duration).
+        let interval = Duration::try_from_secs_f64(1.0 / rate)
+            .unwrap_or(Duration::MAX)
+            .min(Duration::from_secs(365 * 24 * 3600));
         let wait = {
             let mut next = gate.next_start.lock().await;
             let now = Instant::now();
             let start = (*next).max(now);
-            *next = start + interval;
+            if let Some(left) = self.time_left()
+                && start - now >= left
+            {
+                return Err(self.deadline_error());
+            }
+            *next = start.checked_add(interval).unwrap_or(start);
             start - now
         };
         if !wait.is_zero() {
             tokio::time::sleep(wait).await;
         }
+        Ok(())
     }
 
     /// The per-host connection limiter for `url`, for connections made outside this
@@ -322,10 +422,12 @@ impl Http {
         let mut hosts = self.hosts.lock().await;
         hosts
             .entry(key)
-            .or_insert_with(|| {
+            .or_insert_with_key(|name| {
                 Arc::new(HostGate {
+                    name: name.clone(),
                     slots: Arc::new(Semaphore::new(self.limits.concurrency.max(1))),
                     next_start: Mutex::new(Instant::now()),
+                    consecutive_timeouts: AtomicUsize::new(0),
                 })
             })
             .clone()

@@ -1,7 +1,7 @@
 //! rustls client configuration: which server certificates to trust and which client
 //! certificate to present. Uses the `ring` provider, as the project standardises on.
 
-use anyhow::{Context, Result, anyhow, bail};
+use anyhow::{Result, anyhow, bail};
 use rustls::client::danger::{HandshakeSignatureValid, ServerCertVerified, ServerCertVerifier};
 use rustls::pki_types::{CertificateDer, PrivateKeyDer, ServerName, UnixTime, pem::PemObject};
 use rustls::{ClientConfig, DigitallySignedStruct, SignatureScheme};
@@ -47,8 +47,9 @@ impl std::fmt::Debug for ClientIdentity {
     }
 }
 
+/// Certificates, keys and PKCS#12 files are read under [`crate::files::MAX_KEY_FILE`].
 fn read(path: &Path, what: &str) -> Result<Vec<u8>> {
-    std::fs::read(path).with_context(|| format!("cannot read {what} {}", path.display()))
+    crate::files::read_key_file(path, what)
 }
 
 pub fn load_certs(path: &Path, what: &str) -> Result<Vec<CertificateDer<'static>>> {
@@ -98,25 +99,34 @@ pub fn load_identity_pass_used(
     pass: Option<&str>,
 ) -> Result<(ClientIdentity, bool)> {
     let cert_bytes = read(cert, "client certificate")?;
-    if !is_pem(&cert_bytes) {
-        if let Some(k) = key {
+    let key_bytes = key.map(|k| read(k, "client key")).transpose()?;
+    identity_from_bytes(cert, &cert_bytes, key.zip(key_bytes.as_deref()), pass)
+}
+
+/// [`load_identity_pass_used`] on bytes already read: `cert` and `key` name the files in
+/// messages and `curl` lines. For the loaders and their fuzz target: no panic on any input.
+pub fn identity_from_bytes(
+    cert: &Path,
+    cert_bytes: &[u8],
+    key: Option<(&Path, &[u8])>,
+    pass: Option<&str>,
+) -> Result<(ClientIdentity, bool)> {
+    if !is_pem(cert_bytes) {
+        if let Some((k, _)) = key {
             bail!(
                 "client certificate {} is PKCS#12 and holds its own key: drop the key {}",
                 cert.display(),
                 k.display()
             );
         }
-        let (chain, key_der) = load_pkcs12(cert, &cert_bytes, pass)?;
+        let (chain, key_der) = load_pkcs12(cert, cert_bytes, pass)?;
         let mut id = ClientIdentity::new(chain, key_der, cert, cert)?;
         id.form = KeyForm::Pkcs12;
         return Ok((id, true));
     }
-    let chain = certs_from_pem(cert, &cert_bytes, "client certificate")?;
-    let (key_path, key_bytes) = match key {
-        Some(k) => (k, read(k, "client key")?),
-        None => (cert, cert_bytes),
-    };
-    let (key_der, used) = key_from_pem(key_path, &key_bytes, pass, key.is_none())?;
+    let chain = certs_from_pem(cert, cert_bytes, "client certificate")?;
+    let (key_path, key_bytes) = key.unwrap_or((cert, cert_bytes));
+    let (key_der, used) = key_from_pem(key_path, key_bytes, pass, key.is_none())?;
     let mut id = ClientIdentity::new(chain, key_der, cert, key_path)?;
     if used {
         id.form = KeyForm::EncryptedPem;

@@ -5,6 +5,7 @@ pub mod html;
 pub mod junit;
 pub mod markdown;
 pub mod pretty;
+pub mod redact;
 pub mod sarif;
 pub mod score;
 pub mod tls;
@@ -168,10 +169,15 @@ impl Report {
     }
 
     /// Last line of defence: whatever a server echoed back, no user secret leaves in a
-    /// report. Checks already show secrets as shell variables; this catches echoes.
+    /// report, in its own form or URL-, base64-, JSON- or HTML-encoded. Checks already show
+    /// secrets as shell variables; this catches echoes. Credentials the server issued
+    /// itself (a login's token, an echoed API key) are recognised by shape in the response
+    /// excerpts ([`redact::server_secrets`]). Every format renders this one model, so all
+    /// of them are covered.
     pub fn redact(&mut self, secrets: &[String]) {
+        let forms: Vec<String> = secrets.iter().flat_map(|s| redact::encodings(s)).collect();
         let scrub = |s: &mut String| {
-            for secret in secrets {
+            for secret in &forms {
                 if s.contains(secret.as_str()) {
                     *s = s.replace(secret.as_str(), "[REDACTED]");
                 }
@@ -182,6 +188,9 @@ impl Report {
             scrub(&mut f.evidence.request);
             scrub(&mut f.evidence.excerpt);
             scrub(&mut f.evidence.curl);
+            if let std::borrow::Cow::Owned(clean) = redact::server_secrets(&f.evidence.excerpt) {
+                f.evidence.excerpt = clean;
+            }
         }
         for s in self
             .inconclusive
