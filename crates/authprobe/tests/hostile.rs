@@ -904,6 +904,7 @@ async fn class6_canary_secrets_never_reach_any_output() {
     let lab = authprobe_lab::start(authprobe_lab::LabOptions {
         profile: authprobe_lab::Profile::Vulnerable,
         flaws: Vec::new(),
+        modes: Vec::new(),
         origin: false,
     })
     .await

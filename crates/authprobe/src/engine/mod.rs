@@ -502,6 +502,27 @@ async fn take_baseline(http: &Http, label: &str, probe: Probe) -> Result<Baselin
     Ok(Baseline { class, exchanges })
 }
 
+/// How long a probe may wait for its answer: ten times the slowest baseline answer, at
+/// least 2 s (and never beyond `--timeout`). A server that decodes a token it cannot
+/// parse into an exception it never answers would otherwise hold the scan for the whole
+/// `--timeout` on every such probe; the check then says the probe got no answer.
+fn answer_timeout(b: &Baselines) -> std::time::Duration {
+    let slowest = [
+        b.authorized.as_ref(),
+        Some(&b.anonymous),
+        b.transport_only.as_ref(),
+        b.invalid.as_ref(),
+        b.app_without_cert.as_ref(),
+    ]
+    .into_iter()
+    .flatten()
+    .flat_map(|b| b.exchanges.iter())
+    .filter_map(|x| x.answer().map(|a| a.elapsed))
+    .max()
+    .unwrap_or_default();
+    (slowest * 10).max(std::time::Duration::from_secs(2))
+}
+
 /// Whether `id` is chosen by `--checks` (an id, a family name, or `family.*`).
 pub fn selected(only: &[String], id: &str) -> bool {
     only.is_empty()
@@ -664,6 +685,7 @@ pub async fn scan_with(
         )));
     }
     preflight::check(&opts, &baselines)?;
+    http.set_answer_timeout(answer_timeout(&baselines));
 
     let ctx = Ctx {
         opts,

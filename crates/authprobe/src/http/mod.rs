@@ -204,6 +204,9 @@ pub struct Http {
     deadline: Option<tokio::time::Instant>,
     clients: Mutex<HashMap<Option<u64>, reqwest::Client>>,
     hosts: Mutex<HashMap<String, Arc<HostGate>>>,
+    /// How long a probe waits for its answer once the baselines showed how fast the
+    /// server is (milliseconds; 0 until then: `limits.timeout`).
+    answer_timeout_ms: std::sync::atomic::AtomicU64,
 }
 
 impl Http {
@@ -216,6 +219,26 @@ impl Http {
             deadline,
             clients: Mutex::new(HashMap::new()),
             hosts: Mutex::new(HashMap::new()),
+            answer_timeout_ms: std::sync::atomic::AtomicU64::new(0),
+        }
+    }
+
+    /// Shortens how long each later request waits for its answer (never beyond
+    /// `--timeout`): a server that answers its baselines in milliseconds and then leaves
+    /// a probe hanging must not hold the scan for the whole `--timeout`.
+    pub fn set_answer_timeout(&self, d: Duration) {
+        let d = d.min(self.limits.timeout);
+        self.answer_timeout_ms.store(
+            u64::try_from(d.as_millis()).unwrap_or(u64::MAX).max(1),
+            Ordering::Relaxed,
+        );
+    }
+
+    /// The wait for one answer: `--timeout`, or less once [`Http::set_answer_timeout`] ran.
+    pub fn answer_timeout(&self) -> Duration {
+        match self.answer_timeout_ms.load(Ordering::Relaxed) {
+            0 => self.limits.timeout,
+            ms => Duration::from_millis(ms),
         }
     }
 
@@ -328,7 +351,9 @@ impl Http {
         self.pace(gate).await?;
 
         let started = Instant::now();
-        let timeout = self.limits.timeout;
+        let timeout = self.answer_timeout();
+        let mut request = request;
+        *request.timeout_mut() = Some(timeout);
         let work = async {
             let mut resp = client
                 .execute(request)
