@@ -714,16 +714,16 @@ pub async fn scan_with(
     // Root causes run before the checks they explain (CheckMeta::explained_by), wave by
     // wave; a check whose root was found is not run: its result is implied.
     let mut outcomes: Vec<(&'static checks::CheckMeta, Outcome)> = Vec::new();
-    let mut pending: Vec<&Box<dyn Check>> = concurrent;
+    let mut pending: Vec<&dyn Check> = concurrent.into_iter().map(|c| c.as_ref()).collect();
     while !pending.is_empty() {
-        let waiting_on = |c: &Box<dyn Check>| {
+        let waiting_on = |c: &dyn Check| {
             c.meta()
                 .explained_by
                 .iter()
                 .any(|root| pending.iter().any(|p| p.meta().id == *root))
         };
-        let (ready, later): (Vec<&&Box<dyn Check>>, Vec<&&Box<dyn Check>>) =
-            pending.iter().partition(|c| !waiting_on(c));
+        let (ready, later): (Vec<&dyn Check>, Vec<&dyn Check>) =
+            pending.iter().partition(|c| !waiting_on(**c));
         // A cycle in the declarations would leave nothing ready: run the rest as they are.
         let (ready, later) = if ready.is_empty() {
             (later, Vec::new())
@@ -741,13 +741,9 @@ pub async fn scan_with(
             }
         }
         outcomes.extend(
-            futures::future::join_all(
-                wave.into_iter()
-                    .map(|c| run_one(c.as_ref(), &ctx, &progress)),
-            )
-            .await,
+            futures::future::join_all(wave.into_iter().map(|c| run_one(c, &ctx, &progress))).await,
         );
-        pending = later.into_iter().copied().collect();
+        pending = later;
     }
     // Checks that change the server's state for the user's account run after every
     // other check, one at a time, so a throttle they trip cannot disturb anyone.
