@@ -307,6 +307,15 @@ pub enum Verdict {
     Inconclusive(String),
 }
 
+/// What a probe's own kind decides before any comparison: no answer proves nothing
+/// (inconclusive), and any 4xx/5xx, login redirect, error body or TLS alert says "no".
+fn by_kind(probe: &Sample) -> Option<Verdict> {
+    if let Some(e) = probe.failure() {
+        return Some(Verdict::Inconclusive(format!("no answer to judge: {e}")));
+    }
+    probe.is_refusal().then_some(Verdict::Rejected)
+}
+
 /// Minimum distance (in similarity) between two classes with the same status for the
 /// body to be allowed to tell them apart.
 const BODY_GAP: f64 = 0.2;
@@ -365,17 +374,7 @@ impl<'a> Oracle<'a> {
     pub fn usable(&self) -> Result<(), String> {
         match self.authorized {
             Some(a) => {
-                if let Some(e) = a.failure() {
-                    return Err(format!("the {} reference got no answer: {e}", a.label));
-                }
-                if !a.all_success() {
-                    // Two refusals alike prove nothing: the reference must say "yes".
-                    return Err(format!(
-                        "the {} reference is itself refused ({}), so nothing can be accepted against it",
-                        a.label,
-                        a.describe()
-                    ));
-                }
+                self.reference_ok(a)?;
                 if self.rejected.is_empty() {
                     return Err("no rejected baseline to compare with".into());
                 }
@@ -402,12 +401,8 @@ impl<'a> Oracle<'a> {
     }
 
     pub fn judge(&self, probe: &Sample) -> Verdict {
-        if let Some(e) = probe.failure() {
-            return Verdict::Inconclusive(format!("no answer to judge: {e}"));
-        }
-        // Any 4xx/5xx, login redirect, error body or TLS refusal says "no" by itself.
-        if probe.is_refusal() {
-            return Verdict::Rejected;
+        if let Some(v) = by_kind(probe) {
+            return v;
         }
         let Some(a) = self.authorized else {
             return self.judge_without_authorized(probe);
@@ -463,6 +458,8 @@ impl<'a> Oracle<'a> {
         }
     }
 
+    /// Two refusals alike prove nothing: the reference a probe is accepted against must
+    /// itself say "yes".
     fn reference_ok(&self, a: &Class) -> Result<(), String> {
         if let Some(e) = a.failure() {
             return Err(format!("the {} reference got no answer: {e}", a.label));
@@ -480,11 +477,8 @@ impl<'a> Oracle<'a> {
     /// Without an authorized answer, only a refusal-vs-success contrast is evidence: the
     /// probe succeeds with a body where a baseline is refused. Always tentative.
     fn judge_without_authorized(&self, probe: &Sample) -> Verdict {
-        if let Some(e) = probe.failure() {
-            return Verdict::Inconclusive(format!("no answer to judge: {e}"));
-        }
-        if probe.is_refusal() {
-            return Verdict::Rejected;
+        if let Some(v) = by_kind(probe) {
+            return v;
         }
         if !self.rejected.iter().any(|r| r.all_refused()) {
             return Verdict::Inconclusive(
@@ -512,15 +506,12 @@ impl<'a> Oracle<'a> {
 
     /// For answers without a body (HEAD): status and redirect target only.
     pub fn judge_headers_only(&self, probe: &Sample) -> Verdict {
-        if let Some(e) = probe.failure() {
-            return Verdict::Inconclusive(format!("no answer to judge: {e}"));
+        if let Some(v) = by_kind(probe) {
+            return v;
         }
         let Some(a) = self.authorized else {
             return self.judge_without_authorized(probe);
         };
-        if probe.is_refusal() {
-            return Verdict::Rejected;
-        }
         if let Err(e) = self.reference_ok(a) {
             return Verdict::Inconclusive(e);
         }
