@@ -89,6 +89,10 @@ async fn scan(lab: &Lab, ng: &Nginx, with_origin: bool) -> Report {
             .unwrap()
     });
     opts.only = vec!["mtls".into(), "auth.token_optional_with_cert".into()];
+    // The lab binds its tokens to the certificate: a swapped certificate the app refuses
+    // is judged with the token re-bound to it, which takes the signing key (given as a
+    // user who knows their staging key would).
+    opts.jwt.key = Some(lab.jwt_key.clone());
     let (r, _) = engine::scan(opts, Arc::new(Progress::default()))
         .await
         .unwrap_or_else(|e| panic!("scan through nginx: {e}\n{}", ng.log()));
@@ -99,12 +103,6 @@ fn ids(r: &Report) -> Vec<&str> {
     let mut v: Vec<&str> = r.findings.iter().map(|f| f.id.as_str()).collect();
     v.sort();
     v
-}
-
-fn explained(r: &Report, id: &str, by: &str) -> bool {
-    r.inconclusive
-        .iter()
-        .any(|i| i.id == id && i.reason.contains(by))
 }
 
 #[tokio::test]
@@ -171,20 +169,20 @@ async fn optional_no_ca_forwards_any_certificate() {
     let lab = lab(&[]).await;
     let ng = nginx(&lab, "optional_no_ca");
     let r = scan(&lab, &ng, false).await;
-    // nginx forwards whatever certificate it got; the app trusts the forwarded one.
+    // nginx forwards a certificate whose chain it cannot build, and the app trusts the
+    // forwarded one. Without ssl_crl (with it, nginx refuses even self-signed ones) a
+    // revoked certificate passes too. Expired and serverAuth-only certificates are not
+    // chain errors: nginx still answers them 400. Each is sent and judged on its own.
     assert_eq!(
         ids(&r),
-        vec!["mtls.untrusted_cert_accepted"],
+        vec!["mtls.revoked_cert_accepted", "mtls.untrusted_cert_accepted"],
         "{:?}",
         r.inconclusive
     );
-    for id in [
-        "mtls.expired_cert_accepted",
-        "mtls.eku_not_checked",
-        "mtls.revoked_cert_accepted",
-    ] {
+    for id in ["mtls.expired_cert_accepted", "mtls.eku_not_checked"] {
+        assert!(r.checks_run.iter().any(|c| c == id), "{id} runs");
         assert!(
-            explained(&r, id, "mtls.untrusted_cert_accepted"),
+            !r.inconclusive.iter().any(|i| i.id == id),
             "{id}: {:?}",
             r.inconclusive
         );
