@@ -271,7 +271,7 @@ impl JwtShared {
                     });
                 }
                 if let Some(path) = &ctx.opts.jwt.key {
-                    let pem = std::fs::read_to_string(path).ok()?;
+                    let pem = crate::files::read_pem_text(path, "--jwt-key").ok()?;
                     let key = PrivateKey::from_pem(&pem).ok()?;
                     let alg = if is_hmac(alg) { key.default_alg() } else { alg };
                     return Some(KnownKey {
@@ -459,7 +459,7 @@ async fn probe_signers(ctx: &Ctx, jwt: &Jwt, signers: &[(String, Signer)]) -> Pr
 
 async fn find_public_key(ctx: &Ctx) -> Option<FoundKey> {
     if let Some(path) = &ctx.opts.jwt.public_key {
-        let pem = std::fs::read_to_string(path).ok()?;
+        let pem = crate::files::read_pem_text(path, "--jwt-public-key").ok()?;
         let key = PublicKey::from_pem(&pem).ok()?;
         return Some(FoundKey {
             key,

@@ -706,7 +706,16 @@ pub async fn facts(ctx: &crate::engine::Ctx) -> Result<Arc<TlsFacts>, String> {
                 concurrency: limits.concurrency,
                 limiter: Some(ctx.http.host_limiter(&ctx.opts.target).await),
             };
-            gather(&target, &ctx.opts.tls, &opts).await.map(Arc::new)
+            // Each handshake has its own timeout; the scan's --max-time bounds them all, so
+            // a server that stalls every handshake cannot hold the scan for minutes.
+            let run = gather(&target, &ctx.opts.tls, &opts);
+            let gathered = match ctx.http.time_left() {
+                Some(left) => tokio::time::timeout(left, run).await.unwrap_or_else(|_| {
+                    Err("the scan time limit (--max-time) ran out while probing TLS".to_string())
+                }),
+                None => run.await,
+            };
+            gathered.map(Arc::new)
         })
         .await
         .clone()
