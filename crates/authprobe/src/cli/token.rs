@@ -63,38 +63,17 @@ pub fn inspect(token: &str, json: bool, max_lifetime: Duration) -> Result<i32> {
 
 /// `EXPIRED` or `NOT YET VALID` with the reason, judged against this machine's clock.
 fn validity(jwt: &Jwt) -> Option<(&'static str, String)> {
-    let now = authprobe_jwt::attacks::unix_now();
-    let claim = |n: &str| {
-        jwt.claims()
-            .get(n)
-            .and_then(|v| v.as_f64())
-            .map(|f| f as u64)
-    };
-    if let Some(exp) = claim("exp")
-        && exp <= now
-    {
-        return Some((
+    use crate::engine::preflight::{TokenTime, ago, token_time, utc};
+    Some(match token_time(jwt)? {
+        TokenTime::Expired { exp, now } => (
             "EXPIRED",
-            format!(
-                "exp passed {} ago ({})",
-                crate::engine::preflight::ago(now - exp),
-                crate::engine::preflight::utc(exp)
-            ),
-        ));
-    }
-    if let Some(nbf) = claim("nbf")
-        && nbf > now
-    {
-        return Some((
+            format!("exp passed {} ago ({})", ago(now - exp), utc(exp)),
+        ),
+        TokenTime::NotYetValid { nbf, now } => (
             "NOT YET VALID",
-            format!(
-                "nbf is {} from now ({})",
-                crate::engine::preflight::ago(nbf - now),
-                crate::engine::preflight::utc(nbf)
-            ),
-        ));
-    }
-    None
+            format!("nbf is {} from now ({})", ago(nbf - now), utc(nbf)),
+        ),
+    })
 }
 
 /// The time claims as human dates (`exp 2026-12-01 16:47 UTC`).

@@ -4,40 +4,52 @@
 
 use super::{Baseline, Baselines, ScanError, ScanOptions};
 use crate::oracle::{Class, Oracle};
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, UNIX_EPOCH};
+
+/// Why a token is not valid at this moment, by its own `exp`/`nbf` and this machine's
+/// clock (seconds since the epoch; a negative claim counts as the epoch).
+pub enum TokenTime {
+    Expired { exp: u64, now: u64 },
+    NotYetValid { nbf: u64, now: u64 },
+}
+
+pub fn token_time(jwt: &authprobe_jwt::Jwt) -> Option<TokenTime> {
+    let now = authprobe_jwt::attacks::unix_now();
+    let claim = |name: &str| {
+        jwt.claims()
+            .get(name)
+            .and_then(|v| v.as_f64())
+            .map(|f| f as u64)
+    };
+    if let Some(exp) = claim("exp")
+        && exp <= now
+    {
+        return Some(TokenTime::Expired { exp, now });
+    }
+    claim("nbf")
+        .filter(|nbf| *nbf > now)
+        .map(|nbf| TokenTime::NotYetValid { nbf, now })
+}
 
 /// What the bearer's own `exp`/`nbf` say about it now, read locally before anything is
 /// sent: `Some("the token's exp passed 1h ago (…)")` when it is not valid at this moment.
 pub fn token_time_note(opts: &ScanOptions) -> Option<String> {
     let token = opts.creds.bearer.as_deref()?;
     let jwt = authprobe_jwt::Jwt::parse(token).ok()?;
-    let now = SystemTime::now().duration_since(UNIX_EPOCH).ok()?.as_secs();
-    let claim = |name: &str| {
-        jwt.claims()
-            .get(name)
-            .and_then(|v| v.as_f64())
-            .filter(|f| *f >= 0.0)
-            .map(|f| f as u64)
-    };
-    if let Some(exp) = claim("exp")
-        && exp <= now
-    {
-        return Some(format!(
-            "the token's exp passed {} ago ({})",
-            ago(now - exp),
-            utc(exp)
-        ));
-    }
-    if let Some(nbf) = claim("nbf")
-        && nbf > now
-    {
-        return Some(format!(
+    Some(match token_time(&jwt)? {
+        TokenTime::Expired { exp, now } => {
+            format!(
+                "the token's exp passed {} ago ({})",
+                ago(now - exp),
+                utc(exp)
+            )
+        }
+        TokenTime::NotYetValid { nbf, now } => format!(
             "the token is not valid before {} ({} from now)",
             utc(nbf),
             ago(nbf - now)
-        ));
-    }
-    None
+        ),
+    })
 }
 
 /// `2026-12-01 16:47 UTC`.

@@ -61,12 +61,7 @@ impl Check for TokenNotBound {
                 return Outcome::Inconclusive(e);
             }
             let jwt = user_jwt(ctx);
-            let cnf = jwt.as_ref().and_then(|j| {
-                j.claim("cnf")
-                    .and_then(|c| c.get("x5t#S256"))
-                    .and_then(|v| v.as_str())
-                    .map(str::to_string)
-            });
+            let cnf = mtls::token_binding(ctx);
             let own_print = mtls::thumbprint(&own);
             let cnf_note = match &cnf {
                 Some(c) if *c == own_print => "The token carries cnf.x5t#S256 for the user's certificate, but the server does not compare it with the connection's.".to_string(),
