@@ -9,11 +9,19 @@
 //! [`engine`] (baselines and scheduling), [`report`] (model, scoring, renderings) and
 //! [`cli`].
 
+pub mod basic_auth;
+pub mod check;
 pub mod checks;
 pub mod cli;
+pub mod creds;
 pub mod engine;
+pub mod evidence;
+pub mod facts;
 pub mod files;
 pub mod finding;
 pub mod http;
+pub mod options;
 pub mod oracle;
+pub mod pki;
 pub mod report;
+pub mod scan;

@@ -43,7 +43,6 @@ async fn scan(o: ScanOptions) -> Report {
     engine::scan(o, Arc::new(Progress::default()))
         .await
         .expect("scan completes")
-        .0
 }
 
 fn jwt_ids(r: &Report) -> Vec<&str> {

@@ -25,10 +25,9 @@ async fn scan_lab(profile: Profile, flaws: &[&str]) -> Report {
     };
     let mut opts = authprobe::cli::lab_scan_options(&lab.ready, limits).expect("options");
     give_signing_key(&mut opts, &lab);
-    let (report, _) = engine::scan(opts, Arc::new(Progress::default()))
+    engine::scan(opts, Arc::new(Progress::default()))
         .await
-        .expect("scan completes");
-    report
+        .expect("scan completes")
 }
 
 /// The lab's token signing key, as a user who knows their staging key gives it: the lab
@@ -166,7 +165,7 @@ async fn lockout_only(flaws: &[&str], attempts: usize) -> (authprobe_lab::Lab, R
     .unwrap();
     let mut opts = authprobe::cli::lab_scan_options(&lab.ready, Limits::default()).unwrap();
     opts.basic.lockout_attempts = attempts;
-    let (r, _) = engine::scan_with(
+    let r = engine::scan_with(
         opts,
         vec![Box::new(authprobe::checks::basic::no_lockout::NoLockout)],
         Arc::new(Progress::default()),
@@ -333,7 +332,7 @@ async fn vulnerable_lab_fires_every_check_and_keeps_secrets_out() {
     .await
     .unwrap();
     let opts = authprobe::cli::lab_scan_options(&lab.ready, Limits::default()).unwrap();
-    let (r, _) = engine::scan(opts, Arc::new(Progress::default()))
+    let r = engine::scan(opts, Arc::new(Progress::default()))
         .await
         .unwrap();
     let mut got = ids(&r);
@@ -418,7 +417,7 @@ async fn scan_without_credentials_still_finds_missing_auth_tentatively() {
     .unwrap();
     let mut opts = authprobe::cli::lab_scan_options(&lab.ready, Limits::default()).unwrap();
     opts.creds = Default::default();
-    let (r, _) = engine::scan(opts, Arc::new(Progress::default()))
+    let r = engine::scan(opts, Arc::new(Progress::default()))
         .await
         .unwrap();
     let f = r

@@ -29,10 +29,9 @@ async fn scan_lab(profile: Profile) -> Report {
         ..Limits::default()
     };
     let opts = authprobe::cli::lab_scan_options(&lab.ready, limits).expect("options");
-    let (report, _) = engine::scan(opts, Arc::new(Progress::default()))
+    engine::scan(opts, Arc::new(Progress::default()))
         .await
-        .expect("scan completes");
-    report
+        .expect("scan completes")
 }
 
 /// One scan of each lab, shared by every test: the reports are plain data once made.

@@ -50,9 +50,7 @@ fn cert_only(mut o: ScanOptions) -> ScanOptions {
 }
 
 async fn scan(o: ScanOptions) -> Result<Report, ScanError> {
-    engine::scan(o, Arc::new(Progress::default()))
-        .await
-        .map(|(r, _)| r)
+    engine::scan(o, Arc::new(Progress::default())).await
 }
 
 fn ids(r: &Report) -> Vec<&str> {

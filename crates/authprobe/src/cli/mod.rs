@@ -623,7 +623,7 @@ fn check_selection(list: &[String]) -> Result<()> {
     for p in list {
         if !ids
             .iter()
-            .any(|id| engine::selected(std::slice::from_ref(p), id))
+            .any(|id| checks::selected(std::slice::from_ref(p), id))
         {
             bail!("--checks {p:?} names no check (see `authprobe checks`)");
         }
@@ -895,7 +895,7 @@ async fn scan_and_report(opts: ScanOptions, out: &OutputArgs) -> Result<i32> {
     if let Some(b) = &bar {
         b.finish_and_clear();
     }
-    let (report, _ctx) = result?;
+    let report = result?;
     finish(report, out, false)
 }
 
@@ -1147,7 +1147,7 @@ async fn run_demo(a: DemoArgs) -> Result<i32> {
 }
 
 fn mint_revoked(a: MintRevokedArgs) -> Result<i32> {
-    use crate::checks::mtls::mint::{Minter, UserCert};
+    use crate::pki::{Minter, UserCert};
     // The minter reads the CA files whole: check they are PEM of a sane size first.
     pem_file(&a.client_ca_cert, "--client-ca-cert")?;
     pem_file(&a.client_ca_key, "--client-ca-key")?;
@@ -1169,7 +1169,7 @@ fn mint_revoked(a: MintRevokedArgs) -> Result<i32> {
 }
 
 async fn run_tls(a: TlsArgs) -> Result<i32> {
-    use crate::checks::Outcome;
+    use crate::check::Outcome;
     use crate::checks::tls::transport::{GatherOptions, TlsTarget, gather};
     if !(a.timeout.is_finite() && a.timeout > 0.0 && a.timeout <= 600.0) {
         bail!("--timeout must be between 0 and 600 seconds");

@@ -1,240 +1,29 @@
-//! The scan engine: takes the baselines the oracle needs, runs every applicable check
-//! concurrently under the HTTP layer's limits, and assembles the report. It knows no check
-//! by name.
+//! The scan engine: takes the baselines the oracle needs, then schedules the catalog's
+//! checks (root causes first, state-changing checks last) under the HTTP layer's limits,
+//! and assembles the report from their outcomes and the facts gathered on the way. It
+//! knows no check by name and no family.
 
-mod evidence;
 pub mod preflight;
 
-use crate::checks::{self, Check, Need, Outcome, Phase};
+use crate::check::{Check, CheckMeta, Need, Outcome, Phase};
+use crate::checks;
+use crate::creds::{authorized_probe, bare_probe, invalid_probe};
 use crate::finding::Finding;
-use crate::http::{ClientIdentity, Exchange, Http, Limits, Probe, SendError, TlsSettings, Value};
-use crate::oracle::{Class, Oracle, Sample};
+use crate::http::{Http, Probe};
+use crate::oracle::{Class, Sample};
 use crate::report::{Report, Skipped};
-use base64::Engine as _;
-use std::path::PathBuf;
+use crate::scan::{Baseline, Baselines, Scan, UNANSWERED, Unanswered};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Instant, SystemTime};
 use thiserror::Error;
-use url::Url;
 
-pub use evidence::curl_line;
-
-/// What the user gave us to authenticate with.
-#[derive(Clone, Debug, Default)]
-pub struct Credentials {
-    pub bearer: Option<String>,
-    pub basic: Option<(String, String)>,
-    /// `--header` pairs, sent on every request.
-    pub headers: Vec<(String, String)>,
-    pub client: Option<Arc<ClientIdentity>>,
-    /// `--client-cert2/--client-key2`: a second certificate of the same user (another
-    /// device), over which the user's token must be refused (`mtls.token_not_bound`).
-    pub client2: Option<Arc<ClientIdentity>>,
-    /// `--revoked-cert/--revoked-key`: a certificate the CA has revoked.
-    pub revoked: Option<Arc<ClientIdentity>>,
-    pub client_ca: Option<(PathBuf, PathBuf)>,
-    /// Other secrets given for the JWT checks (expired or alternate tokens, the HMAC
-    /// secret), redacted like the rest.
-    pub extra_secrets: Vec<String>,
-}
-
-impl Credentials {
-    pub fn has_app_credentials(&self) -> bool {
-        self.bearer.is_some() || self.basic.is_some()
-    }
-
-    pub fn has_any(&self) -> bool {
-        self.has_app_credentials() || self.client.is_some()
-    }
-
-    /// Every secret string that must never appear in output unless the user asks.
-    pub fn secrets(&self) -> Vec<String> {
-        let mut s = Vec::new();
-        if let Some(t) = &self.bearer {
-            s.push(t.clone());
-            // A server that echoes a tampered or truncated token (checks send both) would
-            // otherwise show most of the signature.
-            let cut = t.len().saturating_sub(10);
-            if cut >= 16 && t.is_char_boundary(cut) {
-                s.push(t[..cut].to_string());
-            }
-        }
-        if let Some((u, p)) = &self.basic {
-            s.push(base64::engine::general_purpose::STANDARD.encode(format!("{u}:{p}")));
-            s.push(p.clone());
-        }
-        for (name, value) in &self.headers {
-            if is_secret_header(name) {
-                s.push(value.clone());
-            }
-        }
-        if let Some(sig) = self
-            .bearer
-            .as_deref()
-            .and_then(|t| t.rsplit_once('.'))
-            .map(|(_, s)| s)
-            && sig.len() >= 16
-        {
-            // The signature alone, with the claims one can read in a forged token, would
-            // rebuild the credential.
-            s.push(sig.to_string());
-        }
-        s.extend(self.extra_secrets.iter().cloned());
-        s.retain(|v| v.len() >= 4);
-        s
-    }
-}
-
-/// Headers whose values are credentials by convention.
-pub fn is_secret_header(name: &str) -> bool {
-    let n = name.to_ascii_lowercase();
-    [
-        "auth", "token", "key", "secret", "cookie", "session", "password",
-    ]
-    .iter()
-    .any(|w| n.contains(w))
-}
-
-/// What the JWT checks may use beyond the bearer token.
-#[derive(Clone, Debug, Default)]
-pub struct JwtOptions {
-    /// `--jwt-secret`: the HMAC secret.
-    pub secret: Option<String>,
-    /// `--jwt-key`: a private signing key (PEM).
-    pub key: Option<PathBuf>,
-    /// `--jwt-public-key`: the server's public key (PEM), for key confusion.
-    pub public_key: Option<PathBuf>,
-    /// `--expired-token`: a genuinely issued token whose `exp` has passed.
-    pub expired_token: Option<String>,
-    /// `--alt-token`: a genuinely issued token for another audience.
-    pub alt_token: Option<String>,
-    /// `--callback-url`: a URL the target can reach that serves what the scanner's jku
-    /// listener serves (for targets off this machine).
-    pub callback_url: Option<Url>,
-    /// `--wordlist`: extra candidate secrets for the HMAC cracker.
-    pub wordlists: Vec<PathBuf>,
-    /// `--crack-time`.
-    pub crack_time: std::time::Duration,
-    /// `--max-token-lifetime`, seconds.
-    pub max_lifetime: u64,
-}
-
-impl JwtOptions {
-    pub fn defaults() -> Self {
-        Self {
-            crack_time: std::time::Duration::from_secs(10),
-            max_lifetime: 24 * 3600,
-            ..Self::default()
-        }
-    }
-}
-
-/// How far the HTTP Basic checks may go.
-#[derive(Clone, Debug)]
-pub struct BasicOptions {
-    /// Where the `--basic` pair is used (a login or token endpoint, GET), when not the
-    /// target itself.
-    pub url: Option<Url>,
-    /// Failed logins `basic.no_lockout` sends for the user's own account.
-    pub lockout_attempts: usize,
-    /// Extra USER:PASSWORD pairs for `basic.default_credentials`.
-    pub wordlist: Vec<(String, String)>,
-    /// Whether the user's real Basic pair may be sent to the plain-HTTP URL to confirm
-    /// `basic.cleartext` (off by default: that request is itself a leak).
-    pub allow_cleartext: bool,
-}
-
-impl Default for BasicOptions {
-    fn default() -> Self {
-        Self {
-            url: None,
-            lockout_attempts: 20,
-            wordlist: Vec::new(),
-            allow_cleartext: false,
-        }
-    }
-}
-
-#[derive(Clone, Debug)]
-pub struct ScanOptions {
-    pub target: Url,
-    pub http_url: Option<Url>,
-    pub origin: Option<Url>,
-    pub creds: Credentials,
-    pub limits: Limits,
-    pub tls: TlsSettings,
-    pub show_secrets: bool,
-    pub allow_unsafe_methods: bool,
-    /// `--checks`: run only these (ids, or family names such as `jwt`); empty = all.
-    pub only: Vec<String>,
-    pub jwt: JwtOptions,
-    pub basic: BasicOptions,
-}
-
-/// Answers to the reference requests, each taken twice.
-pub struct Baseline {
-    pub class: Class,
-    pub exchanges: Vec<Exchange>,
-}
-
-pub struct Baselines {
-    /// With every credential the user gave.
-    pub authorized: Option<Baseline>,
-    /// With no credential at all (no certificate either).
-    pub anonymous: Baseline,
-    /// The client certificate only, no application credential.
-    pub transport_only: Option<Baseline>,
-    /// The certificate (if any) with the token's signature or the Basic password altered,
-    /// or an obviously invalid bearer when the user gave no credential at all. None for a
-    /// certificate-only API: there is no application credential to spoil.
-    pub invalid: Option<Baseline>,
-    /// The application credential without the client certificate (when both were given).
-    pub app_without_cert: Option<Baseline>,
-}
-
-/// What a probe changed in the user's authorized request: the one thing it tests
-/// (DESIGN.md principle 3). Each names the refused baselines a probe of that kind is told
-/// apart from, so that a check cannot compare a probe with a baseline that differs from it
-/// in something else than the thing tested.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Compare {
-    /// The application credential (token, Basic pair) replaced by the probe's value; the
-    /// client certificate, if any, kept.
-    AppCredentialSwapped,
-    /// The application credential removed; the client certificate kept. With no
-    /// application credential (a certificate-only API) every credential is removed.
-    /// Build the probe with [`Ctx::unauthenticated_probe`].
-    AppCredentialRemoved,
-    /// The anonymous baseline itself (no credential at all, no certificate), judged
-    /// against the other refusals.
-    Anonymous,
-    /// The client certificate replaced; the application credential kept.
-    CertSwapped,
-    /// The client certificate removed; the application credential kept.
-    CertRemoved,
-    /// The client certificate alone (the application credential removed), judged as
-    /// possibly enough by itself: against no credential, a spoiled application
-    /// credential and the application credential without the certificate.
-    CertAlone,
-}
-
-/// A probe, what it was, and the oracle's verdict on its answer: the one shape every
-/// check's trials take.
-pub struct Trial {
-    pub label: String,
-    pub exchange: Exchange,
-    pub verdict: crate::oracle::Verdict,
-}
-
-impl Trial {
-    pub fn accepted(&self) -> bool {
-        matches!(self.verdict, crate::oracle::Verdict::Accepted { .. })
-    }
-}
+pub use crate::evidence::curl_line;
+// The entry point takes these; re-exported so a caller needs one path.
+pub use crate::options::{BasicOptions, Credentials, JwtOptions, ScanOptions};
 
 /// A check id and the root cause that explains it, declared in check metadata.
-pub fn explained_reason(root: &checks::CheckMeta) -> String {
+pub fn explained_reason(root: &CheckMeta) -> String {
     format!("explained by {}: {}", root.id, root.title.to_lowercase())
 }
 
@@ -248,248 +37,6 @@ pub enum ScanError {
     /// verdict would compare refusals with refusals, so the scan stops.
     #[error("{0}")]
     CredentialsRefused(String),
-}
-
-/// Everything a check may use.
-pub struct Ctx {
-    pub opts: ScanOptions,
-    pub http: Http,
-    pub baselines: Baselines,
-    /// Facts checks compute once and share (a recovered key, a root cause); the engine
-    /// only holds them.
-    pub shared: checks::Shared,
-}
-
-pub const BEARER_VAR: &str = "AUTHPROBE_BEARER";
-pub const BASIC_VAR: &str = "AUTHPROBE_BASIC";
-
-impl Ctx {
-    /// A GET to the target with the user's plain headers and nothing else.
-    pub fn bare(&self, method: &str) -> Probe {
-        bare_probe(&self.opts, method)
-    }
-
-    /// The target with only the transport credential (client certificate) if any.
-    pub fn transport_probe(&self, method: &str) -> Probe {
-        self.bare(method)
-            .with_identity(self.opts.creds.client.clone())
-    }
-
-    pub fn authorized_probe(&self, method: &str) -> Probe {
-        authorized_probe(&self.opts, method)
-    }
-
-    pub fn bearer_value(&self) -> Option<Value> {
-        self.opts.creds.bearer.as_deref().map(bearer_value)
-    }
-
-    pub fn authorized_class(&self) -> Option<&Class> {
-        self.baselines.authorized.as_ref().map(|b| &b.class)
-    }
-
-    /// A certificate was given and no token or Basic pair: the certificate is the
-    /// credential, and bearer probes have nothing to test.
-    pub fn cert_only(&self) -> bool {
-        self.opts.creds.client.is_some() && !self.opts.creds.has_app_credentials()
-    }
-
-    /// The request without its application credential: the certificate kept when there
-    /// is an application credential to remove, else nothing at all (for a
-    /// certificate-only API the certificate *is* the credential).
-    pub fn unauthenticated_probe(&self, method: &str) -> Probe {
-        if self.opts.creds.has_app_credentials() {
-            self.transport_probe(method)
-        } else {
-            self.bare(method)
-        }
-    }
-
-    /// The baseline an unauthenticated probe of the same method is compared with.
-    pub fn unauthenticated_baseline(&self) -> &Baseline {
-        let b = &self.baselines;
-        match (&b.transport_only, self.opts.creds.has_app_credentials()) {
-            (Some(t), true) => t,
-            _ => &b.anonymous,
-        }
-    }
-
-    /// The oracle for probes of kind `cmp`: the authorized answer as the only success,
-    /// and the refused baselines that differ from such a probe only in what it tests. A
-    /// probe that is itself a refusal is rejected even where the oracle cannot accept.
-    pub fn oracle(&self, cmp: Compare) -> Oracle<'_> {
-        let b = &self.baselines;
-        let refused: Vec<Option<&Baseline>> = match cmp {
-            Compare::AppCredentialSwapped | Compare::AppCredentialRemoved => {
-                vec![b.invalid.as_ref(), Some(self.unauthenticated_baseline())]
-            }
-            Compare::Anonymous => vec![
-                b.invalid.as_ref(),
-                b.transport_only.as_ref(),
-                b.app_without_cert.as_ref(),
-            ],
-            Compare::CertSwapped => vec![
-                Some(&b.anonymous),
-                b.invalid.as_ref(),
-                b.transport_only.as_ref(),
-                b.app_without_cert.as_ref(),
-            ],
-            Compare::CertRemoved => vec![
-                Some(&b.anonymous),
-                b.invalid.as_ref(),
-                b.transport_only.as_ref(),
-            ],
-            Compare::CertAlone => vec![
-                Some(&b.anonymous),
-                b.invalid.as_ref(),
-                b.app_without_cert.as_ref(),
-            ],
-        };
-        let refused = refused.into_iter().flatten().map(|b| &b.class).collect();
-        Oracle::new(self.authorized_class(), refused)
-    }
-
-    /// [`Ctx::oracle`], when it can decide at all; `Err` says why not (the check is then
-    /// inconclusive).
-    pub fn judge(&self, cmp: Compare) -> Result<Oracle<'_>, String> {
-        let o = self.oracle(cmp);
-        o.usable()?;
-        Ok(o)
-    }
-
-    /// Sends a probe; `Err` carries the reason the check should be inconclusive. A probe
-    /// that got no answer (not even a refusal) is noted against the running check, which
-    /// then cannot pass (see `run_one`).
-    pub async fn send(&self, probe: Probe) -> Result<Exchange, String> {
-        let r = self.http.exchange(probe).await.map_err(|e| match e {
-            SendError::Budget(n) => format!("request budget of {n} exhausted (--max-requests)"),
-            other => other.to_string(),
-        });
-        let failure = match &r {
-            Ok(x) => x
-                .result
-                .as_ref()
-                .err()
-                .filter(|e| !e.is_refusal())
-                .map(|e| e.to_string()),
-            Err(e) => Some(e.clone()),
-        };
-        if let Some(f) = failure {
-            let _ = UNANSWERED.try_with(|u| u.note(f));
-        }
-        r
-    }
-
-    pub fn evidence(&self, x: &Exchange) -> crate::finding::Evidence {
-        evidence::evidence(x, &self.opts.tls, self.opts.show_secrets)
-    }
-
-    pub fn sample(x: &Exchange) -> Sample {
-        Sample::from_exchange(x)
-    }
-}
-
-fn bare_probe(opts: &ScanOptions, method: &str) -> Probe {
-    let mut p = Probe::new(method, opts.target.clone());
-    for (name, value) in &opts.creds.headers {
-        let v = if is_secret_header(name) {
-            Value::from_segs(vec![crate::http::Seg::Secret {
-                expr: format!("${{AUTHPROBE_HEADER_{}}}", env_name(name)),
-                raw: value.clone(),
-            }])
-        } else {
-            Value::lit(value.clone())
-        };
-        p = p.header(name, v);
-    }
-    p
-}
-
-fn env_name(header: &str) -> String {
-    header
-        .chars()
-        .map(|c| {
-            if c.is_ascii_alphanumeric() {
-                c.to_ascii_uppercase()
-            } else {
-                '_'
-            }
-        })
-        .collect()
-}
-
-pub fn bearer_value(token: &str) -> Value {
-    Value::prefixed_secret("Bearer ", &format!("${{{BEARER_VAR}}}"), token)
-}
-
-/// `Basic base64(user:pass)` with the pair shown as `${AUTHPROBE_BASIC}`.
-pub fn basic_value(user: &str, pass: &str) -> Value {
-    let b64 = base64::engine::general_purpose::STANDARD.encode(format!("{user}:{pass}"));
-    Value::prefixed_secret(
-        "Basic ",
-        &format!("$(printf %s \"${{{BASIC_VAR}}}\" | base64 -w0)"),
-        &b64,
-    )
-}
-
-fn authorized_probe(opts: &ScanOptions, method: &str) -> Probe {
-    let mut p = bare_probe(opts, method).with_identity(opts.creds.client.clone());
-    if let Some(t) = &opts.creds.bearer {
-        p = p.header("Authorization", bearer_value(t));
-    } else if let Some((u, pw)) = &opts.creds.basic {
-        p = p.header("Authorization", basic_value(u, pw));
-    }
-    p
-}
-
-/// The user's token with its last five characters replaced: same shape, broken signature.
-/// Five base64url characters carry at least 26 bits of the signature, so the bytes change.
-pub fn tampered_token_value(token: &str) -> Value {
-    let keep = token.len().saturating_sub(5);
-    let tail: String = token[keep..]
-        .chars()
-        .map(|c| if c.is_ascii_uppercase() { 'z' } else { 'A' })
-        .collect();
-    Value::from_segs(vec![
-        crate::http::Seg::Lit("Bearer ".into()),
-        crate::http::Seg::Secret {
-            expr: format!("${{{BEARER_VAR}%?????}}"),
-            raw: token[..keep].to_string(),
-        },
-        crate::http::Seg::Lit(tail),
-    ])
-}
-
-fn invalid_probe(opts: &ScanOptions) -> Option<Probe> {
-    if opts.creds.client.is_some() && !opts.creds.has_app_credentials() {
-        return None;
-    }
-    let p = bare_probe(opts, "GET").with_identity(opts.creds.client.clone());
-    if let Some(t) = &opts.creds.bearer {
-        if !t.is_char_boundary(t.len().saturating_sub(5)) {
-            return None;
-        }
-        Some(p.header("Authorization", tampered_token_value(t)))
-    } else if opts.creds.basic.is_none() {
-        // No credential to spoil: an obviously invalid bearer still shows how the server
-        // refuses, which is the contrast the oracle needs.
-        Some(p.header(
-            "Authorization",
-            Value::lit("Bearer authprobe.invalid.token"),
-        ))
-    } else {
-        opts.creds.basic.as_ref().map(|(u, pw)| {
-            let b64 = base64::engine::general_purpose::STANDARD
-                .encode(format!("{u}:{pw}-authprobe-wrong"));
-            p.header(
-                "Authorization",
-                Value::prefixed_secret(
-                    "Basic ",
-                    &format!("$(printf %s \"${{{BASIC_VAR}}}-authprobe-wrong\" | base64 -w0)"),
-                    &b64,
-                ),
-            )
-        })
-    }
 }
 
 async fn take_baseline(http: &Http, label: &str, probe: Probe) -> Result<Baseline, ScanError> {
@@ -523,15 +70,6 @@ fn answer_timeout(b: &Baselines) -> std::time::Duration {
     (slowest * 10).max(std::time::Duration::from_secs(2))
 }
 
-/// Whether `id` is chosen by `--checks` (an id, a family name, or `family.*`).
-pub fn selected(only: &[String], id: &str) -> bool {
-    only.is_empty()
-        || only.iter().any(|p| {
-            let p = p.trim().trim_end_matches(".*");
-            id == p || id.split('.').next() == Some(p)
-        })
-}
-
 /// Progress counters the CLI may draw while the scan runs.
 #[derive(Default)]
 pub struct Progress {
@@ -552,34 +90,8 @@ pub fn needs_missing(meta_needs: &[Need], opts: &ScanOptions) -> Option<&'static
     })
 }
 
-/// Probes of the running check that got no answer: a transport error is not a refusal,
-/// so a check that met one cannot claim the flaw is absent.
-#[derive(Default)]
-struct Unanswered {
-    count: AtomicUsize,
-    first: std::sync::Mutex<Option<String>>,
-}
-
-impl Unanswered {
-    fn note(&self, e: String) {
-        self.count.fetch_add(1, Ordering::Relaxed);
-        if let Ok(mut f) = self.first.lock()
-            && f.is_none()
-        {
-            *f = Some(e);
-        }
-    }
-}
-
-tokio::task_local! {
-    static UNANSWERED: Arc<Unanswered>;
-}
-
 /// The "explained by" reason when one of `meta`'s declared root causes was found.
-fn explained(
-    meta: &checks::CheckMeta,
-    done: &[(&'static checks::CheckMeta, Outcome)],
-) -> Option<String> {
+fn explained(meta: &CheckMeta, done: &[(&'static CheckMeta, Outcome)]) -> Option<String> {
     meta.explained_by.iter().find_map(|root| {
         done.iter()
             .find(|(m, o)| m.id == *root && matches!(o, Outcome::Found(_)))
@@ -589,9 +101,9 @@ fn explained(
 
 async fn run_one(
     check: &dyn Check,
-    ctx: &Ctx,
+    ctx: &Scan,
     progress: &Progress,
-) -> (&'static checks::CheckMeta, Outcome) {
+) -> (&'static CheckMeta, Outcome) {
     let unanswered = Arc::new(Unanswered::default());
     let mut out = UNANSWERED.scope(unanswered.clone(), check.run(ctx)).await;
     let n = unanswered.count.load(Ordering::Relaxed);
@@ -611,10 +123,10 @@ async fn run_one(
     (check.meta(), out)
 }
 
-pub async fn scan(opts: ScanOptions, progress: Arc<Progress>) -> Result<(Report, Ctx), ScanError> {
+pub async fn scan(opts: ScanOptions, progress: Arc<Progress>) -> Result<Report, ScanError> {
     let registry = checks::registry()
         .into_iter()
-        .filter(|c| selected(&opts.only, c.meta().id))
+        .filter(|c| checks::selected(&opts.only, c.meta().id))
         .collect();
     scan_with(opts, registry, progress).await
 }
@@ -623,7 +135,7 @@ pub async fn scan_with(
     opts: ScanOptions,
     registry: Vec<Box<dyn Check>>,
     progress: Arc<Progress>,
-) -> Result<(Report, Ctx), ScanError> {
+) -> Result<Report, ScanError> {
     let started_at = SystemTime::now();
     let clock = Instant::now();
     let http = Http::new(opts.limits.clone(), opts.tls.clone());
@@ -687,18 +199,13 @@ pub async fn scan_with(
     preflight::check(&opts, &baselines)?;
     http.set_answer_timeout(answer_timeout(&baselines));
 
-    let ctx = Ctx {
-        opts,
-        http,
-        baselines,
-        shared: checks::Shared::default(),
-    };
+    let ctx = Scan::new(opts, http, baselines);
 
     let mut runnable = Vec::new();
     let mut skipped = Vec::new();
     for check in &registry {
         let meta = check.meta();
-        match needs_missing(meta.needs, &ctx.opts) {
+        match needs_missing(meta.needs, ctx.opts()) {
             Some(reason) => skipped.push(Skipped {
                 id: meta.id.to_string(),
                 reason: reason.to_string(),
@@ -713,7 +220,7 @@ pub async fn scan_with(
         runnable.into_iter().partition(|c| c.phase() == Phase::Last);
     // Root causes run before the checks they explain (CheckMeta::explained_by), wave by
     // wave; a check whose root was found is not run: its result is implied.
-    let mut outcomes: Vec<(&'static checks::CheckMeta, Outcome)> = Vec::new();
+    let mut outcomes: Vec<(&'static CheckMeta, Outcome)> = Vec::new();
     let mut pending: Vec<&dyn Check> = concurrent.into_iter().map(|c| c.as_ref()).collect();
     while !pending.is_empty() {
         let waiting_on = |c: &dyn Check| {
@@ -777,14 +284,27 @@ pub async fn scan_with(
             }),
         }
     }
-    let report = Report::assemble(
-        &ctx,
+    let opts = ctx.opts();
+    let facts = ctx.facts();
+    let tls = facts
+        .tls
+        .get()
+        .and_then(|r| r.as_ref().ok())
+        .map(|f| crate::report::tls::TlsSection::from_facts(f));
+    let mut report = Report::build(
+        opts.target.to_string(),
+        ctx.requests_sent(),
         started_at,
         clock.elapsed(),
         findings,
         checks_run,
         skipped,
         inconclusive,
+        tls,
     );
-    Ok((report, ctx))
+    report.client_auth = facts.client_auth.section();
+    if !opts.show_secrets {
+        report.redact(&opts.creds.secrets());
+    }
+    Ok(report)
 }

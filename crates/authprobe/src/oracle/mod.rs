@@ -534,6 +534,13 @@ impl<'a> Oracle<'a> {
     }
 }
 
+/// A refusal that tells the client to use TLS, as nginx does on an HTTPS port.
+pub fn says_use_https(status: u16, body: &str) -> bool {
+    let b = body.to_ascii_lowercase();
+    matches!(status, 400 | 403 | 426)
+        && (b.contains("https") || b.contains("ssl") || b.contains("tls"))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

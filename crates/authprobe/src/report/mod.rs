@@ -10,8 +10,7 @@ pub mod sarif;
 pub mod score;
 pub mod tls;
 
-use crate::checks::CheckMeta;
-use crate::engine::Ctx;
+use crate::check::CheckMeta;
 use crate::finding::{Finding, Severity};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
@@ -60,7 +59,7 @@ pub struct Report {
     /// Whether the server requests client certificates, and which CAs it names, when the
     /// `mtls.*` checks probed it.
     #[serde(skip_serializing_if = "Option::is_none", default)]
-    pub client_auth: Option<crate::checks::mtls::discovery::ClientAuthSection>,
+    pub client_auth: Option<crate::facts::client_auth::ClientAuthSection>,
     /// Present when `--baseline` removed findings already known from an earlier report.
     #[serde(skip_serializing_if = "Option::is_none", default)]
     pub baseline: Option<Baseline>,
@@ -91,41 +90,7 @@ pub struct Baseline {
 }
 
 impl Report {
-    pub fn assemble(
-        ctx: &Ctx,
-        started_at: SystemTime,
-        elapsed: Duration,
-        findings: Vec<Finding>,
-        checks_run: Vec<&'static CheckMeta>,
-        checks_skipped: Vec<Skipped>,
-        inconclusive: Vec<Skipped>,
-    ) -> Self {
-        let tls = ctx
-            .shared
-            .tls
-            .get()
-            .and_then(|r| r.as_ref().ok())
-            .map(|f| tls::TlsSection::from_facts(f));
-        let mut report = Self::build(
-            ctx.opts.target.to_string(),
-            ctx.http.requests_sent(),
-            started_at,
-            elapsed,
-            findings,
-            checks_run,
-            checks_skipped,
-            inconclusive,
-            tls,
-        );
-        report.client_auth = crate::checks::mtls::discovered(&ctx.shared);
-        if !ctx.opts.show_secrets {
-            report.redact(&ctx.opts.creds.secrets());
-        }
-        report
-    }
-
-    /// A report from its parts, for scans without an HTTP engine around them
-    /// (`authprobe tls`).
+    /// A report from its parts: the engine's outcomes and the facts it gathered.
     #[allow(clippy::too_many_arguments)]
     pub fn build(
         target: String,

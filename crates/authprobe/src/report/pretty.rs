@@ -184,7 +184,7 @@ fn render_tls_summary(t: &TlsSection) -> String {
 }
 
 /// One line per protocol version: what the server asked of the client's certificate.
-fn render_client_auth(c: &crate::checks::mtls::discovery::ClientAuthSection) -> String {
+fn render_client_auth(c: &crate::facts::client_auth::ClientAuthSection) -> String {
     let mut s = format!("  Client certificates: {}\n", c.mode);
     for v in &c.versions {
         let cas = if v.ca_names.is_empty() {

@@ -2,7 +2,8 @@
 //! result per finding located at the scanned URL.
 
 use super::Report;
-use crate::checks::{self, CheckMeta};
+use crate::check::CheckMeta;
+use crate::checks;
 use crate::finding::{Finding, Severity};
 use serde_json::{Value, json};
 

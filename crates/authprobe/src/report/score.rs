@@ -11,7 +11,7 @@
 //!   family with at least one check run.
 
 use super::GradeCap;
-use crate::checks::CheckMeta;
+use crate::check::CheckMeta;
 use crate::finding::{Confidence, Finding, Severity};
 use std::collections::BTreeMap;
 

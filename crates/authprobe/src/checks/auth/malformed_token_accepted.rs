@@ -1,8 +1,8 @@
-use crate::checks::{Check, CheckFuture, CheckMeta, Outcome, Remediation};
-use crate::engine::{Compare, Ctx};
+use crate::check::{Check, CheckFuture, CheckMeta, Outcome, Remediation};
 use crate::finding::{Confidence, Family, Severity};
 use crate::http::{Exchange, Value};
 use crate::oracle::{Sample, Verdict};
+use crate::scan::{Compare, Scan};
 
 pub static META: CheckMeta = CheckMeta {
     id: "auth.malformed_token_accepted",
@@ -81,7 +81,7 @@ impl Check for MalformedTokenAccepted {
         &META
     }
 
-    fn run<'a>(&'a self, ctx: &'a Ctx) -> CheckFuture<'a> {
+    fn run<'a>(&'a self, ctx: &'a Scan) -> CheckFuture<'a> {
         Box::pin(async move {
             if ctx.cert_only() {
                 return Outcome::NotApplicable(
@@ -95,9 +95,8 @@ impl Check for MalformedTokenAccepted {
             };
             // Where the certificate alone is enough, an empty bearer or a bare scheme is
             // read as "no token" by construction: only other garbage proves more.
-            let no_token_ok =
-                crate::checks::auth::token_optional_with_cert::cert_alone_accepted(ctx).await;
-            let values = garbage_values(ctx.opts.creds.bearer.as_deref());
+            let no_token_ok = ctx.facts().auth.cert_alone_accepted(ctx).await;
+            let values = garbage_values(ctx.opts().creds.bearer.as_deref());
             let sent = futures::future::join_all(values.into_iter().map(|(label, v)| async move {
                 let p = ctx
                     .transport_probe("GET")
@@ -153,28 +152,4 @@ impl Check for MalformedTokenAccepted {
             ))
         })
     }
-}
-
-/// Whether plain garbage in the bearer gets the authorized answer: a root cause that other
-/// checks must not report again. Probed once per scan.
-pub async fn garbage_accepted(ctx: &Ctx) -> bool {
-    *ctx.shared
-        .garbage_accepted
-        .get_or_init(|| async {
-            let Ok(oracle) = ctx.judge(Compare::AppCredentialSwapped) else {
-                return false;
-            };
-            let p = ctx
-                .transport_probe("GET")
-                .without_header("Authorization")
-                .header("Authorization", Value::lit("Bearer authprobe-not-a-token"));
-            match ctx.send(p).await {
-                Ok(x) => matches!(
-                    oracle.judge(&Sample::from_exchange(&x)),
-                    Verdict::Accepted { .. }
-                ),
-                Err(_) => false,
-            }
-        })
-        .await
 }

@@ -1,8 +1,8 @@
-use crate::checks::{Check, CheckFuture, CheckMeta, Outcome, Remediation};
-use crate::engine::{Compare, Ctx};
+use crate::check::{Check, CheckFuture, CheckMeta, Outcome, Remediation};
 use crate::finding::{Confidence, Family, Severity};
 use crate::http::{Exchange, Value};
 use crate::oracle::{Sample, Verdict};
+use crate::scan::{Compare, Scan};
 
 pub static META: CheckMeta = CheckMeta {
     id: "auth.method_bypass",
@@ -54,7 +54,7 @@ impl Check for MethodBypass {
         &META
     }
 
-    fn run<'a>(&'a self, ctx: &'a Ctx) -> CheckFuture<'a> {
+    fn run<'a>(&'a self, ctx: &'a Scan) -> CheckFuture<'a> {
         Box::pin(async move {
             // Probes and reference drop the same thing: the application credential, or for
             // a certificate-only API the certificate too (it is the credential there).
@@ -85,7 +85,7 @@ impl Check for MethodBypass {
                     probes.push(ctx.unauthenticated_probe("GET").header(h, Value::lit(m)));
                 }
             }
-            if ctx.opts.allow_unsafe_methods {
+            if ctx.opts().allow_unsafe_methods {
                 probes.push(ctx.unauthenticated_probe("POST"));
                 probes.push(
                     ctx.unauthenticated_probe("POST")

@@ -1,7 +1,7 @@
-use crate::checks::{Check, CheckFuture, CheckMeta, Outcome, Remediation};
-use crate::engine::{Compare, Ctx};
+use crate::check::{Check, CheckFuture, CheckMeta, Outcome, Remediation};
 use crate::finding::{Confidence, Family, Severity};
 use crate::oracle::Verdict;
+use crate::scan::{Compare, Scan};
 
 pub static META: CheckMeta = CheckMeta {
     id: "auth.missing",
@@ -47,9 +47,9 @@ impl Check for AuthMissing {
         &META
     }
 
-    fn run<'a>(&'a self, ctx: &'a Ctx) -> CheckFuture<'a> {
+    fn run<'a>(&'a self, ctx: &'a Scan) -> CheckFuture<'a> {
         Box::pin(async move {
-            let anon = &ctx.baselines.anonymous;
+            let anon = &ctx.baselines().anonymous;
             // The anonymous baseline is the probe here, so only the other refused classes
             // may serve as the "rejected" side.
             let oracle = ctx.oracle(Compare::Anonymous);

@@ -1,9 +1,10 @@
-use crate::checks::basic::{judge, literal_basic, random_word, user_basic};
-use crate::checks::{Check, CheckFuture, CheckMeta, Outcome, Remediation};
-use crate::engine::{Compare, Ctx, tampered_token_value};
+use crate::basic_auth::{judge, literal_basic, random_word, user_basic};
+use crate::check::{Check, CheckFuture, CheckMeta, Outcome, Remediation};
+use crate::creds::tampered_token_value;
 use crate::finding::{Confidence, Family, Severity};
 use crate::http::{Exchange, Probe, Value};
 use crate::oracle::{Sample, Verdict};
+use crate::scan::{Compare, Scan};
 
 pub static META: CheckMeta = CheckMeta {
     id: "auth.scheme_confusion",
@@ -48,8 +49,8 @@ pub struct SchemeConfusion;
 const FAKE_JWT: &str = "Bearer eyJhbGciOiJFUzI1NiIsInR5cCI6IkpXVCJ9.eyJzdWIiOiJhdXRocHJvYmUifQ.aW52YWxpZC1zaWduYXR1cmU";
 
 /// The refusals of the target advertise Bearer and never Basic.
-fn challenges_bearer_only(ctx: &Ctx) -> bool {
-    let b = &ctx.baselines;
+fn challenges_bearer_only(ctx: &Scan) -> bool {
+    let b = ctx.baselines();
     let mut schemes = b
         .anonymous
         .class
@@ -74,7 +75,7 @@ impl Check for SchemeConfusion {
         &META
     }
 
-    fn run<'a>(&'a self, ctx: &'a Ctx) -> CheckFuture<'a> {
+    fn run<'a>(&'a self, ctx: &'a Scan) -> CheckFuture<'a> {
         Box::pin(async move {
             let bearer = ctx.bearer_value();
             let basic = user_basic(ctx);
@@ -92,7 +93,7 @@ impl Check for SchemeConfusion {
             if let Some(good) = &basic
                 && meant_for_bearer
             {
-                let bad: Value = match &ctx.opts.creds.bearer {
+                let bad: Value = match &ctx.opts().creds.bearer {
                     Some(t) if t.is_char_boundary(t.len().saturating_sub(5)) => {
                         tampered_token_value(t)
                     }

@@ -1,8 +1,8 @@
-use crate::checks::{Check, CheckFuture, CheckMeta, Need, Outcome, Remediation};
-use crate::engine::{Compare, Ctx};
+use crate::check::{Check, CheckFuture, CheckMeta, Need, Outcome, Remediation};
 use crate::finding::{Confidence, Family, Severity};
 use crate::http::Value;
 use crate::oracle::{Sample, Verdict};
+use crate::scan::{Compare, Scan};
 
 pub static META: CheckMeta = CheckMeta {
     id: "auth.token_optional_with_cert",
@@ -43,29 +43,15 @@ pub static META: CheckMeta = CheckMeta {
 
 pub struct TokenOptionalWithCert;
 
-/// Whether the certificate alone gets the authorized answer: a root cause that checks
-/// sending the certificate with a broken or misplaced token must not report again.
-pub async fn cert_alone_accepted(ctx: &Ctx) -> bool {
-    let Some(t) = &ctx.baselines.transport_only else {
-        return false;
-    };
-    let Ok(o) = ctx.judge(Compare::CertAlone) else {
-        return false;
-    };
-    t.exchanges
-        .iter()
-        .all(|x| matches!(o.judge(&Sample::from_exchange(x)), Verdict::Accepted { .. }))
-}
-
 impl Check for TokenOptionalWithCert {
     fn meta(&self) -> &'static CheckMeta {
         &META
     }
 
-    fn run<'a>(&'a self, ctx: &'a Ctx) -> CheckFuture<'a> {
+    fn run<'a>(&'a self, ctx: &'a Scan) -> CheckFuture<'a> {
         Box::pin(async move {
-            let b = &ctx.baselines;
-            if !ctx.opts.creds.has_app_credentials() {
+            let b = ctx.baselines();
+            if !ctx.opts().creds.has_app_credentials() {
                 return Outcome::NotApplicable(
                     "needs an application credential (--bearer or --basic) besides the certificate"
                         .into(),
@@ -75,7 +61,7 @@ impl Check for TokenOptionalWithCert {
                 Ok(o) => o,
                 Err(e) => return Outcome::Inconclusive(e),
             };
-            if !cert_alone_accepted(ctx).await {
+            if !ctx.facts().auth.cert_alone_accepted(ctx).await {
                 return Outcome::Pass;
             }
             let Some(x) = b.transport_only.as_ref().and_then(|t| t.exchanges.first()) else {

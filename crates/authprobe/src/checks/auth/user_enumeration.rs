@@ -1,9 +1,9 @@
-use crate::checks::basic::{endpoint, is_throttle, literal_basic, probe_to, random_word};
-use crate::checks::{Check, CheckFuture, CheckMeta, Need, Outcome, Phase, Remediation};
-use crate::engine::Ctx;
+use crate::basic_auth::{endpoint, is_throttle, literal_basic, probe_to, random_word};
+use crate::check::{Check, CheckFuture, CheckMeta, Need, Outcome, Phase, Remediation};
 use crate::finding::{Confidence, Family, Severity};
 use crate::http::Exchange;
 use crate::oracle::Sample;
+use crate::scan::Scan;
 use std::time::Duration;
 
 pub static META: CheckMeta = CheckMeta {
@@ -157,9 +157,9 @@ impl Check for UserEnumeration {
         Phase::Last
     }
 
-    fn run<'a>(&'a self, ctx: &'a Ctx) -> CheckFuture<'a> {
+    fn run<'a>(&'a self, ctx: &'a Scan) -> CheckFuture<'a> {
         Box::pin(async move {
-            let Some((user, _)) = ctx.opts.creds.basic.as_ref() else {
+            let Some((user, _)) = ctx.opts().creds.basic.as_ref() else {
                 return Outcome::NotApplicable(Need::Basic.describe().into());
             };
             let url = endpoint(ctx);

@@ -1,8 +1,8 @@
-use crate::checks::basic::{endpoint, literal_basic, probe_to, random_word};
-use crate::checks::{Check, CheckFuture, CheckMeta, Outcome, Remediation};
-use crate::engine::Ctx;
+use crate::basic_auth::{endpoint, literal_basic, probe_to, random_word};
+use crate::check::{Check, CheckFuture, CheckMeta, Outcome, Remediation};
 use crate::finding::{Confidence, Family, Severity};
 use crate::http::{Exchange, Value};
+use crate::scan::Scan;
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use regex::Regex;
@@ -135,7 +135,7 @@ impl Check for VerboseErrors {
         &META
     }
 
-    fn run<'a>(&'a self, ctx: &'a Ctx) -> CheckFuture<'a> {
+    fn run<'a>(&'a self, ctx: &'a Scan) -> CheckFuture<'a> {
         Box::pin(async move {
             let target = |v: Value| {
                 ctx.transport_probe("GET")
@@ -180,7 +180,7 @@ impl Check for VerboseErrors {
             // The invalid-credential baseline carries the user's tampered token: an echo
             // of its unaltered part counts too (the report redacts it).
             let user_markers: Vec<String> = ctx
-                .opts
+                .opts()
                 .creds
                 .bearer
                 .iter()
@@ -190,7 +190,7 @@ impl Check for VerboseErrors {
                 })
                 .collect();
             let baseline = ctx
-                .baselines
+                .baselines()
                 .invalid
                 .iter()
                 .flat_map(|b| b.exchanges.iter())

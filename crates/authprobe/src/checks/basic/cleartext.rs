@@ -1,9 +1,9 @@
-use super::{endpoint, literal_basic, probe_to, random_word, user_basic};
-use crate::checks::tls::plaintext_http::says_use_https;
-use crate::checks::{Check, CheckFuture, CheckMeta, Outcome, Remediation};
-use crate::engine::Ctx;
+use crate::basic_auth::{endpoint, literal_basic, probe_to, random_word, user_basic};
+use crate::check::{Check, CheckFuture, CheckMeta, Outcome, Remediation};
 use crate::finding::{Confidence, Family, Severity};
 use crate::http::{Answer, TransportError};
+use crate::oracle::says_use_https;
+use crate::scan::Scan;
 use url::Url;
 
 pub static META: CheckMeta = CheckMeta {
@@ -47,9 +47,9 @@ pub struct Cleartext;
 
 /// The plain-HTTP URL of the Basic endpoint: the user's --http-url (same host and port)
 /// with the Basic endpoint's path, else the endpoint itself with http:// on port 80.
-fn plain_url(ctx: &Ctx) -> Option<Url> {
+fn plain_url(ctx: &Scan) -> Option<Url> {
     let basic = endpoint(ctx);
-    match (&ctx.opts.http_url, &ctx.opts.basic.url) {
+    match (&ctx.opts().http_url, &ctx.opts().basic.url) {
         (Some(http), None) => Some(http.clone()),
         (Some(http), Some(b)) => {
             let mut u = http.clone();
@@ -84,7 +84,7 @@ impl Check for Cleartext {
         &META
     }
 
-    fn run<'a>(&'a self, ctx: &'a Ctx) -> CheckFuture<'a> {
+    fn run<'a>(&'a self, ctx: &'a Scan) -> CheckFuture<'a> {
         Box::pin(async move {
             let Some(url) = plain_url(ctx) else {
                 return Outcome::NotApplicable("no plain-HTTP form of the Basic endpoint".into());
@@ -112,7 +112,7 @@ impl Check for Cleartext {
             // The real password goes out only when the listener has just shown it takes
             // Basic in clear, and only when the user allowed it.
             if refused
-                && ctx.opts.basic.allow_cleartext
+                && ctx.opts().basic.allow_cleartext
                 && let Some(v) = user_basic(ctx)
             {
                 let y = match ctx

@@ -1,8 +1,9 @@
-use super::{endpoint, exchange_throttled, judge, literal_basic, probe_to, references};
-use crate::checks::{Check, CheckFuture, CheckMeta, Outcome, Remediation};
-use crate::engine::Ctx;
+use super::references;
+use crate::basic_auth::{endpoint, exchange_throttled, judge, literal_basic, probe_to};
+use crate::check::{Check, CheckFuture, CheckMeta, Outcome, Remediation};
 use crate::finding::{Confidence, Family, Severity};
 use crate::oracle::{Sample, Verdict};
+use crate::scan::Scan;
 use std::collections::HashSet;
 
 pub static META: CheckMeta = CheckMeta {
@@ -84,7 +85,7 @@ impl Check for DefaultCredentials {
         &META
     }
 
-    fn run<'a>(&'a self, ctx: &'a Ctx) -> CheckFuture<'a> {
+    fn run<'a>(&'a self, ctx: &'a Scan) -> CheckFuture<'a> {
         Box::pin(async move {
             let url = endpoint(ctx);
             let refs = match references(ctx, &url).await {
@@ -95,11 +96,11 @@ impl Check for DefaultCredentials {
             if let Err(why) = oracle.usable() {
                 return Outcome::Inconclusive(format!("at {url}: {why}"));
             }
-            let own = ctx.opts.creds.basic.as_ref();
+            let own = ctx.opts().creds.basic.as_ref();
             let pairs = DEFAULT_PAIRS
                 .iter()
                 .map(|(u, p)| (u.to_string(), p.to_string()))
-                .chain(ctx.opts.basic.wordlist.iter().cloned())
+                .chain(ctx.opts().basic.wordlist.iter().cloned())
                 .filter(|pair| Some(pair) != own);
             let mut throttled: HashSet<String> = HashSet::new();
             let mut tried = 0usize;

@@ -1,9 +1,9 @@
-use super::{endpoint, is_throttle, judge, probe_to, user_basic, wrong_password_for};
-use crate::checks::{Check, CheckFuture, CheckMeta, Need, Outcome, Phase, Remediation};
-use crate::engine::Ctx;
+use crate::basic_auth::{endpoint, is_throttle, judge, probe_to, user_basic, wrong_password_for};
+use crate::check::{Check, CheckFuture, CheckMeta, Need, Outcome, Phase, Remediation};
 use crate::finding::{Confidence, Family, Severity};
 use crate::http::Exchange;
 use crate::oracle::{Class, Oracle, Sample, Verdict};
+use crate::scan::Scan;
 use std::time::{Duration, Instant};
 
 pub static META: CheckMeta = CheckMeta {
@@ -73,9 +73,9 @@ impl Check for NoLockout {
         Phase::Last
     }
 
-    fn run<'a>(&'a self, ctx: &'a Ctx) -> CheckFuture<'a> {
+    fn run<'a>(&'a self, ctx: &'a Scan) -> CheckFuture<'a> {
         Box::pin(async move {
-            let (Some((user, _)), Some(good)) = (ctx.opts.creds.basic.as_ref(), user_basic(ctx))
+            let (Some((user, _)), Some(good)) = (ctx.opts().creds.basic.as_ref(), user_basic(ctx))
             else {
                 return Outcome::NotApplicable(Need::Basic.describe().into());
             };
@@ -101,7 +101,7 @@ impl Check for NoLockout {
                 ));
             }
 
-            let attempts = ctx.opts.basic.lockout_attempts.max(3);
+            let attempts = ctx.opts().basic.lockout_attempts.max(3);
             let started = Instant::now();
             let mut wrong: Vec<Exchange> = Vec::with_capacity(attempts);
             for i in 0..attempts {

@@ -1,8 +1,8 @@
-use super::{endpoint, literal_basic, probe_to, random_word};
-use crate::checks::{Check, CheckFuture, CheckMeta, Outcome, Remediation};
-use crate::engine::Ctx;
+use crate::basic_auth::{endpoint, literal_basic, probe_to, random_word};
+use crate::check::{Check, CheckFuture, CheckMeta, Outcome, Remediation};
 use crate::finding::{Confidence, Family, Severity};
 use crate::http::{Exchange, Value};
+use crate::scan::Scan;
 use regex::Regex;
 use std::sync::LazyLock;
 
@@ -119,7 +119,7 @@ impl Check for RealmLeak {
         &META
     }
 
-    fn run<'a>(&'a self, ctx: &'a Ctx) -> CheckFuture<'a> {
+    fn run<'a>(&'a self, ctx: &'a Scan) -> CheckFuture<'a> {
         Box::pin(async move {
             let url = endpoint(ctx);
             let made_up: Value = literal_basic(&random_word("user"), &random_word("pass"));
@@ -135,7 +135,7 @@ impl Check for RealmLeak {
                     Err(e) => errors.push(e),
                 }
             }
-            let b = &ctx.baselines;
+            let b = ctx.baselines();
             let seen = mine.iter().chain(
                 b.anonymous
                     .exchanges

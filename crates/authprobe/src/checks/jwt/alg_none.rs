@@ -1,6 +1,6 @@
-use crate::checks::{Check, CheckFuture, CheckMeta, Need, Outcome, Remediation};
-use crate::engine::Ctx;
+use crate::check::{Check, CheckFuture, CheckMeta, Need, Outcome, Remediation};
 use crate::finding::{Family, Severity};
+use crate::scan::Scan;
 
 pub static META: CheckMeta = CheckMeta {
     id: "jwt.alg_none",
@@ -25,7 +25,7 @@ impl Check for AlgNone {
         &META
     }
 
-    fn run<'a>(&'a self, ctx: &'a Ctx) -> CheckFuture<'a> {
+    fn run<'a>(&'a self, ctx: &'a Scan) -> CheckFuture<'a> {
         Box::pin(async move {
             let jwt = match super::require_jwt(ctx) {
                 Ok(j) => j,
@@ -33,7 +33,7 @@ impl Check for AlgNone {
             };
             // Probed once, shared with the minted-token checks (alg none signs for them when
             // it is accepted with changed claims).
-            let shared = match ctx.shared.jwt.alg_none(ctx).await {
+            let shared = match ctx.facts().jwt.alg_none(ctx).await {
                 Ok(f) => f,
                 Err(reason) => return Outcome::NotApplicable(reason.clone()),
             };

@@ -1,6 +1,6 @@
-use crate::checks::{Check, CheckFuture, CheckMeta, Need, Remediation};
-use crate::engine::Ctx;
+use crate::check::{Check, CheckFuture, CheckMeta, Need, Remediation};
 use crate::finding::{Family, Severity};
+use crate::scan::Scan;
 
 pub static META: CheckMeta = CheckMeta {
     id: "jwt.audience_not_checked",
@@ -25,10 +25,10 @@ impl Check for AudienceNotChecked {
         &META
     }
 
-    fn run<'a>(&'a self, ctx: &'a Ctx) -> CheckFuture<'a> {
+    fn run<'a>(&'a self, ctx: &'a Scan) -> CheckFuture<'a> {
         Box::pin(async move {
             let given = ctx
-                .opts
+                .opts()
                 .jwt
                 .alt_token
                 .clone()

@@ -1,6 +1,6 @@
-use crate::checks::{Check, CheckFuture, CheckMeta, Need, Remediation};
-use crate::engine::Ctx;
+use crate::check::{Check, CheckFuture, CheckMeta, Need, Remediation};
 use crate::finding::{Family, Severity};
+use crate::scan::Scan;
 
 pub static META: CheckMeta = CheckMeta {
     id: "jwt.expired_accepted",
@@ -25,10 +25,10 @@ impl Check for ExpiredAccepted {
         &META
     }
 
-    fn run<'a>(&'a self, ctx: &'a Ctx) -> CheckFuture<'a> {
+    fn run<'a>(&'a self, ctx: &'a Scan) -> CheckFuture<'a> {
         Box::pin(async move {
             let given = ctx
-                .opts
+                .opts()
                 .jwt
                 .expired_token
                 .clone()

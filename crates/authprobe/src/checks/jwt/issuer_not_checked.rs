@@ -1,6 +1,6 @@
-use crate::checks::{Check, CheckFuture, CheckMeta, Need, Remediation};
-use crate::engine::Ctx;
+use crate::check::{Check, CheckFuture, CheckMeta, Need, Remediation};
 use crate::finding::{Family, Severity};
+use crate::scan::Scan;
 
 pub static META: CheckMeta = CheckMeta {
     id: "jwt.issuer_not_checked",
@@ -25,7 +25,7 @@ impl Check for IssuerNotChecked {
         &META
     }
 
-    fn run<'a>(&'a self, ctx: &'a Ctx) -> CheckFuture<'a> {
+    fn run<'a>(&'a self, ctx: &'a Scan) -> CheckFuture<'a> {
         Box::pin(async move {
             super::minted_check(
                 ctx,

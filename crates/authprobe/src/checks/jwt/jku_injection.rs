@@ -1,6 +1,6 @@
-use crate::checks::{Check, CheckFuture, CheckMeta, Need, Outcome, Remediation};
-use crate::engine::Ctx;
+use crate::check::{Check, CheckFuture, CheckMeta, Need, Outcome, Remediation};
 use crate::finding::{Confidence, Family, Severity};
+use crate::scan::Scan;
 use std::sync::Arc;
 use std::sync::Mutex;
 use std::time::Duration;
@@ -109,8 +109,8 @@ async fn listen(bind: &str, docs: Docs) -> std::io::Result<(String, Listener)> {
     ))
 }
 
-fn target_is_loopback(ctx: &Ctx) -> bool {
-    match ctx.opts.target.host() {
+fn target_is_loopback(ctx: &Scan) -> bool {
+    match ctx.opts().target.host() {
         Some(url::Host::Ipv4(ip)) => ip.is_loopback(),
         Some(url::Host::Ipv6(ip)) => ip.is_loopback(),
         Some(url::Host::Domain(d)) => d == "localhost",
@@ -123,13 +123,13 @@ impl Check for JkuInjection {
         &META
     }
 
-    fn run<'a>(&'a self, ctx: &'a Ctx) -> CheckFuture<'a> {
+    fn run<'a>(&'a self, ctx: &'a Scan) -> CheckFuture<'a> {
         Box::pin(async move {
             let jwt = match super::require_jwt(ctx) {
                 Ok(j) => j,
                 Err(o) => return o,
             };
-            let callback = ctx.opts.jwt.callback_url.clone();
+            let callback = ctx.opts().jwt.callback_url.clone();
             if callback.is_none() && !target_is_loopback(ctx) {
                 return Outcome::NotApplicable(
                     "the target cannot reach a listener on this machine: give --callback-url (a URL that reaches port P of 127.0.0.1 here)".into(),

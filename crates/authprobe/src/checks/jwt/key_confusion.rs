@@ -1,6 +1,6 @@
-use crate::checks::{Check, CheckFuture, CheckMeta, Need, Outcome, Remediation};
-use crate::engine::Ctx;
+use crate::check::{Check, CheckFuture, CheckMeta, Need, Outcome, Remediation};
 use crate::finding::{Family, Severity};
+use crate::scan::Scan;
 
 pub static META: CheckMeta = CheckMeta {
     id: "jwt.key_confusion",
@@ -25,7 +25,7 @@ impl Check for KeyConfusion {
         &META
     }
 
-    fn run<'a>(&'a self, ctx: &'a Ctx) -> CheckFuture<'a> {
+    fn run<'a>(&'a self, ctx: &'a Scan) -> CheckFuture<'a> {
         Box::pin(async move {
             let jwt = match super::require_jwt(ctx) {
                 Ok(j) => j,
@@ -33,11 +33,11 @@ impl Check for KeyConfusion {
             };
             // Probed once, shared with the minted-token checks (the confused key signs for
             // them when it is accepted with changed claims).
-            let shared = match ctx.shared.jwt.confusion(ctx).await {
+            let shared = match ctx.facts().jwt.confusion(ctx).await {
                 Ok(f) => f,
                 Err(reason) => return Outcome::NotApplicable(reason.clone()),
             };
-            let Some(found) = ctx.shared.jwt.public_key(ctx).await else {
+            let Some(found) = ctx.facts().jwt.public_key(ctx).await else {
                 return Outcome::NotApplicable("no public key found".into());
             };
             let build = |e: &[authprobe_jwt::Edit]| {

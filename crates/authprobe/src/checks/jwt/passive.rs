@@ -1,16 +1,16 @@
 //! The passive JWT checks read the token the user gave; they send nothing.
 
-use crate::checks::{CheckMeta, Outcome};
-use crate::engine::Ctx;
+use crate::check::{CheckMeta, Outcome};
 use crate::finding::{Confidence, Evidence};
+use crate::scan::Scan;
 
-pub fn run(ctx: &Ctx, meta: &'static CheckMeta) -> Outcome {
+pub fn run(ctx: &Scan, meta: &'static CheckMeta) -> Outcome {
     let jwt = match super::require_jwt(ctx) {
         Ok(j) => j,
         Err(o) => return o,
     };
     let policy = authprobe_jwt::Policy {
-        max_lifetime_secs: ctx.opts.jwt.max_lifetime,
+        max_lifetime_secs: ctx.opts().jwt.max_lifetime,
         now: Some(authprobe_jwt::attacks::unix_now()),
     };
     let found: Vec<_> = authprobe_jwt::analyze(&jwt, &policy)
@@ -35,7 +35,7 @@ pub fn run(ctx: &Ctx, meta: &'static CheckMeta) -> Outcome {
     );
     // The request that presented the token is the evidence that it is in use.
     let evidence = match ctx
-        .baselines
+        .baselines()
         .authorized
         .as_ref()
         .and_then(|b| b.exchanges.first())

@@ -1,6 +1,6 @@
-use crate::checks::{Check, CheckFuture, CheckMeta, Need, Outcome, Remediation};
-use crate::engine::Ctx;
+use crate::check::{Check, CheckFuture, CheckMeta, Need, Outcome, Remediation};
 use crate::finding::{Family, Severity};
+use crate::scan::Scan;
 
 pub static META: CheckMeta = CheckMeta {
     id: "jwt.signature_not_verified",
@@ -25,7 +25,7 @@ impl Check for SignatureNotVerified {
         &META
     }
 
-    fn run<'a>(&'a self, ctx: &'a Ctx) -> CheckFuture<'a> {
+    fn run<'a>(&'a self, ctx: &'a Scan) -> CheckFuture<'a> {
         Box::pin(async move {
             let jwt = match super::require_jwt(ctx) {
                 Ok(j) => j,
@@ -34,7 +34,7 @@ impl Check for SignatureNotVerified {
             if let Err(e) = super::oracle(ctx) {
                 return Outcome::Inconclusive(e);
             }
-            let Some(u) = ctx.shared.jwt.unverified(ctx).await else {
+            let Some(u) = ctx.facts().jwt.unverified(ctx).await else {
                 return Outcome::Pass;
             };
             let outcome = super::report_accepted(

@@ -1,7 +1,8 @@
-use crate::checks::{Check, CheckFuture, CheckMeta, Need, Outcome, Remediation};
-use crate::engine::{BEARER_VAR, Ctx};
+use crate::check::{Check, CheckFuture, CheckMeta, Need, Outcome, Remediation};
+use crate::creds::BEARER_VAR;
 use crate::finding::{Confidence, Family, Severity};
 use crate::oracle::{Sample, Verdict};
+use crate::scan::Scan;
 
 pub static META: CheckMeta = CheckMeta {
     id: "jwt.token_in_url",
@@ -47,9 +48,9 @@ impl Check for TokenInUrl {
         &META
     }
 
-    fn run<'a>(&'a self, ctx: &'a Ctx) -> CheckFuture<'a> {
+    fn run<'a>(&'a self, ctx: &'a Scan) -> CheckFuture<'a> {
         Box::pin(async move {
-            let Some(token) = ctx.opts.creds.bearer.clone() else {
+            let Some(token) = ctx.opts().creds.bearer.clone() else {
                 return Outcome::NotApplicable("needs a bearer token".into());
             };
             let oracle = match super::oracle(ctx) {
@@ -58,7 +59,7 @@ impl Check for TokenInUrl {
             };
             let mut refused = 0;
             for param in ["access_token", "token", "jwt"] {
-                let mut url = ctx.opts.target.clone();
+                let mut url = ctx.opts().target.clone();
                 url.query_pairs_mut().append_pair(param, &token);
                 let probe = ctx
                     .transport_probe("GET")
@@ -71,7 +72,7 @@ impl Check for TokenInUrl {
                 match oracle.judge(&Sample::from_exchange(&x)) {
                     Verdict::Accepted { .. } => {
                         let mut ev = ctx.evidence(&x);
-                        if !ctx.opts.show_secrets {
+                        if !ctx.opts().show_secrets {
                             // Show the token as the shell variable, expandable in the curl line.
                             ev.request = ev.request.replace(&token, &format!("${{{BEARER_VAR}}}"));
                             ev.curl = ev.curl.replace(&token, &format!("'\"${{{BEARER_VAR}}}\"'"));

@@ -1,6 +1,6 @@
-use crate::checks::{Check, CheckFuture, CheckMeta, Need, Outcome, Remediation};
-use crate::engine::Ctx;
+use crate::check::{Check, CheckFuture, CheckMeta, Need, Outcome, Remediation};
 use crate::finding::{Confidence, Evidence, Family, Severity};
+use crate::scan::Scan;
 
 pub static META: CheckMeta = CheckMeta {
     id: "jwt.weak_hmac_secret",
@@ -46,7 +46,7 @@ impl Check for WeakHmacSecret {
         &META
     }
 
-    fn run<'a>(&'a self, ctx: &'a Ctx) -> CheckFuture<'a> {
+    fn run<'a>(&'a self, ctx: &'a Scan) -> CheckFuture<'a> {
         Box::pin(async move {
             let jwt = match super::require_jwt(ctx) {
                 Ok(j) => j,
@@ -57,14 +57,14 @@ impl Check for WeakHmacSecret {
                     "the token is not HMAC-signed (HS256/384/512)".into(),
                 );
             }
-            let Some(result) = ctx.shared.jwt.cracked(ctx).await else {
+            let Some(result) = ctx.facts().jwt.cracked(ctx).await else {
                 return Outcome::Inconclusive("the cracker could not run on this token".into());
             };
             let Some(secret) = &result.secret else {
                 return Outcome::Pass;
             };
             let authorized = ctx
-                .baselines
+                .baselines()
                 .authorized
                 .as_ref()
                 .and_then(|b| b.exchanges.first());

@@ -1,7 +1,8 @@
-use crate::checks::mtls::{self, VERIFY_CLIENT_CERTS, mint::Variant};
-use crate::checks::{Check, CheckFuture, CheckMeta, Need, Remediation};
-use crate::engine::Ctx;
+use crate::check::{Check, CheckFuture, CheckMeta, Need, Remediation};
+use crate::checks::mtls::{self, VERIFY_CLIENT_CERTS};
 use crate::finding::{Family, Severity};
+use crate::pki::Variant;
+use crate::scan::Scan;
 
 pub static META: CheckMeta = CheckMeta {
     id: "mtls.eku_not_checked",
@@ -26,7 +27,7 @@ impl Check for EkuNotChecked {
         &META
     }
 
-    fn run<'a>(&'a self, ctx: &'a Ctx) -> CheckFuture<'a> {
+    fn run<'a>(&'a self, ctx: &'a Scan) -> CheckFuture<'a> {
         Box::pin(async move {
             let id = match mtls::mint_from_ca(ctx, Variant::ServerAuthOnly).await {
                 Ok(id) => id,

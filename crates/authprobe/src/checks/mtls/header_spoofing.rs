@@ -1,9 +1,9 @@
+use crate::check::{Check, CheckFuture, CheckMeta, Need, Outcome, Remediation};
 use crate::checks::mtls;
-use crate::checks::{Check, CheckFuture, CheckMeta, Need, Outcome, Remediation};
-use crate::engine::Ctx;
 use crate::finding::{Confidence, Family, Severity};
 use crate::http::{Exchange, Value};
 use crate::oracle::{Class, Oracle, Sample, Verdict};
+use crate::scan::Scan;
 use base64::Engine as _;
 use sha2::Digest;
 use url::Url;
@@ -153,17 +153,17 @@ enum Result_ {
     Inconclusive(String),
 }
 
-async fn try_place(ctx: &Ctx, place: &Place, der: &[u8], subject: &str) -> Result_ {
+async fn try_place(ctx: &Scan, place: &Place, der: &[u8], subject: &str) -> Result_ {
     // The same request with no certificate and no forged header, at this address: the
     // "unauthenticated" answer the forgery has to turn into the authorized one. At the
     // target that is the pair the mtls checks already share.
     let owned;
-    let (unauth, a): (&Class, &Exchange) = if place.url == ctx.opts.target {
+    let (unauth, a): (&Class, &Exchange) = if place.url == ctx.opts().target {
         // For a certificate-only API the request without the certificate is the
         // anonymous one.
         match mtls::without_cert(ctx).or_else(|e| {
             if ctx.cert_only() {
-                Ok(&ctx.baselines.anonymous)
+                Ok(&ctx.baselines().anonymous)
             } else {
                 Err(e)
             }
@@ -186,7 +186,7 @@ async fn try_place(ctx: &Ctx, place: &Place, der: &[u8], subject: &str) -> Resul
         (&owned.0, &owned.1)
     };
     let authorized = ctx.authorized_class();
-    let oracle = Oracle::new(authorized, vec![unauth, &ctx.baselines.anonymous.class]);
+    let oracle = Oracle::new(authorized, vec![unauth, &ctx.baselines().anonymous.class]);
     let judged_plain = oracle.judge(&Sample::from_exchange(a));
     if matches!(judged_plain, Verdict::Accepted { .. })
         || Oracle::new(authorized, vec![unauth]).usable().is_err()
@@ -232,7 +232,7 @@ impl Check for HeaderSpoofing {
         &META
     }
 
-    fn run<'a>(&'a self, ctx: &'a Ctx) -> CheckFuture<'a> {
+    fn run<'a>(&'a self, ctx: &'a Scan) -> CheckFuture<'a> {
         Box::pin(async move {
             let user = match mtls::user_cert(ctx) {
                 Ok(u) => u,
@@ -242,7 +242,7 @@ impl Check for HeaderSpoofing {
                 return Outcome::Inconclusive(e);
             }
             let der = ctx
-                .opts
+                .opts()
                 .creds
                 .client
                 .as_ref()
@@ -252,10 +252,10 @@ impl Check for HeaderSpoofing {
             // The subject as proxies print it (nginx's $ssl_client_s_dn is RFC 2253).
             let subject = user.subject_text.clone();
             let mut places = vec![Place {
-                url: ctx.opts.target.clone(),
+                url: ctx.opts().target.clone(),
                 label: "the target",
             }];
-            if let Some(o) = &ctx.opts.origin {
+            if let Some(o) = &ctx.opts().origin {
                 places.push(Place {
                     url: o.clone(),
                     label: "the origin (--origin)",

@@ -1,7 +1,8 @@
-use crate::checks::mtls::{self, mint::Variant};
-use crate::checks::{Check, CheckFuture, CheckMeta, Need, Remediation};
-use crate::engine::Ctx;
+use crate::check::{Check, CheckFuture, CheckMeta, Need, Remediation};
+use crate::checks::mtls;
 use crate::finding::{Family, Severity};
+use crate::pki::Variant;
+use crate::scan::Scan;
 
 pub static META: CheckMeta = CheckMeta {
     id: "mtls.identity_not_mapped",
@@ -47,7 +48,7 @@ impl Check for IdentityNotMapped {
         &META
     }
 
-    fn run<'a>(&'a self, ctx: &'a Ctx) -> CheckFuture<'a> {
+    fn run<'a>(&'a self, ctx: &'a Scan) -> CheckFuture<'a> {
         Box::pin(async move {
             let id = match mtls::mint_from_ca(ctx, Variant::Unmapped).await {
                 Ok(id) => id,
@@ -56,7 +57,7 @@ impl Check for IdentityNotMapped {
             let cn = id
                 .chain
                 .first()
-                .and_then(|c| mtls::mint::UserCert::parse(c).ok())
+                .and_then(|c| crate::pki::UserCert::parse(c).ok())
                 .and_then(|u| u.common_name)
                 .unwrap_or_default();
             // An untrusted-chain flaw does not explain this one: the probe certificate is

@@ -1,7 +1,7 @@
+use crate::check::{Check, CheckFuture, CheckMeta, Need, Outcome, Remediation};
 use crate::checks::mtls::{self, VERIFY_CLIENT_CERTS};
-use crate::checks::{Check, CheckFuture, CheckMeta, Need, Outcome, Remediation};
-use crate::engine::Ctx;
 use crate::finding::{Confidence, Family, Severity};
+use crate::scan::Scan;
 
 pub static META: CheckMeta = CheckMeta {
     id: "mtls.not_required",
@@ -26,7 +26,7 @@ impl Check for NotRequired {
         &META
     }
 
-    fn run<'a>(&'a self, ctx: &'a Ctx) -> CheckFuture<'a> {
+    fn run<'a>(&'a self, ctx: &'a Scan) -> CheckFuture<'a> {
         Box::pin(async move {
             // The section is reported whatever the verdict; its failure is not this
             // check's, which still has the HTTP comparison to make.
@@ -36,7 +36,7 @@ impl Check for NotRequired {
                     "certificate-only API: the request without the certificate carries no credential at all, which auth.missing tests".into(),
                 );
             }
-            let section = mtls::discovery(ctx).await.ok().cloned();
+            let section = ctx.facts().client_auth.get(ctx).await.ok().cloned();
             let accepted = match mtls::accepted_without_cert(ctx).await {
                 Ok(a) => a,
                 Err(e) => return Outcome::Inconclusive(e),

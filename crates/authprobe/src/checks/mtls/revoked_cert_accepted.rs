@@ -1,7 +1,7 @@
+use crate::check::{Check, CheckFuture, CheckMeta, Need, Outcome, Remediation};
 use crate::checks::mtls::{self, VERIFY_CLIENT_CERTS};
-use crate::checks::{Check, CheckFuture, CheckMeta, Need, Outcome, Remediation};
-use crate::engine::Ctx;
 use crate::finding::{Family, Severity};
+use crate::scan::Scan;
 
 pub static META: CheckMeta = CheckMeta {
     id: "mtls.revoked_cert_accepted",
@@ -26,9 +26,9 @@ impl Check for RevokedCertAccepted {
         &META
     }
 
-    fn run<'a>(&'a self, ctx: &'a Ctx) -> CheckFuture<'a> {
+    fn run<'a>(&'a self, ctx: &'a Scan) -> CheckFuture<'a> {
         Box::pin(async move {
-            let Some(id) = ctx.opts.creds.revoked.clone() else {
+            let Some(id) = ctx.opts().creds.revoked.clone() else {
                 return Outcome::NotApplicable(
                     "needs a revoked certificate (--revoked-cert and --revoked-key; with a test CA, `authprobe mint-revoked` makes one and the CRL to deploy)".into(),
                 );

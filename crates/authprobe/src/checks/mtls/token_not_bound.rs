@@ -1,10 +1,11 @@
-use crate::checks::jwt::{minted_value, user_jwt};
-use crate::checks::mtls::{self, mint::Variant};
-use crate::checks::{Check, CheckFuture, CheckMeta, Need, Outcome, Remediation};
-use crate::engine::Ctx;
+use crate::check::{Check, CheckFuture, CheckMeta, Need, Outcome, Remediation};
+use crate::checks::mtls;
+use crate::facts::jwt::{minted_value, user_jwt};
 use crate::finding::{Confidence, Family, Severity};
 use crate::http::ClientIdentity;
 use crate::oracle::Verdict;
+use crate::pki::Variant;
+use crate::scan::Scan;
 use base64::Engine as _;
 use std::sync::Arc;
 
@@ -52,9 +53,9 @@ impl Check for TokenNotBound {
         &META
     }
 
-    fn run<'a>(&'a self, ctx: &'a Ctx) -> CheckFuture<'a> {
+    fn run<'a>(&'a self, ctx: &'a Scan) -> CheckFuture<'a> {
         Box::pin(async move {
-            let Some(own) = ctx.opts.creds.client.clone() else {
+            let Some(own) = ctx.opts().creds.client.clone() else {
                 return Outcome::NotApplicable("needs a client certificate".into());
             };
             if let Err(e) = mtls::oracle(ctx) {
@@ -72,12 +73,12 @@ impl Check for TokenNotBound {
 
             // A second certificate of the same subject: the user's own (another device),
             // or one the test CA mints.
-            let second: Option<(Arc<ClientIdentity>, &str)> = match &ctx.opts.creds.client2 {
+            let second: Option<(Arc<ClientIdentity>, &str)> = match &ctx.opts().creds.client2 {
                 Some(id) => Some((
                     id.clone(),
                     "the second certificate given with --client-cert2",
                 )),
-                None if ctx.opts.creds.client_ca.is_some() => {
+                None if ctx.opts().creds.client_ca.is_some() => {
                     match mtls::mint_from_ca(ctx, Variant::SameSubject).await {
                         Ok(id) => Some((
                             id,
@@ -119,7 +120,7 @@ impl Check for TokenNotBound {
 
             // With a known key: a token naming another certificate, over the user's own.
             if let Some(jwt) = &jwt
-                && let Some(k) = ctx.shared.jwt.key(ctx).await
+                && let Some(k) = ctx.facts().jwt.key(ctx).await
             {
                 let other = match &second {
                     Some((id, _)) => mtls::thumbprint(id),
@@ -168,7 +169,7 @@ impl Check for TokenNotBound {
             if second.is_none() && cnf.is_none() && jwt.is_some() {
                 // Nothing could be replayed; what the token says is all there is.
                 let Some(x) = ctx
-                    .baselines
+                    .baselines()
                     .authorized
                     .as_ref()
                     .and_then(|b| b.exchanges.first())

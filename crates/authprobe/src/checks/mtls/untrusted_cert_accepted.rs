@@ -1,7 +1,7 @@
+use crate::check::{Check, CheckFuture, CheckMeta, Need, Outcome, Remediation};
 use crate::checks::mtls::{self, VERIFY_CLIENT_CERTS};
-use crate::checks::{Check, CheckFuture, CheckMeta, Need, Outcome, Remediation};
-use crate::engine::Ctx;
 use crate::finding::{Confidence, Family, Severity};
+use crate::scan::Scan;
 
 pub static META: CheckMeta = CheckMeta {
     id: "mtls.untrusted_cert_accepted",
@@ -26,17 +26,20 @@ impl Check for UntrustedCertAccepted {
         &META
     }
 
-    fn run<'a>(&'a self, ctx: &'a Ctx) -> CheckFuture<'a> {
+    fn run<'a>(&'a self, ctx: &'a Scan) -> CheckFuture<'a> {
         Box::pin(async move {
             let user = match mtls::user_cert(ctx) {
                 Ok(u) => u,
                 Err(o) => return o,
             };
-            let self_signed = match mtls::self_signed_trial(ctx).await {
+            let self_signed = match ctx.facts().certs.self_signed_trial(ctx).await {
                 Ok(t) => t,
                 Err(e) => return Outcome::Inconclusive(e),
             };
-            let other = match mtls::minter(ctx)
+            let other = match ctx
+                .facts()
+                .certs
+                .minter(ctx)
                 .await
                 .and_then(|m| m.other_ca(&user).map_err(|e| e.to_string()))
             {

@@ -1,9 +1,9 @@
 use super::insecure_cookie::parse_set_cookie;
 use super::plaintext_http::plain_url;
-use crate::checks::{Check, CheckFuture, CheckMeta, Outcome, Remediation};
-use crate::engine::Ctx;
+use crate::check::{Check, CheckFuture, CheckMeta, Outcome, Remediation};
 use crate::finding::{Confidence, Family, Severity};
 use crate::http::{Answer, Exchange, Probe, Value};
+use crate::scan::Scan;
 
 pub static META: CheckMeta = CheckMeta {
     id: "tls.forwarded_proto_trusted",
@@ -97,11 +97,11 @@ impl Check for ForwardedProtoTrusted {
         &META
     }
 
-    fn run<'a>(&'a self, ctx: &'a Ctx) -> CheckFuture<'a> {
+    fn run<'a>(&'a self, ctx: &'a Scan) -> CheckFuture<'a> {
         Box::pin(async move {
             let mut urls = Vec::new();
             urls.extend(plain_url(ctx));
-            if let Some(o) = &ctx.opts.origin
+            if let Some(o) = &ctx.opts().origin
                 && o.scheme() == "http"
                 && !urls.contains(o)
             {

@@ -1,6 +1,6 @@
-use crate::checks::{Check, CheckFuture, CheckMeta, Need, Outcome, Remediation};
-use crate::engine::Ctx;
+use crate::check::{Check, CheckFuture, CheckMeta, Need, Outcome, Remediation};
 use crate::finding::{Confidence, Family, Severity};
+use crate::scan::Scan;
 
 pub static META: CheckMeta = CheckMeta {
     id: "tls.hsts_missing",
@@ -63,9 +63,9 @@ impl Check for HstsMissing {
         &META
     }
 
-    fn run<'a>(&'a self, ctx: &'a Ctx) -> CheckFuture<'a> {
+    fn run<'a>(&'a self, ctx: &'a Scan) -> CheckFuture<'a> {
         Box::pin(async move {
-            let b = &ctx.baselines;
+            let b = ctx.baselines();
             let base = b.authorized.as_ref().unwrap_or(&b.anonymous);
             let Some(x) = base.exchanges.iter().find(|x| x.answer().is_some()) else {
                 return Outcome::Inconclusive("no HTTPS answer to read headers from".into());

@@ -1,7 +1,7 @@
-use crate::checks::{Check, CheckFuture, CheckMeta, Outcome, Remediation};
-use crate::engine::Ctx;
+use crate::check::{Check, CheckFuture, CheckMeta, Outcome, Remediation};
 use crate::finding::{Confidence, Family, Severity};
 use crate::http::Exchange;
+use crate::scan::Scan;
 
 pub static META: CheckMeta = CheckMeta {
     id: "tls.insecure_cookie",
@@ -146,9 +146,9 @@ impl Check for InsecureCookie {
         &META
     }
 
-    fn run<'a>(&'a self, ctx: &'a Ctx) -> CheckFuture<'a> {
+    fn run<'a>(&'a self, ctx: &'a Scan) -> CheckFuture<'a> {
         Box::pin(async move {
-            let b = &ctx.baselines;
+            let b = ctx.baselines();
             // The anonymous answers first, so the evidence shows a cookie the scanner was
             // given without credentials whenever the flaw is visible there.
             let exchanges: Vec<&Exchange> = std::iter::once(&b.anonymous)
@@ -196,7 +196,7 @@ impl Check for InsecureCookie {
                 Confidence::Confirmed,
                 format!(
                     "{} sets session or CSRF cookies without the attributes that protect them\n{}",
-                    ctx.opts.target,
+                    ctx.opts().target,
                     problems.join("\n")
                 ),
                 evidence,

@@ -1,8 +1,8 @@
 use super::transport::TlsFacts;
 use super::{PROTOCOL_FIX, curl, curl_version, on_facts, probe_request};
-use crate::checks::{Check, CheckFuture, CheckMeta, Need, Outcome, Remediation};
-use crate::engine::Ctx;
+use crate::check::{Check, CheckFuture, CheckMeta, Need, Outcome, Remediation};
 use crate::finding::{Confidence, Family, Severity};
+use crate::scan::Scan;
 
 pub static META: CheckMeta = CheckMeta {
     id: "tls.legacy_protocol",
@@ -27,7 +27,7 @@ impl Check for LegacyProtocol {
         &META
     }
 
-    fn run<'a>(&'a self, ctx: &'a Ctx) -> CheckFuture<'a> {
+    fn run<'a>(&'a self, ctx: &'a Scan) -> CheckFuture<'a> {
         Box::pin(on_facts(ctx, evaluate))
     }
 }

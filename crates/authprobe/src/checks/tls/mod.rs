@@ -10,8 +10,8 @@ pub mod plaintext_http;
 pub mod transport;
 pub mod weak_cipher;
 
-use crate::checks::{CheckMeta, Outcome};
-use crate::engine::Ctx;
+use crate::check::{CheckMeta, Outcome};
+use crate::scan::Scan;
 use transport::TlsFacts;
 
 /// A transport check's verdict from the shared facts alone, so `authprobe tls` can run
@@ -31,7 +31,7 @@ pub fn transport_checks() -> Vec<(&'static CheckMeta, Evaluate)> {
 }
 
 /// Runs `eval` on the scan's TLS facts, gathering them first if no check has yet.
-async fn on_facts(ctx: &Ctx, eval: Evaluate) -> Outcome {
+async fn on_facts(ctx: &Scan, eval: Evaluate) -> Outcome {
     match transport::facts(ctx).await {
         Ok(f) => eval(&f),
         Err(e) => Outcome::Inconclusive(e),

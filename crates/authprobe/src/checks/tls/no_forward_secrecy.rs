@@ -1,8 +1,8 @@
 use super::transport::TlsFacts;
 use super::{SUITE_FIX, on_facts, probe_request, suites_where};
-use crate::checks::{Check, CheckFuture, CheckMeta, Need, Outcome, Remediation};
-use crate::engine::Ctx;
+use crate::check::{Check, CheckFuture, CheckMeta, Need, Outcome, Remediation};
 use crate::finding::{Confidence, Family, Severity};
+use crate::scan::Scan;
 
 pub static META: CheckMeta = CheckMeta {
     id: "tls.no_forward_secrecy",
@@ -27,7 +27,7 @@ impl Check for NoForwardSecrecy {
         &META
     }
 
-    fn run<'a>(&'a self, ctx: &'a Ctx) -> CheckFuture<'a> {
+    fn run<'a>(&'a self, ctx: &'a Scan) -> CheckFuture<'a> {
         Box::pin(on_facts(ctx, evaluate))
     }
 }

@@ -1,8 +1,8 @@
 use super::transport::TlsFacts;
 use super::{curl, on_facts, probe_request};
-use crate::checks::{Check, CheckFuture, CheckMeta, Need, Outcome, Remediation};
-use crate::engine::Ctx;
+use crate::check::{Check, CheckFuture, CheckMeta, Need, Outcome, Remediation};
 use crate::finding::{Confidence, Family, Severity};
+use crate::scan::Scan;
 use authprobe_tls::TlsVersion;
 
 pub static META: CheckMeta = CheckMeta {
@@ -57,7 +57,7 @@ impl Check for NoTls13 {
         &META
     }
 
-    fn run<'a>(&'a self, ctx: &'a Ctx) -> CheckFuture<'a> {
+    fn run<'a>(&'a self, ctx: &'a Scan) -> CheckFuture<'a> {
         Box::pin(on_facts(ctx, evaluate))
     }
 }

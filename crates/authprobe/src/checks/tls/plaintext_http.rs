@@ -1,7 +1,8 @@
-use crate::checks::{Check, CheckFuture, CheckMeta, Outcome, Remediation};
-use crate::engine::Ctx;
+use crate::check::{Check, CheckFuture, CheckMeta, Outcome, Remediation};
 use crate::finding::{Confidence, Family, Severity};
 use crate::http::{Probe, TransportError};
+use crate::oracle::says_use_https;
+use crate::scan::Scan;
 
 pub static META: CheckMeta = CheckMeta {
     id: "tls.plaintext_http",
@@ -46,11 +47,11 @@ pub static META: CheckMeta = CheckMeta {
 
 pub struct PlaintextHttp;
 
-pub(crate) fn plain_url(ctx: &Ctx) -> Option<url::Url> {
-    if let Some(u) = &ctx.opts.http_url {
+pub(crate) fn plain_url(ctx: &Scan) -> Option<url::Url> {
+    if let Some(u) = &ctx.opts().http_url {
         return Some(u.clone());
     }
-    let mut u = ctx.opts.target.clone();
+    let mut u = ctx.opts().target.clone();
     if u.scheme() == "http" {
         return Some(u);
     }
@@ -59,19 +60,12 @@ pub(crate) fn plain_url(ctx: &Ctx) -> Option<url::Url> {
     Some(u)
 }
 
-/// A refusal that tells the client to use TLS, as nginx does on an HTTPS port.
-pub(crate) fn says_use_https(status: u16, body: &str) -> bool {
-    let b = body.to_ascii_lowercase();
-    matches!(status, 400 | 403 | 426)
-        && (b.contains("https") || b.contains("ssl") || b.contains("tls"))
-}
-
 impl Check for PlaintextHttp {
     fn meta(&self) -> &'static CheckMeta {
         &META
     }
 
-    fn run<'a>(&'a self, ctx: &'a Ctx) -> CheckFuture<'a> {
+    fn run<'a>(&'a self, ctx: &'a Scan) -> CheckFuture<'a> {
         Box::pin(async move {
             let Some(url) = plain_url(ctx) else {
                 return Outcome::NotApplicable("no plain-HTTP form of the target URL".into());

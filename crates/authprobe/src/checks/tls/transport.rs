@@ -693,23 +693,23 @@ async fn fetch_chain(
 }
 
 /// The facts for the scan's target, gathered on first use.
-pub async fn facts(ctx: &crate::engine::Ctx) -> Result<Arc<TlsFacts>, String> {
-    ctx.shared
+pub async fn facts(ctx: &crate::scan::Scan) -> Result<Arc<TlsFacts>, String> {
+    ctx.facts()
         .tls
         .get_or_init(|| async {
-            let Some(target) = TlsTarget::from_url(&ctx.opts.target) else {
+            let Some(target) = TlsTarget::from_url(&ctx.opts().target) else {
                 return Err("the target URL has no host".to_string());
             };
-            let limits = ctx.http.limits();
+            let limits = ctx.http().limits();
             let opts = GatherOptions {
                 timeout: limits.timeout,
                 concurrency: limits.concurrency,
-                limiter: Some(ctx.http.host_limiter(&ctx.opts.target).await),
+                limiter: Some(ctx.http().host_limiter(&ctx.opts().target).await),
             };
             // Each handshake has its own timeout; the scan's --max-time bounds them all, so
             // a server that stalls every handshake cannot hold the scan for minutes.
-            let run = gather(&target, &ctx.opts.tls, &opts);
-            let gathered = match ctx.http.time_left() {
+            let run = gather(&target, &ctx.opts().tls, &opts);
+            let gathered = match ctx.http().time_left() {
                 Some(left) => tokio::time::timeout(left, run).await.unwrap_or_else(|_| {
                     Err("the scan time limit (--max-time) ran out while probing TLS".to_string())
                 }),

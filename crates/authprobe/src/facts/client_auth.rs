@@ -4,6 +4,7 @@
 //! names and signature schemes rustls hands every client).
 
 use crate::checks::tls::transport::TlsTarget;
+use crate::scan::Scan;
 use rustls::client::ResolvesClientCert;
 use rustls::pki_types::ServerName;
 use rustls::{ProtocolVersion, SignatureScheme};
@@ -11,6 +12,7 @@ use serde::{Deserialize, Serialize};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::sync::OnceCell;
 use tokio::sync::Semaphore;
 
 /// The `client_auth` section of the JSON report.
@@ -262,6 +264,44 @@ async fn probe_version(
         }
     }
     out
+}
+
+/// Client-auth discovery, run at most once per scan.
+#[derive(Default)]
+pub struct ClientAuth {
+    cell: OnceCell<Result<ClientAuthSection, String>>,
+}
+
+impl ClientAuth {
+    /// What the server says about client certificates (the report's `client_auth` section).
+    pub async fn get(&self, ctx: &Scan) -> Result<&ClientAuthSection, String> {
+        self.cell
+            .get_or_init(|| async {
+                let url = &ctx.opts().target;
+                if url.scheme() != "https" {
+                    return Err("the target is not https://".to_string());
+                }
+                let Some(target) = TlsTarget::from_url(url) else {
+                    return Err("the target URL has no host".to_string());
+                };
+                let limiter = ctx.http().host_limiter(url).await;
+                discover(
+                    &target,
+                    url.path(),
+                    ctx.http().limits().timeout,
+                    Some(limiter),
+                )
+                .await
+            })
+            .await
+            .as_ref()
+            .map_err(Clone::clone)
+    }
+
+    /// The report's view of the discovery, if it ran.
+    pub fn section(&self) -> Option<ClientAuthSection> {
+        self.cell.get().and_then(|r| r.as_ref().ok()).cloned()
+    }
 }
 
 /// Probes TLS 1.2 and 1.3 (one connection each, under the scan's per-host limiter).

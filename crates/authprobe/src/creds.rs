@@ -1,0 +1,171 @@
+//! Credential presentation and secret collection: how the user's credentials go on the
+//! wire (every secret as a shell variable in the evidence, see [`crate::http::Value`]), and
+//! the list of secrets that reports and logs must never show.
+
+use crate::http::{Probe, Value};
+use crate::options::{Credentials, ScanOptions};
+use base64::Engine as _;
+
+pub const BEARER_VAR: &str = "AUTHPROBE_BEARER";
+pub const BASIC_VAR: &str = "AUTHPROBE_BASIC";
+
+impl Credentials {
+    pub fn has_app_credentials(&self) -> bool {
+        self.bearer.is_some() || self.basic.is_some()
+    }
+
+    pub fn has_any(&self) -> bool {
+        self.has_app_credentials() || self.client.is_some()
+    }
+
+    /// Every secret string that must never appear in output unless the user asks.
+    pub fn secrets(&self) -> Vec<String> {
+        let mut s = Vec::new();
+        if let Some(t) = &self.bearer {
+            s.push(t.clone());
+            // A server that echoes a tampered or truncated token (checks send both) would
+            // otherwise show most of the signature.
+            let cut = t.len().saturating_sub(10);
+            if cut >= 16 && t.is_char_boundary(cut) {
+                s.push(t[..cut].to_string());
+            }
+        }
+        if let Some((u, p)) = &self.basic {
+            s.push(base64::engine::general_purpose::STANDARD.encode(format!("{u}:{p}")));
+            s.push(p.clone());
+        }
+        for (name, value) in &self.headers {
+            if is_secret_header(name) {
+                s.push(value.clone());
+            }
+        }
+        if let Some(sig) = self
+            .bearer
+            .as_deref()
+            .and_then(|t| t.rsplit_once('.'))
+            .map(|(_, s)| s)
+            && sig.len() >= 16
+        {
+            // The signature alone, with the claims one can read in a forged token, would
+            // rebuild the credential.
+            s.push(sig.to_string());
+        }
+        s.extend(self.extra_secrets.iter().cloned());
+        s.retain(|v| v.len() >= 4);
+        s
+    }
+}
+
+/// Headers whose values are credentials by convention.
+pub fn is_secret_header(name: &str) -> bool {
+    let n = name.to_ascii_lowercase();
+    [
+        "auth", "token", "key", "secret", "cookie", "session", "password",
+    ]
+    .iter()
+    .any(|w| n.contains(w))
+}
+
+pub fn bare_probe(opts: &ScanOptions, method: &str) -> Probe {
+    let mut p = Probe::new(method, opts.target.clone());
+    for (name, value) in &opts.creds.headers {
+        let v = if is_secret_header(name) {
+            Value::from_segs(vec![crate::http::Seg::Secret {
+                expr: format!("${{AUTHPROBE_HEADER_{}}}", env_name(name)),
+                raw: value.clone(),
+            }])
+        } else {
+            Value::lit(value.clone())
+        };
+        p = p.header(name, v);
+    }
+    p
+}
+
+pub fn env_name(header: &str) -> String {
+    header
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() {
+                c.to_ascii_uppercase()
+            } else {
+                '_'
+            }
+        })
+        .collect()
+}
+
+pub fn bearer_value(token: &str) -> Value {
+    Value::prefixed_secret("Bearer ", &format!("${{{BEARER_VAR}}}"), token)
+}
+
+/// `Basic base64(user:pass)` with the pair shown as `${AUTHPROBE_BASIC}`.
+pub fn basic_value(user: &str, pass: &str) -> Value {
+    let b64 = base64::engine::general_purpose::STANDARD.encode(format!("{user}:{pass}"));
+    Value::prefixed_secret(
+        "Basic ",
+        &format!("$(printf %s \"${{{BASIC_VAR}}}\" | base64 -w0)"),
+        &b64,
+    )
+}
+
+pub fn authorized_probe(opts: &ScanOptions, method: &str) -> Probe {
+    let mut p = bare_probe(opts, method).with_identity(opts.creds.client.clone());
+    if let Some(t) = &opts.creds.bearer {
+        p = p.header("Authorization", bearer_value(t));
+    } else if let Some((u, pw)) = &opts.creds.basic {
+        p = p.header("Authorization", basic_value(u, pw));
+    }
+    p
+}
+
+/// The user's token with its last five characters replaced: same shape, broken signature.
+/// Five base64url characters carry at least 26 bits of the signature, so the bytes change.
+pub fn tampered_token_value(token: &str) -> Value {
+    let keep = token.len().saturating_sub(5);
+    let tail: String = token[keep..]
+        .chars()
+        .map(|c| if c.is_ascii_uppercase() { 'z' } else { 'A' })
+        .collect();
+    Value::from_segs(vec![
+        crate::http::Seg::Lit("Bearer ".into()),
+        crate::http::Seg::Secret {
+            expr: format!("${{{BEARER_VAR}%?????}}"),
+            raw: token[..keep].to_string(),
+        },
+        crate::http::Seg::Lit(tail),
+    ])
+}
+
+pub fn invalid_probe(opts: &ScanOptions) -> Option<Probe> {
+    if opts.creds.client.is_some() && !opts.creds.has_app_credentials() {
+        return None;
+    }
+    let p = bare_probe(opts, "GET").with_identity(opts.creds.client.clone());
+    if let Some(t) = &opts.creds.bearer {
+        if !t.is_char_boundary(t.len().saturating_sub(5)) {
+            return None;
+        }
+        Some(p.header("Authorization", tampered_token_value(t)))
+    } else if opts.creds.basic.is_none() {
+        // No credential to spoil: an obviously invalid bearer still shows how the server
+        // refuses, which is the contrast the oracle needs.
+        Some(p.header(
+            "Authorization",
+            Value::lit("Bearer authprobe.invalid.token"),
+        ))
+    } else {
+        opts.creds.basic.as_ref().map(|(u, pw)| {
+            let b64 = base64::engine::general_purpose::STANDARD
+                .encode(format!("{u}:{pw}-authprobe-wrong"));
+            p.header(
+                "Authorization",
+                Value::prefixed_secret(
+                    "Basic ",
+                    &format!("$(printf %s \"${{{BASIC_VAR}}}-authprobe-wrong\" | base64 -w0)"),
+                    &b64,
+                ),
+            )
+        })
+    }
+}

@@ -1,0 +1,103 @@
+//! What a scan is asked to do: the target, the credentials the user gave, the limits, and
+//! the options of the JWT and Basic checks. Plain data; how credentials are presented on
+//! the wire is [`crate::creds`].
+
+use crate::http::{ClientIdentity, Limits, TlsSettings};
+use std::path::PathBuf;
+use std::sync::Arc;
+use url::Url;
+
+/// What the user gave us to authenticate with.
+#[derive(Clone, Debug, Default)]
+pub struct Credentials {
+    pub bearer: Option<String>,
+    pub basic: Option<(String, String)>,
+    /// `--header` pairs, sent on every request.
+    pub headers: Vec<(String, String)>,
+    pub client: Option<Arc<ClientIdentity>>,
+    /// `--client-cert2/--client-key2`: a second certificate of the same user (another
+    /// device), over which the user's token must be refused (`mtls.token_not_bound`).
+    pub client2: Option<Arc<ClientIdentity>>,
+    /// `--revoked-cert/--revoked-key`: a certificate the CA has revoked.
+    pub revoked: Option<Arc<ClientIdentity>>,
+    pub client_ca: Option<(PathBuf, PathBuf)>,
+    /// Other secrets given for the JWT checks (expired or alternate tokens, the HMAC
+    /// secret), redacted like the rest.
+    pub extra_secrets: Vec<String>,
+}
+
+/// What the JWT checks may use beyond the bearer token.
+#[derive(Clone, Debug, Default)]
+pub struct JwtOptions {
+    /// `--jwt-secret`: the HMAC secret.
+    pub secret: Option<String>,
+    /// `--jwt-key`: a private signing key (PEM).
+    pub key: Option<PathBuf>,
+    /// `--jwt-public-key`: the server's public key (PEM), for key confusion.
+    pub public_key: Option<PathBuf>,
+    /// `--expired-token`: a genuinely issued token whose `exp` has passed.
+    pub expired_token: Option<String>,
+    /// `--alt-token`: a genuinely issued token for another audience.
+    pub alt_token: Option<String>,
+    /// `--callback-url`: a URL the target can reach that serves what the scanner's jku
+    /// listener serves (for targets off this machine).
+    pub callback_url: Option<Url>,
+    /// `--wordlist`: extra candidate secrets for the HMAC cracker.
+    pub wordlists: Vec<PathBuf>,
+    /// `--crack-time`.
+    pub crack_time: std::time::Duration,
+    /// `--max-token-lifetime`, seconds.
+    pub max_lifetime: u64,
+}
+
+impl JwtOptions {
+    pub fn defaults() -> Self {
+        Self {
+            crack_time: std::time::Duration::from_secs(10),
+            max_lifetime: 24 * 3600,
+            ..Self::default()
+        }
+    }
+}
+
+/// How far the HTTP Basic checks may go.
+#[derive(Clone, Debug)]
+pub struct BasicOptions {
+    /// Where the `--basic` pair is used (a login or token endpoint, GET), when not the
+    /// target itself.
+    pub url: Option<Url>,
+    /// Failed logins `basic.no_lockout` sends for the user's own account.
+    pub lockout_attempts: usize,
+    /// Extra USER:PASSWORD pairs for `basic.default_credentials`.
+    pub wordlist: Vec<(String, String)>,
+    /// Whether the user's real Basic pair may be sent to the plain-HTTP URL to confirm
+    /// `basic.cleartext` (off by default: that request is itself a leak).
+    pub allow_cleartext: bool,
+}
+
+impl Default for BasicOptions {
+    fn default() -> Self {
+        Self {
+            url: None,
+            lockout_attempts: 20,
+            wordlist: Vec::new(),
+            allow_cleartext: false,
+        }
+    }
+}
+
+#[derive(Clone, Debug)]
+pub struct ScanOptions {
+    pub target: Url,
+    pub http_url: Option<Url>,
+    pub origin: Option<Url>,
+    pub creds: Credentials,
+    pub limits: Limits,
+    pub tls: TlsSettings,
+    pub show_secrets: bool,
+    pub allow_unsafe_methods: bool,
+    /// `--checks`: run only these (ids, or family names such as `jwt`); empty = all.
+    pub only: Vec<String>,
+    pub jwt: JwtOptions,
+    pub basic: BasicOptions,
+}
