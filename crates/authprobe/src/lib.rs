@@ -10,6 +10,7 @@
 //! [`cli`].
 
 pub mod basic_auth;
+pub mod callback;
 pub mod check;
 pub mod checks;
 pub mod cli;

@@ -2,6 +2,7 @@
 //! the one refusal policy ([`Compare`]): which refused baselines a probe is told apart
 //! from, by what the probe changed.
 
+use crate::callback::Callback;
 use crate::creds;
 use crate::facts::Facts;
 use crate::http::{Exchange, Http, Probe, SendError, Value};
@@ -79,6 +80,7 @@ pub struct Scan {
     http: Http,
     baselines: Baselines,
     facts: Facts,
+    callback: tokio::sync::OnceCell<Result<Callback, String>>,
 }
 
 impl Scan {
@@ -88,7 +90,18 @@ impl Scan {
             http,
             baselines,
             facts: Facts::default(),
+            callback: tokio::sync::OnceCell::new(),
         }
+    }
+
+    /// The scan's callback listener (see [`crate::callback`]), started on first use and
+    /// stopped with the scan. `Err` says why the target cannot reach one.
+    pub async fn callback(&self) -> Result<&Callback, String> {
+        self.callback
+            .get_or_init(|| Callback::start(&self.opts.target, self.opts.jwt.callback_url.as_ref()))
+            .await
+            .as_ref()
+            .map_err(Clone::clone)
     }
 
     pub fn opts(&self) -> &ScanOptions {

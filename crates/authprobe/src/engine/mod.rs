@@ -9,7 +9,7 @@ use crate::check::{Check, CheckMeta, Need, Outcome, Phase};
 use crate::checks;
 use crate::creds::{authorized_probe, bare_probe, invalid_probe};
 use crate::finding::Finding;
-use crate::http::{Http, Probe};
+use crate::http::{Http, Probe, TransportError};
 use crate::oracle::{Class, Sample};
 use crate::report::{Report, Skipped};
 use crate::scan::{Baseline, Baselines, Scan, UNANSWERED, Unanswered};
@@ -180,13 +180,9 @@ pub async fn scan_with(
         .iter()
         .all(|x| x.result.as_ref().is_err_and(|e| !e.is_refusal()))
     {
-        let err = reference.exchanges[0]
-            .result
-            .as_ref()
-            .err()
-            .map(|e| e.to_string())
-            .unwrap_or_default();
-        let hint = if err.contains("certificate") || err.contains("UnknownIssuer") {
+        let first = reference.exchanges[0].result.as_ref().err();
+        let err = first.map(|e| e.to_string()).unwrap_or_default();
+        let hint = if matches!(first, Some(TransportError::ServerCertificate(_))) {
             " (use --server-ca PEM to trust the server's CA, or --insecure)"
         } else {
             ""

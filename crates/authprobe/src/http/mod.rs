@@ -105,6 +105,12 @@ pub enum TransportError {
     Connect(String),
     #[error("TLS handshake failed: {0}")]
     Tls(String),
+    /// The peer ended the handshake with a fatal alert (the text is the whole cause).
+    #[error("TLS handshake failed: {0}")]
+    TlsAlert(String),
+    /// The server's certificate did not verify against the trusted roots.
+    #[error("TLS handshake failed: {0}")]
+    ServerCertificate(String),
     #[error("timed out after {0:?}")]
     Timeout(Duration),
     #[error("request failed: {0}")]
@@ -115,7 +121,7 @@ impl TransportError {
     /// The peer refused the TLS handshake with an alert (a client certificate it will not
     /// take): an answer that says "no". Any other transport error says nothing.
     pub fn is_refusal(&self) -> bool {
-        matches!(self, Self::Tls(t) if t.to_ascii_lowercase().contains("received fatal alert"))
+        matches!(self, Self::TlsAlert(_))
     }
 }
 
@@ -509,17 +515,39 @@ fn classify(e: reqwest::Error, limit: Duration) -> TransportError {
     } else {
         inner.join(": ")
     };
-    let lower = text.to_ascii_lowercase();
     if e.is_timeout() {
-        TransportError::Timeout(limit)
-    } else if ["tls", "certificate", "handshake", "alert"]
-        .iter()
-        .any(|k| lower.contains(k))
-    {
-        TransportError::Tls(text)
-    } else if e.is_connect() {
-        TransportError::Connect(text)
-    } else {
-        TransportError::Other(text)
+        return TransportError::Timeout(limit);
     }
+    match rustls_error(&e) {
+        Some(rustls::Error::AlertReceived(_)) => TransportError::TlsAlert(text),
+        Some(rustls::Error::InvalidCertificate(_)) => TransportError::ServerCertificate(text),
+        Some(_) => TransportError::Tls(text),
+        None if e.is_connect() => TransportError::Connect(text),
+        None => TransportError::Other(text),
+    }
+}
+
+/// The rustls error somewhere in `e`'s causes, found by type rather than by its words
+/// (reqwest's own `is_timeout`/`is_connect` work the same way). `std::io::Error` does not
+/// list the error it wraps among its sources, so that layer is opened by hand.
+pub fn rustls_error<'a>(e: &'a (dyn std::error::Error + 'static)) -> Option<&'a rustls::Error> {
+    let mut cur: Option<&'a (dyn std::error::Error + 'static)> = Some(e);
+    while let Some(err) = cur {
+        if let Some(r) = err.downcast_ref::<rustls::Error>() {
+            return Some(r);
+        }
+        if let Some(inner) = err
+            .downcast_ref::<std::io::Error>()
+            .and_then(|io| io.get_ref())
+        {
+            let inner: &'a (dyn std::error::Error + 'static) = inner;
+            if let Some(r) = inner.downcast_ref::<rustls::Error>() {
+                return Some(r);
+            }
+            cur = inner.source();
+            continue;
+        }
+        cur = err.source();
+    }
+    None
 }

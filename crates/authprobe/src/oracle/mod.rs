@@ -754,7 +754,7 @@ mod tests {
         let r = Class::new(
             "anonymous",
             vec![
-                Sample::refused(&TransportError::Tls(
+                Sample::refused(&TransportError::TlsAlert(
                     "received fatal alert: CertificateRequired".into()
                 ));
                 2
@@ -763,7 +763,7 @@ mod tests {
         let o = Oracle::new(Some(&a), vec![&r]);
         assert!(o.usable().is_ok());
         assert_eq!(
-            o.judge(&Sample::refused(&TransportError::Tls(
+            o.judge(&Sample::refused(&TransportError::TlsAlert(
                 "received fatal alert: BadCertificate".into()
             ))),
             Verdict::Rejected

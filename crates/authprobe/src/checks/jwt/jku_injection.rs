@@ -1,11 +1,6 @@
 use crate::check::{Check, CheckFuture, CheckMeta, Need, Outcome, Remediation};
 use crate::finding::{Confidence, Family, Severity};
 use crate::scan::Scan;
-use std::sync::Arc;
-use std::sync::Mutex;
-use std::time::Duration;
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use tokio::net::TcpListener;
 
 pub static META: CheckMeta = CheckMeta {
     id: "jwt.jku_injection",
@@ -46,78 +41,6 @@ pub static META: CheckMeta = CheckMeta {
 
 pub struct JkuInjection;
 
-/// What the listener serves: (path, content type, body).
-type Docs = Arc<Mutex<Vec<(String, &'static str, String)>>>;
-
-struct Listener {
-    url_base: String,
-    seen: Arc<Mutex<Vec<String>>>,
-    task: tokio::task::JoinHandle<()>,
-}
-
-impl Drop for Listener {
-    fn drop(&mut self) {
-        self.task.abort();
-    }
-}
-
-/// Serves `docs` (path -> (content type, body)) and records every requested path.
-/// Bounded: it lives only as long as the check, each connection has a short deadline and
-/// a capped read.
-async fn listen(bind: &str, docs: Docs) -> std::io::Result<(String, Listener)> {
-    let l = TcpListener::bind(bind).await?;
-    let addr = l.local_addr()?;
-    let seen = Arc::new(Mutex::new(Vec::new()));
-    let seen2 = seen.clone();
-    let task = tokio::spawn(async move {
-        while let Ok((mut s, _)) = l.accept().await {
-            let seen = seen2.clone();
-            let docs = docs.clone();
-            tokio::spawn(async move {
-                let work = async {
-                    let mut buf = vec![0u8; 8192];
-                    let n = s.read(&mut buf).await.ok()?;
-                    let head = String::from_utf8_lossy(&buf[..n]).into_owned();
-                    let path = head.split_whitespace().nth(1)?.to_string();
-                    seen.lock().ok()?.push(path.clone());
-                    let doc = docs
-                        .lock()
-                        .ok()?
-                        .iter()
-                        .find(|(p, _, _)| *p == path)
-                        .cloned();
-                    let resp = match doc {
-                        Some((_, ct, body)) => format!(
-                            "HTTP/1.1 200 OK\r\nContent-Type: {ct}\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
-                            body.len()
-                        ),
-                        None => "HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\nConnection: close\r\n\r\n".to_string(),
-                    };
-                    s.write_all(resp.as_bytes()).await.ok()
-                };
-                let _ = tokio::time::timeout(Duration::from_secs(3), work).await;
-            });
-        }
-    });
-    Ok((
-        addr.to_string(),
-        Listener {
-            url_base: String::new(),
-            seen,
-            task,
-        },
-    ))
-}
-
-fn target_is_loopback(ctx: &Scan) -> bool {
-    match ctx.opts().target.host() {
-        Some(url::Host::Ipv4(ip)) => ip.is_loopback(),
-        Some(url::Host::Ipv6(ip)) => ip.is_loopback(),
-        Some(url::Host::Domain(d)) => d == "localhost",
-        None => false,
-    }
-}
-
 impl Check for JkuInjection {
     fn meta(&self) -> &'static CheckMeta {
         &META
@@ -129,24 +52,11 @@ impl Check for JkuInjection {
                 Ok(j) => j,
                 Err(o) => return o,
             };
-            let callback = ctx.opts().jwt.callback_url.clone();
-            if callback.is_none() && !target_is_loopback(ctx) {
-                return Outcome::NotApplicable(
-                    "the target cannot reach a listener on this machine: give --callback-url (a URL that reaches port P of 127.0.0.1 here)".into(),
-                );
-            }
-            let bind = match &callback {
-                Some(u) => format!("127.0.0.1:{}", u.port_or_known_default().unwrap_or(80)),
-                None => "127.0.0.1:0".to_string(),
-            };
-            let docs = Arc::new(Mutex::new(Vec::new()));
-            let (addr, mut listener) = match listen(&bind, docs.clone()).await {
+            let listener = match ctx.callback().await {
                 Ok(l) => l,
-                Err(e) => return Outcome::Inconclusive(format!("cannot listen on {bind}: {e}")),
-            };
-            listener.url_base = match &callback {
-                Some(u) => u.as_str().trim_end_matches('/').to_string(),
-                None => format!("http://{addr}"),
+                // No listener the target can reach: the check cannot observe a fetch.
+                Err(e) if e.contains("--callback-url") => return Outcome::NotApplicable(e),
+                Err(e) => return Outcome::Inconclusive(e),
             };
             let nonce = format!("{:08x}", rand::random::<u32>());
             let jku_path = format!("/authprobe-{nonce}/jwks.json");
@@ -157,26 +67,23 @@ impl Check for JkuInjection {
                     let jku = authprobe_jwt::attacks::jku_injection(
                         &jwt,
                         edits,
-                        &format!("{}{jku_path}", listener.url_base),
+                        &listener.url(&jku_path),
                         &key,
                     )
                     .map_err(|e| e.to_string())?;
                     let x5u = authprobe_jwt::attacks::x5u_injection(
                         &jwt,
                         edits,
-                        &format!("{}{x5u_path}", listener.url_base),
+                        &listener.url(&x5u_path),
                         &key,
                     )
                     .map_err(|e| e.to_string())?;
-                    if let Ok(mut d) = docs.lock() {
-                        d.clear();
-                        d.push((jku_path.clone(), jku.content_type, jku.document.clone()));
-                        d.push((x5u_path.clone(), x5u.content_type, x5u.document.clone()));
-                    }
+                    listener.serve(&jku_path, jku.content_type, jku.document.clone());
+                    listener.serve(&x5u_path, x5u.content_type, x5u.document.clone());
                     Ok(jku.forged.into_iter().chain(x5u.forged).collect())
                 };
             let outcome = super::forgery_check(ctx, &META, &jwt, &build, "a token signed with a key served from an attacker-chosen jku/x5u URL got the authorized answer").await;
-            let fetched: Vec<String> = listener.seen.lock().map(|s| s.clone()).unwrap_or_default();
+            let fetched = listener.fetched(&format!("/authprobe-{nonce}/"));
             match outcome {
                 Outcome::Pass | Outcome::Inconclusive(_) if !fetched.is_empty() => {
                     // The server fetched the attacker's URL: SSRF and key injection in the
