@@ -169,3 +169,18 @@ pub fn invalid_probe(opts: &ScanOptions) -> Option<Probe> {
         })
     }
 }
+
+/// Masks a secret for display: first two and last two characters.
+pub fn mask(secret: &[u8]) -> String {
+    let s = String::from_utf8_lossy(secret);
+    let chars: Vec<char> = s.chars().collect();
+    if chars.len() <= 4 {
+        return "*".repeat(chars.len().max(1));
+    }
+    format!(
+        "{}{}{}",
+        chars[..2].iter().collect::<String>(),
+        "*".repeat(chars.len() - 4),
+        chars[chars.len() - 2..].iter().collect::<String>()
+    )
+}

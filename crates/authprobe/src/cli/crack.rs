@@ -24,7 +24,7 @@ pub struct CrackOptions {
 }
 
 fn mask(secret: &str) -> String {
-    crate::checks::jwt::mask(secret.as_bytes())
+    crate::creds::mask(secret.as_bytes())
 }
 
 pub async fn run(o: CrackOptions) -> Result<i32> {

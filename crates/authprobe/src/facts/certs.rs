@@ -184,7 +184,17 @@ pub async fn cert_trial(ctx: &Scan, identity: Arc<ClientIdentity>) -> Result<Cer
             key_source: None,
         });
     };
-    let Some(k) = ctx.facts().jwt.key(ctx).await else {
+    let k = match ctx.facts().jwt.key(ctx).await {
+        Ok(k) => k,
+        Err(e) => {
+            return Ok(CertTrial {
+                full,
+                rebound: Some(Err(e)),
+                key_source: None,
+            });
+        }
+    };
+    let Some(k) = k else {
         return Ok(CertTrial {
             full,
             rebound: Some(Err("the token is bound to the user's certificate (cnf.x5t#S256), so the application refuses it over any other certificate whatever the certificate layer did; give the token's signing key (--jwt-key or --jwt-secret) so the probe can carry a token bound to the probe certificate".into())),

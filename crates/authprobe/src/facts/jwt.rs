@@ -115,10 +115,10 @@ pub struct Unverified {
 
 #[derive(Default)]
 pub struct JwtFacts {
-    cracked: OnceCell<Option<CrackResult>>,
-    key: OnceCell<Option<KnownKey>>,
-    minter: OnceCell<Option<Minter>>,
-    public_key: OnceCell<Option<FoundKey>>,
+    cracked: OnceCell<Result<Option<CrackResult>, String>>,
+    key: OnceCell<Result<Option<KnownKey>, String>>,
+    minter: OnceCell<Result<Option<Minter>, String>>,
+    public_key: OnceCell<Result<Option<FoundKey>, String>>,
     unverified: OnceCell<Option<Unverified>>,
     confusion: OnceCell<Result<SharedForgery, String>>,
     alg_none: OnceCell<Result<SharedForgery, String>>,
@@ -143,17 +143,24 @@ pub fn is_hmac(alg: Alg) -> bool {
 
 impl JwtFacts {
     /// Cracks an HS* bearer token once per scan, within `--crack-time`.
-    pub async fn cracked(&self, ctx: &Scan) -> Option<&CrackResult> {
+    /// `Err` when the cracker could not run (an unreadable `--wordlist`, say): the check
+    /// then says so instead of passing.
+    pub async fn cracked(&self, ctx: &Scan) -> Result<Option<&CrackResult>, String> {
         self.cracked
             .get_or_init(|| async {
-                let token = ctx.opts().creds.bearer.clone()?;
-                let jwt = Jwt::parse(&token).ok()?;
+                let Some(token) = ctx.opts().creds.bearer.clone() else {
+                    return Ok(None);
+                };
+                let Ok(jwt) = Jwt::parse(&token) else {
+                    return Ok(None);
+                };
                 if !token_alg(&jwt).is_some_and(is_hmac) {
-                    return None;
+                    return Ok(None);
                 }
                 let opts = ctx.opts().jwt.clone();
                 let run = tokio::task::spawn_blocking(move || {
-                    let target = authprobe_crack::Target::from_jwt(&token).ok()?;
+                    let target = authprobe_crack::Target::from_jwt(&token)
+                        .map_err(|e| format!("the cracker cannot take this token: {e}"))?;
                     let mut c = authprobe_crack::Cracker::new(target)
                         .source(authprobe_crack::Source::Builtin)
                         .rules(authprobe_crack::Rules::Default)
@@ -161,84 +168,102 @@ impl JwtFacts {
                     for w in &opts.wordlists {
                         c = c.source(authprobe_crack::Source::File(w.clone()));
                     }
-                    c.run().ok()
+                    c.run().map_err(|e| format!("the cracker failed: {e}"))
                 });
-                let outcome = run.await.ok()??;
-                Some(CrackResult {
+                let outcome = run
+                    .await
+                    .map_err(|e| format!("the cracker stopped: {e}"))??;
+                Ok(Some(CrackResult {
                     secret: outcome.found.clone(),
                     tried: outcome.tried,
                     elapsed: outcome.elapsed,
                     stopped: format!("{:?}", outcome.stopped).to_lowercase(),
-                })
+                }))
             })
             .await
             .as_ref()
+            .map(Option::as_ref)
+            .map_err(Clone::clone)
     }
 
     /// A key that signs tokens the server accepts, in order of preference: given
     /// (`--jwt-secret`, `--jwt-key`), recovered by the cracker, or the server's public key
     /// used as an HMAC secret when `jwt.key_confusion` showed the server accepts that with
     /// changed claims.
-    pub async fn key(&self, ctx: &Scan) -> Option<&KnownKey> {
+    pub async fn key(&self, ctx: &Scan) -> Result<Option<&KnownKey>, String> {
         self.key
             .get_or_init(|| async {
-                let jwt = user_jwt(ctx)?;
-                let alg = token_alg(&jwt)?;
+                let Some(jwt) = user_jwt(ctx) else {
+                    return Ok(None);
+                };
+                let Some(alg) = token_alg(&jwt) else {
+                    return Ok(None);
+                };
                 if let Some(secret) = &ctx.opts().jwt.secret {
                     let alg = if is_hmac(alg) { alg } else { Alg::Hs256 };
-                    return Some(KnownKey {
+                    return Ok(Some(KnownKey {
                         alg,
                         key: SigningKey::Hmac(secret.as_bytes().to_vec()),
                         source: "given with --jwt-secret".into(),
-                    });
+                    }));
                 }
                 if let Some(path) = &ctx.opts().jwt.key {
-                    let pem = crate::files::read_pem_text(path, "--jwt-key").ok()?;
-                    let key = PrivateKey::from_pem(&pem).ok()?;
+                    // A key the user gave that cannot be read is their mistake to hear
+                    // about, not a reason to report "needs the signing key".
+                    let pem = crate::files::read_pem_text(path, "--jwt-key")
+                        .map_err(|e| e.to_string())?;
+                    let key = PrivateKey::from_pem(&pem)
+                        .map_err(|e| format!("--jwt-key {}: {e}", path.display()))?;
                     let alg = if is_hmac(alg) { key.default_alg() } else { alg };
-                    return Some(KnownKey {
+                    return Ok(Some(KnownKey {
                         alg,
                         key: SigningKey::Private(key),
                         source: "given with --jwt-key".into(),
-                    });
+                    }));
                 }
-                if let Some(secret) = self.cracked(ctx).await.and_then(|c| c.secret.clone()) {
-                    return Some(KnownKey {
+                if let Some(secret) = self.cracked(ctx).await?.and_then(|c| c.secret.clone()) {
+                    return Ok(Some(KnownKey {
                         alg,
                         key: SigningKey::Hmac(secret),
                         source: "recovered by cracking the token's HMAC secret".into(),
-                    });
+                    }));
                 }
-                let confusion = self.confusion(ctx).await.as_ref().ok()?;
-                let m = confusion.minter(|label| label.to_string())?;
-                let Signer::Key { alg, key } = m.signer else {
-                    return None;
+                let Ok(confusion) = self.confusion(ctx).await.as_ref() else {
+                    return Ok(None);
                 };
-                Some(KnownKey {
+                let Some(m) = confusion.minter(|label| label.to_string()) else {
+                    return Ok(None);
+                };
+                let Signer::Key { alg, key } = m.signer else {
+                    return Ok(None);
+                };
+                Ok(Some(KnownKey {
                     alg,
                     key,
                     source: format!(
                         "confused from {} ({}), which jwt.key_confusion found accepted",
                         confusion.what, m.how
                     ),
-                })
+                }))
             })
             .await
             .as_ref()
+            .map(Option::as_ref)
+            .map_err(Clone::clone)
     }
 
     /// How to sign minted tokens so that the server accepts them, in order of preference:
     /// [`Self::key`] (given, cracked, confused), alg none, or the original signature kept
     /// over edited claims when the server does not verify signatures. Each only when the
     /// scan saw the server accept it with changed claims.
-    pub async fn minter(&self, ctx: &Scan) -> Option<&Minter> {
+    pub async fn minter(&self, ctx: &Scan) -> Result<Option<&Minter>, String> {
         self.minter
             .get_or_init(|| async {
-                if let Some(k) = self.key(ctx).await {
-                    return Some(Minter {
+                if let Some(k) = self.key(ctx).await? {
+                    return Ok(Some(Minter {
                         signer: Signer::key(k.alg, k.key.clone()),
                         how: format!("minted with the signing key {}", k.source),
-                    });
+                    }));
                 }
                 if let Ok(none) = self.alg_none(ctx).await
                     && let Some(m) = none.minter(|label| {
@@ -247,27 +272,34 @@ impl JwtFacts {
                         )
                     })
                 {
-                    return Some(m);
+                    return Ok(Some(m));
                 }
-                let u = self.unverified(ctx).await?;
-                u.unprotected.as_ref()?;
-                Some(Minter {
+                let unprotected = self
+                    .unverified(ctx)
+                    .await
+                    .is_some_and(|u| u.unprotected.is_some());
+                Ok(unprotected.then(|| Minter {
                     signer: Signer::OriginalSignature,
                     how: "forged from the user's token with its claims edited and its original signature kept, which the server accepts because it does not verify signatures (jwt.signature_not_verified)".into(),
-                })
+                }))
             })
             .await
             .as_ref()
+            .map(Option::as_ref)
+            .map_err(Clone::clone)
     }
 
     /// The server's public key: `--jwt-public-key`, or a JWKS at the usual well-known paths
     /// of the target's origin (with the transport credential). Never the token's own `x5c`:
-    /// that certificate is whatever the token says, not what the server trusts.
-    pub async fn public_key(&self, ctx: &Scan) -> Option<&FoundKey> {
+    /// that certificate is whatever the token says, not what the server trusts. `Err` when
+    /// the given file cannot be used.
+    pub async fn public_key(&self, ctx: &Scan) -> Result<Option<&FoundKey>, String> {
         self.public_key
             .get_or_init(|| async { find_public_key(ctx).await })
             .await
             .as_ref()
+            .map(Option::as_ref)
+            .map_err(Clone::clone)
     }
 
     /// Whether the server accepts tokens whose signature does not match: probed once with
@@ -309,7 +341,7 @@ impl JwtFacts {
                         "the token is HMAC-signed: there is no public key to confuse".into(),
                     );
                 }
-                let found = self.public_key(ctx).await.ok_or(
+                let found = self.public_key(ctx).await?.ok_or(
                     "no public key found (give --jwt-public-key, or serve a JWKS at /.well-known/jwks.json)",
                 )?;
                 let signers = authprobe_jwt::attacks::key_confusion_signers(
@@ -379,16 +411,23 @@ async fn probe_signers(ctx: &Scan, jwt: &Jwt, signers: &[(String, Signer)]) -> P
     .await
 }
 
-async fn find_public_key(ctx: &Scan) -> Option<FoundKey> {
+async fn find_public_key(ctx: &Scan) -> Result<Option<FoundKey>, String> {
     if let Some(path) = &ctx.opts().jwt.public_key {
-        let pem = crate::files::read_pem_text(path, "--jwt-public-key").ok()?;
-        let key = PublicKey::from_pem(&pem).ok()?;
-        return Some(FoundKey {
+        let pem =
+            crate::files::read_pem_text(path, "--jwt-public-key").map_err(|e| e.to_string())?;
+        let key = PublicKey::from_pem(&pem)
+            .map_err(|e| format!("--jwt-public-key {}: {e}", path.display()))?;
+        return Ok(Some(FoundKey {
             key,
             original: Some(pem.into_bytes()),
             source: format!("given with --jwt-public-key {}", path.display()),
-        });
+        }));
     }
+    Ok(discover_public_key(ctx).await)
+}
+
+/// A JWKS at the usual well-known paths of the target's origin.
+async fn discover_public_key(ctx: &Scan) -> Option<FoundKey> {
     let jwt = user_jwt(ctx)?;
     let kid = jwt
         .header()

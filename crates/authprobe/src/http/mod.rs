@@ -269,9 +269,11 @@ impl Http {
         let max = self.limits.max_timeouts_per_host;
         let timeouts = gate.consecutive_timeouts.load(Ordering::Relaxed);
         if max > 0 && timeouts >= max {
+            // Probes already in flight may time out after the host was given up; the
+            // reason names the threshold that gave it up, the same on every run.
             return Err(SendError::HostDown {
                 host: gate.name.clone(),
-                timeouts,
+                timeouts: max,
             });
         }
         Ok(())

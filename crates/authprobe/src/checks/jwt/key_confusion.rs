@@ -31,13 +31,17 @@ impl Check for KeyConfusion {
                 Ok(j) => j,
                 Err(o) => return o,
             };
+            // A --jwt-public-key that cannot be used is the user's to hear about.
+            if let Err(e) = ctx.facts().jwt.public_key(ctx).await {
+                return Outcome::Inconclusive(e);
+            }
             // Probed once, shared with the minted-token checks (the confused key signs for
             // them when it is accepted with changed claims).
             let shared = match ctx.facts().jwt.confusion(ctx).await {
                 Ok(f) => f,
                 Err(reason) => return Outcome::NotApplicable(reason.clone()),
             };
-            let Some(found) = ctx.facts().jwt.public_key(ctx).await else {
+            let Ok(Some(found)) = ctx.facts().jwt.public_key(ctx).await else {
                 return Outcome::NotApplicable("no public key found".into());
             };
             let build = |e: &[authprobe_jwt::Edit]| {

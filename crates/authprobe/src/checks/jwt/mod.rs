@@ -225,21 +225,6 @@ pub async fn forgery_check_with(
     }
 }
 
-/// Masks a secret for display: first two and last two characters.
-pub fn mask(secret: &[u8]) -> String {
-    let s = String::from_utf8_lossy(secret);
-    let chars: Vec<char> = s.chars().collect();
-    if chars.len() <= 4 {
-        return "*".repeat(chars.len().max(1));
-    }
-    format!(
-        "{}{}{}",
-        chars[..2].iter().collect::<String>(),
-        "*".repeat(chars.len() - 4),
-        chars[chars.len() - 2..].iter().collect::<String>()
-    )
-}
-
 /// Sends a token minted with the known key (or another way of signing the server was shown
 /// to accept, see [`JwtShared::minter`]) and reports when it is accepted. The minted token
 /// keeps every claim but the ones `mint` changes, the identity included.
@@ -255,7 +240,8 @@ pub async fn minted_check(
         Err(o) => return o,
     };
     let (values, how): (Vec<(String, Value)>, String) = match ctx.facts().jwt.minter(ctx).await {
-        Some(m) => match mint(&jwt, &m.signer) {
+        Err(e) => return Outcome::Inconclusive(e),
+        Ok(Some(m)) => match mint(&jwt, &m.signer) {
             Ok(f) => (
                 f.into_iter()
                     .map(|f| (f.label, minted_value(&f.token)))
@@ -264,7 +250,7 @@ pub async fn minted_check(
             ),
             Err(e) => return Outcome::Inconclusive(format!("could not mint: {e}")),
         },
-        None => match given {
+        Ok(None) => match given {
             Some((label, token)) => (
                 vec![(
                     label.to_string(),

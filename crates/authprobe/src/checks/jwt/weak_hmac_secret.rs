@@ -57,8 +57,12 @@ impl Check for WeakHmacSecret {
                     "the token is not HMAC-signed (HS256/384/512)".into(),
                 );
             }
-            let Some(result) = ctx.facts().jwt.cracked(ctx).await else {
-                return Outcome::Inconclusive("the cracker could not run on this token".into());
+            let result = match ctx.facts().jwt.cracked(ctx).await {
+                Ok(Some(r)) => r,
+                Ok(None) => {
+                    return Outcome::Inconclusive("the cracker could not run on this token".into());
+                }
+                Err(e) => return Outcome::Inconclusive(e),
             };
             let Some(secret) = &result.secret else {
                 return Outcome::Pass;
@@ -95,7 +99,7 @@ impl Check for WeakHmacSecret {
                 format!(
                     "the token's {} secret is {:?} (masked; {} characters), recovered offline in {:.2} s\nAnyone with one token can mint tokens for any identity. Reproduce: authprobe crack \"$AUTHPROBE_BEARER\" --show-secret",
                     jwt.alg().unwrap_or("HS"),
-                    super::mask(secret),
+                    crate::creds::mask(secret),
                     String::from_utf8_lossy(secret).chars().count(),
                     result.elapsed.as_secs_f64()
                 ),

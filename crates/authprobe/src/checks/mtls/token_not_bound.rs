@@ -120,7 +120,7 @@ impl Check for TokenNotBound {
 
             // With a known key: a token naming another certificate, over the user's own.
             if let Some(jwt) = &jwt
-                && let Some(k) = ctx.facts().jwt.key(ctx).await
+                && let Ok(Some(k)) = ctx.facts().jwt.key(ctx).await
             {
                 let other = match &second {
                     Some((id, _)) => mtls::thumbprint(id),
