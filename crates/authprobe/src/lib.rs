@@ -4,10 +4,32 @@
 //! TLS and certificate identity, HTTP Basic, and the TLS transport under them. It proves
 //! each finding with a reproducible request, scores the API and says how to fix it.
 //!
-//! Layout: [`http`] (the only way out to the network, with the safety limits), [`oracle`]
-//! (accepted / rejected / inconclusive), [`checks`] (metadata plus a probe each),
-//! [`engine`] (baselines and scheduling), [`report`] (model, scoring, renderings) and
-//! [`cli`].
+//! ## How a scan flows
+//!
+//! 1. [`options::ScanOptions`] says what to scan with what: the target, the credentials
+//!    the user gave, the limits, the JWT and Basic options.
+//! 2. [`engine::scan`] takes the baselines (the authorized request and its refused
+//!    variants, each twice, see [`scan::Baselines`]), stops with
+//!    [`engine::ScanError::CredentialsRefused`] when the user's own credentials are
+//!    refused, then schedules the catalog's checks ([`checks::registry`]): root causes
+//!    before the checks they explain, account-state-changing checks last, every request
+//!    through [`http`]'s limits.
+//! 3. Each check ([`check::Check`]) is its metadata ([`check::CheckMeta`]) and a probe in
+//!    one file, `checks/<family>/<id>.rs`. It runs with a narrow handle ([`scan::Scan`]):
+//!    the options, the baselines, the one refusal policy ([`scan::Compare`]), the facts
+//!    gathered at most once per scan ([`facts`]: keys, the crack result, the TLS scan,
+//!    client-auth discovery, the certificate trials, root causes) and engine services (the
+//!    [`callback`] listener). Requests carry secrets as shell variables ([`creds`],
+//!    [`http::Value`]), so evidence never holds them.
+//! 4. The [`oracle`] judges every answer: accepted, rejected, or inconclusive; two refusals
+//!    that look alike never make a finding.
+//! 5. The engine assembles the [`report::Report`] from the outcomes and the facts; the
+//!    report module scores it and renders it (pretty, JSON, SARIF, JUnit, Markdown, HTML).
+//!
+//! Layering, which `tests/architecture.rs` holds: the check API depends on the finding
+//! model and the scan handle only; a family imports the check API, the scan handle, the
+//! facts and the shared presentation helpers ([`basic_auth`], [`creds`]), never another
+//! family; nothing below the families (engine, facts, reports) imports one.
 
 pub mod basic_auth;
 pub mod callback;

@@ -223,6 +223,11 @@ impl Scan {
     /// that got no answer (not even a refusal) is noted against the running check, which
     /// then cannot pass (see `run_one`).
     pub async fn send(&self, probe: Probe) -> Result<Exchange, String> {
+        if let Ok(Err(e)) = RUNNING.try_with(|r| r.spend()) {
+            // A check stopped by its budget has not ruled anything out.
+            let _ = RUNNING.try_with(|r| r.note(e.clone()));
+            return Err(e);
+        }
         let r = self.http.exchange(probe).await.map_err(|e| match e {
             SendError::Budget(n) => format!("request budget of {n} exhausted (--max-requests)"),
             other => other.to_string(),
@@ -237,7 +242,7 @@ impl Scan {
             Err(e) => Some(e.clone()),
         };
         if let Some(f) = failure {
-            let _ = UNANSWERED.try_with(|u| u.note(f));
+            let _ = RUNNING.try_with(|u| u.note(f));
         }
         r
     }
@@ -251,25 +256,48 @@ impl Scan {
     }
 }
 
-/// Probes of the running check that got no answer: a transport error is not a refusal,
-/// so a check that met one cannot claim the flaw is absent.
+/// The running check's account: its probes that got no answer (a transport error is not
+/// a refusal, so a check that met one cannot claim the flaw is absent), and its request
+/// budget (`CheckMeta::budget`), which the engine holds it to.
 #[derive(Default)]
-pub(crate) struct Unanswered {
-    pub(crate) count: AtomicUsize,
+pub(crate) struct Running {
+    pub(crate) unanswered: AtomicUsize,
     pub(crate) first: std::sync::Mutex<Option<String>>,
+    /// The most requests the check may send; 0 for no limit of its own.
+    pub(crate) budget: usize,
+    pub(crate) spent: AtomicUsize,
 }
 
-impl Unanswered {
+impl Running {
+    pub(crate) fn with_budget(budget: usize) -> Self {
+        Self {
+            budget,
+            ..Self::default()
+        }
+    }
+
     pub(crate) fn note(&self, e: String) {
-        self.count.fetch_add(1, Ordering::Relaxed);
+        self.unanswered.fetch_add(1, Ordering::Relaxed);
         if let Ok(mut f) = self.first.lock()
             && f.is_none()
         {
             *f = Some(e);
         }
     }
+
+    /// Takes one request from the budget; `Err` once it is spent.
+    fn spend(&self) -> Result<(), String> {
+        let n = self.spent.fetch_add(1, Ordering::Relaxed);
+        if self.budget > 0 && n >= self.budget {
+            return Err(format!(
+                "the check's own request budget of {} is spent",
+                self.budget
+            ));
+        }
+        Ok(())
+    }
 }
 
 tokio::task_local! {
-    pub(crate) static UNANSWERED: Arc<Unanswered>;
+    pub(crate) static RUNNING: Arc<Running>;
 }

@@ -12,7 +12,7 @@ use crate::finding::Finding;
 use crate::http::{Http, Probe, TransportError};
 use crate::oracle::{Class, Sample};
 use crate::report::{Report, Skipped};
-use crate::scan::{Baseline, Baselines, Scan, UNANSWERED, Unanswered};
+use crate::scan::{Baseline, Baselines, RUNNING, Running, Scan};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Instant, SystemTime};
@@ -99,16 +99,21 @@ fn explained(meta: &CheckMeta, done: &[(&'static CheckMeta, Outcome)]) -> Option
     })
 }
 
+/// The check's request budget for this scan, from its metadata.
+fn budget_of(_meta: &CheckMeta, _opts: &ScanOptions) -> usize {
+    0
+}
+
 async fn run_one(
     check: &dyn Check,
     ctx: &Scan,
     progress: &Progress,
 ) -> (&'static CheckMeta, Outcome) {
-    let unanswered = Arc::new(Unanswered::default());
-    let mut out = UNANSWERED.scope(unanswered.clone(), check.run(ctx)).await;
-    let n = unanswered.count.load(Ordering::Relaxed);
+    let running = Arc::new(Running::with_budget(budget_of(check.meta(), ctx.opts())));
+    let mut out = RUNNING.scope(running.clone(), check.run(ctx)).await;
+    let n = running.unanswered.load(Ordering::Relaxed);
     if n > 0 && matches!(out, Outcome::Pass) {
-        let first = unanswered
+        let first = running
             .first
             .lock()
             .ok()
