@@ -6,14 +6,18 @@
 //!
 //! Layout: [`http`] (the only way out to the network, with the safety limits), [`oracle`]
 //! (accepted / rejected / inconclusive), [`checks`] (metadata plus a probe each),
-//! [`engine`] (baselines and scheduling), [`report`] (model, scoring, renderings) and
-//! [`cli`].
+//! [`engine`] (baselines and scheduling), [`report`] (model, scoring, renderings),
+//! [`load`] (the certificate and key files a user names) and [`lab_target`] (scan options
+//! for the built-in lab). The command line is the package's binary, not part of this API.
 
 pub mod checks;
-pub mod cli;
 pub mod engine;
-pub mod files;
 pub mod finding;
 pub mod http;
+pub mod lab_target;
+pub mod load;
 pub mod oracle;
 pub mod report;
+
+/// The capped file reads under their former path, which the checks still use.
+pub use load::files;
