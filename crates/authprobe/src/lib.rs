@@ -30,19 +30,23 @@
 //! model and the scan handle only; a family imports the check API, the scan handle, the
 //! facts and the shared presentation helpers ([`basic_auth`], [`creds`]), never another
 //! family; nothing below the families (engine, facts, reports) imports one.
+//!
+//! Around the scan: [`load`] reads the certificate and key files a user names, with typed
+//! errors; [`lab_target`] makes scan options for the built-in lab. The command line is the
+//! package's binary (`src/main.rs`, `src/cli/`), not part of this API.
 
 pub mod basic_auth;
 pub mod callback;
 pub mod check;
 pub mod checks;
-pub mod cli;
 pub mod creds;
 pub mod engine;
 pub mod evidence;
 pub mod facts;
-pub mod files;
 pub mod finding;
 pub mod http;
+pub mod lab_target;
+pub mod load;
 pub mod options;
 pub mod oracle;
 pub mod pki;

@@ -101,3 +101,78 @@ pub struct ScanOptions {
     pub jwt: JwtOptions,
     pub basic: BasicOptions,
 }
+
+/// The one way to build [`ScanOptions`], shared by the command line and the lab: start from
+/// a target with nothing else known, then say what is.
+impl ScanOptions {
+    /// Scan `target` with no credential, default limits, the system's trust store, every
+    /// check, GET/HEAD/OPTIONS only and secrets redacted.
+    pub fn new(target: Url) -> Self {
+        ScanOptions {
+            target,
+            http_url: None,
+            origin: None,
+            creds: Credentials::default(),
+            limits: Limits::default(),
+            tls: TlsSettings::default(),
+            show_secrets: false,
+            allow_unsafe_methods: false,
+            only: Vec::new(),
+            jwt: JwtOptions::defaults(),
+            basic: BasicOptions::default(),
+        }
+    }
+
+    /// The plain-HTTP URL of the same resource (`--http-url`).
+    pub fn with_http_url(mut self, url: Option<Url>) -> Self {
+        self.http_url = url;
+        self
+    }
+
+    /// The same resource at the application's own address behind its TLS proxy.
+    pub fn with_origin(mut self, url: Option<Url>) -> Self {
+        self.origin = url;
+        self
+    }
+
+    pub fn with_credentials(mut self, creds: Credentials) -> Self {
+        self.creds = creds;
+        self
+    }
+
+    pub fn with_limits(mut self, limits: Limits) -> Self {
+        self.limits = limits;
+        self
+    }
+
+    pub fn with_tls(mut self, tls: TlsSettings) -> Self {
+        self.tls = tls;
+        self
+    }
+
+    pub fn with_jwt(mut self, jwt: JwtOptions) -> Self {
+        self.jwt = jwt;
+        self
+    }
+
+    pub fn with_basic(mut self, basic: BasicOptions) -> Self {
+        self.basic = basic;
+        self
+    }
+
+    /// Run only these checks (ids or families); empty runs every one.
+    pub fn with_only(mut self, checks: Vec<String>) -> Self {
+        self.only = checks;
+        self
+    }
+
+    pub fn with_show_secrets(mut self, show: bool) -> Self {
+        self.show_secrets = show;
+        self
+    }
+
+    pub fn with_unsafe_methods(mut self, allow: bool) -> Self {
+        self.allow_unsafe_methods = allow;
+        self
+    }
+}

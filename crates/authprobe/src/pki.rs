@@ -319,8 +319,8 @@ fn write_private(path: &Path, bytes: &[u8]) -> Result<()> {
 }
 
 fn load_ca(cert: &Path, key: &Path) -> Result<Issuer<'static, KeyPair>> {
-    let cert_pem = crate::files::read_pem_text(cert, "--client-ca-cert")?;
-    let key_pem = crate::files::read_pem_text(key, "--client-ca-key")?;
+    let cert_pem = crate::load::files::read_pem_text(cert, "--client-ca-cert")?;
+    let key_pem = crate::load::files::read_pem_text(key, "--client-ca-key")?;
     let key = KeyPair::from_pem(&key_pem).map_err(|e| {
         anyhow!(
             "--client-ca-key {} is not a PEM private key rcgen can sign with: {e}",

@@ -3,7 +3,7 @@
 //! loaded with the library loader; a few errors also go through the binary for the exit
 //! code and the one-line rule.
 
-use authprobe::http::{load_identity, load_identity_with};
+use authprobe::load::{LoadError, load_identity, load_identity_with};
 use std::path::Path;
 use std::process::Command;
 
@@ -92,8 +92,8 @@ fn pem_der(path: &Path) -> Vec<u8> {
 }
 
 /// One line, names `file`, never shows the passphrase.
-fn check_error(e: anyhow::Error, file: &Path, says: &str) {
-    let e = format!("{e:#}");
+fn check_error(e: LoadError, file: &Path, says: &str) {
+    let e = format!("{:#}", anyhow::Error::from(e));
     assert!(!e.contains('\n'), "{e}");
     assert!(!e.contains(PASS) && !e.contains("not-the-pass"), "{e}");
     assert!(e.contains(&file.display().to_string()), "{e}");

@@ -25,7 +25,7 @@ async fn scan_with(
         timeout: Duration::from_secs(5),
         ..Limits::default()
     };
-    let mut opts = authprobe::cli::lab_scan_options(&lab.ready, limits).expect("options");
+    let mut opts = authprobe::lab_target::scan_options(&lab.ready, limits).expect("options");
     opts.only = checks.iter().map(|s| s.to_string()).collect();
     edit(&mut opts);
     engine::scan(opts, Arc::new(Progress::default()))

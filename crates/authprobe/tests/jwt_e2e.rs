@@ -2,47 +2,27 @@
 //! hardened lab yields no `jwt.*` finding; and the traps that fool status-code scanners
 //! (200 error pages, redirects on bad tokens) give no finding.
 
-use authprobe::engine::{self, Progress, ScanOptions};
+mod common;
+
+use authprobe::engine::ScanOptions;
 use authprobe::http::Limits;
 use authprobe::report::Report;
 use authprobe_lab::{Lab, LabOptions, Profile};
+use common::scan;
 use std::sync::Arc;
 use std::time::Duration;
 
 async fn lab(flaws: &[&str]) -> Lab {
-    authprobe_lab::start(LabOptions {
-        profile: Profile::Hardened,
-        flaws: flaws.iter().map(|s| s.to_string()).collect(),
-        origin: false,
-        modes: Vec::new(),
-    })
-    .await
-    .expect("lab starts")
+    common::lab(Profile::Hardened, flaws).await
 }
 
 /// Scan options as a user who knows the staging signing key would pass them.
 fn options(lab: &Lab, with_key: bool) -> ScanOptions {
-    let limits = Limits {
-        timeout: Duration::from_secs(5),
-        ..Limits::default()
-    };
-    let mut o = authprobe::cli::lab_scan_options(&lab.ready, limits).unwrap();
-    let key = &lab.jwt_key;
+    let mut o = common::options(lab, common::quick_limits());
     if with_key {
-        let text = std::fs::read_to_string(key).unwrap();
-        if text.contains("-----BEGIN") {
-            o.jwt.key = Some(key.clone());
-        } else {
-            o.jwt.secret = Some(text);
-        }
+        common::give_signing_key(&mut o, lab);
     }
     o
-}
-
-async fn scan(o: ScanOptions) -> Report {
-    engine::scan(o, Arc::new(Progress::default()))
-        .await
-        .expect("scan completes")
 }
 
 fn jwt_ids(r: &Report) -> Vec<&str> {
@@ -452,7 +432,7 @@ mod traps {
             ),
         );
         let url = server(token.clone(), refusal).await;
-        let mut o = authprobe::cli::lab_scan_options(
+        let mut o = authprobe::lab_target::scan_options(
             &authprobe_lab::start(LabOptions::default())
                 .await
                 .unwrap()
@@ -611,7 +591,7 @@ mod identity_lookup {
         let token = format!("{input}.{}", mac(&input));
         let seen = Arc::new(Mutex::new(Vec::new()));
         let url = server(mode, seen.clone()).await;
-        let mut o = authprobe::cli::lab_scan_options(
+        let mut o = authprobe::lab_target::scan_options(
             &authprobe_lab::start(LabOptions::default())
                 .await
                 .unwrap()

@@ -2,48 +2,22 @@
 //! Each flaw alone must make its check fire; the hardened lab must give nothing above
 //! info and grade A.
 
+mod common;
+
 use authprobe::engine::{self, Progress};
 use authprobe::finding::Severity;
 use authprobe::http::Limits;
 use authprobe::report::Report;
 use authprobe_lab::{LabOptions, Profile};
+use common::{give_signing_key, ids};
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 async fn scan_lab(profile: Profile, flaws: &[&str]) -> Report {
-    let lab = authprobe_lab::start(LabOptions {
-        profile,
-        flaws: flaws.iter().map(|s| s.to_string()).collect(),
-        origin: false,
-        modes: Vec::new(),
-    })
-    .await
-    .expect("lab starts");
-    let limits = Limits {
-        timeout: Duration::from_secs(5),
-        ..Limits::default()
-    };
-    let mut opts = authprobe::cli::lab_scan_options(&lab.ready, limits).expect("options");
+    let lab = common::lab(profile, flaws).await;
+    let mut opts = common::options(&lab, common::quick_limits());
     give_signing_key(&mut opts, &lab);
-    engine::scan(opts, Arc::new(Progress::default()))
-        .await
-        .expect("scan completes")
-}
-
-/// The lab's token signing key, as a user who knows their staging key gives it: the lab
-/// binds tokens to the certificate (RFC 8705), so a swapped-certificate probe can only
-/// tell anything with a token re-bound to the probe certificate.
-fn give_signing_key(opts: &mut engine::ScanOptions, lab: &authprobe_lab::Lab) {
-    let key = std::fs::read_to_string(&lab.jwt_key).expect("lab key");
-    if key.starts_with("-----BEGIN") {
-        opts.jwt.key = Some(lab.jwt_key.clone());
-    } else {
-        opts.jwt.secret = Some(key.trim().to_string());
-    }
-}
-
-fn ids(r: &Report) -> Vec<&str> {
-    r.findings.iter().map(|f| f.id.as_str()).collect()
+    common::scan(opts).await
 }
 
 async fn assert_flaw_fires_alone(flaw: &str) {
@@ -163,7 +137,7 @@ async fn lockout_only(flaws: &[&str], attempts: usize) -> (authprobe_lab::Lab, R
     })
     .await
     .unwrap();
-    let mut opts = authprobe::cli::lab_scan_options(&lab.ready, Limits::default()).unwrap();
+    let mut opts = authprobe::lab_target::scan_options(&lab.ready, Limits::default()).unwrap();
     opts.basic.lockout_attempts = attempts;
     let r = engine::scan_with(
         opts,
@@ -331,7 +305,7 @@ async fn vulnerable_lab_fires_every_check_and_keeps_secrets_out() {
     })
     .await
     .unwrap();
-    let opts = authprobe::cli::lab_scan_options(&lab.ready, Limits::default()).unwrap();
+    let opts = authprobe::lab_target::scan_options(&lab.ready, Limits::default()).unwrap();
     let r = engine::scan(opts, Arc::new(Progress::default()))
         .await
         .unwrap();
@@ -415,7 +389,7 @@ async fn scan_without_credentials_still_finds_missing_auth_tentatively() {
     })
     .await
     .unwrap();
-    let mut opts = authprobe::cli::lab_scan_options(&lab.ready, Limits::default()).unwrap();
+    let mut opts = authprobe::lab_target::scan_options(&lab.ready, Limits::default()).unwrap();
     opts.creds = Default::default();
     let r = engine::scan(opts, Arc::new(Progress::default()))
         .await

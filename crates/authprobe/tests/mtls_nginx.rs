@@ -3,26 +3,25 @@
 //! `X-SSL-Client-Cert` ($ssl_client_escaped_cert), as many deployments do. Each
 //! `ssl_verify_client` mode must give the findings it deserves.
 
-#[path = "../../authprobe-tls/tests/common/mod.rs"]
 mod common;
+#[path = "../../authprobe-tls/tests/common/mod.rs"]
+mod nginx;
 
 use authprobe::engine::{self, Progress};
-use authprobe::http::Limits;
 use authprobe::report::Report;
 use authprobe_lab::{Lab, LabOptions, Profile};
-use common::{Nginx, tools_available};
+use common::sorted_ids as ids;
+use nginx::{Nginx, tools_available};
 use std::sync::Arc;
-use std::time::Duration;
 
 async fn lab(flaws: &[&str]) -> Lab {
-    authprobe_lab::start(LabOptions {
+    common::lab_with(LabOptions {
         profile: Profile::Hardened,
-        flaws: flaws.iter().map(|s| s.to_string()).collect(),
+        flaws: common::strings(flaws),
         origin: true,
         modes: Vec::new(),
     })
     .await
-    .expect("lab starts")
 }
 
 /// nginx with a server certificate from the lab's CA, verifying clients against the same
@@ -75,11 +74,7 @@ fn nginx(lab: &Lab, mode: &str) -> Nginx {
 /// The mtls checks (and auth.token_optional_with_cert) through nginx, optionally with
 /// the origin named (`--origin`).
 async fn scan(lab: &Lab, ng: &Nginx, with_origin: bool) -> Report {
-    let limits = Limits {
-        timeout: Duration::from_secs(5),
-        ..Limits::default()
-    };
-    let mut opts = authprobe::cli::lab_scan_options(&lab.ready, limits).unwrap();
+    let mut opts = common::options(lab, common::quick_limits());
     let path = &lab.ready.protected_path;
     opts.target = format!("https://{}{path}", ng.addr).parse().unwrap();
     opts.http_url = None;
@@ -96,12 +91,6 @@ async fn scan(lab: &Lab, ng: &Nginx, with_origin: bool) -> Report {
     engine::scan(opts, Arc::new(Progress::default()))
         .await
         .unwrap_or_else(|e| panic!("scan through nginx: {e}\n{}", ng.log()))
-}
-
-fn ids(r: &Report) -> Vec<&str> {
-    let mut v: Vec<&str> = r.findings.iter().map(|f| f.id.as_str()).collect();
-    v.sort();
-    v
 }
 
 #[tokio::test]

@@ -1,14 +1,13 @@
 //! Every report format, rendered from reports of the vulnerable and the hardened lab (and
 //! from hand-built reports for the edge cases a lab does not produce).
 
+mod common;
+
 use authprobe::checks;
-use authprobe::engine::{self, Progress};
-use authprobe::http::Limits;
 use authprobe::report::{Report, html, junit, markdown, sarif};
-use authprobe_lab::{LabOptions, Profile};
+use authprobe_lab::Profile;
 use serde_json::Value;
-use std::sync::{Arc, OnceLock};
-use std::time::Duration;
+use std::sync::OnceLock;
 
 struct Labs {
     vulnerable: Report,
@@ -16,22 +15,8 @@ struct Labs {
 }
 
 async fn scan_lab(profile: Profile) -> Report {
-    let lab = authprobe_lab::start(LabOptions {
-        profile,
-        flaws: Vec::new(),
-        origin: false,
-        modes: Vec::new(),
-    })
-    .await
-    .expect("lab starts");
-    let limits = Limits {
-        timeout: Duration::from_secs(5),
-        ..Limits::default()
-    };
-    let opts = authprobe::cli::lab_scan_options(&lab.ready, limits).expect("options");
-    engine::scan(opts, Arc::new(Progress::default()))
-        .await
-        .expect("scan completes")
+    let lab = common::lab(profile, &[]).await;
+    common::scan(common::options(&lab, common::quick_limits())).await
 }
 
 /// One scan of each lab, shared by every test: the reports are plain data once made.

@@ -3,9 +3,9 @@
 //! suites or weak certificates, so the lab cannot stand in for these.
 
 #[path = "../../authprobe-tls/tests/common/mod.rs"]
-mod common;
+mod nginx;
 
-use common::{Nginx, openssl, tools_available};
+use nginx::{Nginx, openssl, tools_available};
 use serde_json::Value;
 use std::collections::{BTreeMap, BTreeSet};
 use std::process::{Command, Output};

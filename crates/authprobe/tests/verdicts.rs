@@ -2,42 +2,32 @@
 //! fooled the scanner (issue 12's observations), each tested three ways where it applies:
 //! the flaw fires, the hardened variant is silent, and refused credentials stop the scan.
 
+mod common;
+
 use authprobe::engine::{self, Progress, ScanError, ScanOptions};
-use authprobe::http::Limits;
 use authprobe::report::Report;
 use authprobe_lab::{Lab, LabOptions, Profile};
 use std::sync::Arc;
-use std::time::Duration;
 
 async fn lab(flaws: &[&str], modes: &[&str]) -> Lab {
-    authprobe_lab::start(LabOptions {
+    common::lab_with(LabOptions {
         profile: Profile::Hardened,
-        flaws: flaws.iter().map(|s| s.to_string()).collect(),
-        modes: modes.iter().map(|s| s.to_string()).collect(),
+        flaws: common::strings(flaws),
+        modes: common::strings(modes),
         origin: false,
     })
     .await
-    .expect("lab starts")
 }
 
 fn options(lab: &Lab, checks: &[&str]) -> ScanOptions {
-    let limits = Limits {
-        timeout: Duration::from_secs(5),
-        ..Limits::default()
-    };
-    let mut o = authprobe::cli::lab_scan_options(&lab.ready, limits).expect("options");
+    let mut o = common::options(lab, common::quick_limits());
     o.only = checks.iter().map(|s| s.to_string()).collect();
     o
 }
 
 /// The lab's signing key, as a user who knows their staging key gives it.
 fn with_key(mut o: ScanOptions, lab: &Lab) -> ScanOptions {
-    let key = std::fs::read_to_string(&lab.jwt_key).expect("lab key");
-    if key.starts_with("-----BEGIN") {
-        o.jwt.key = Some(lab.jwt_key.clone());
-    } else {
-        o.jwt.secret = Some(key.trim().to_string());
-    }
+    common::give_signing_key(&mut o, lab);
     o
 }
 
@@ -53,11 +43,7 @@ async fn scan(o: ScanOptions) -> Result<Report, ScanError> {
     engine::scan(o, Arc::new(Progress::default())).await
 }
 
-fn ids(r: &Report) -> Vec<&str> {
-    let mut v: Vec<&str> = r.findings.iter().map(|f| f.id.as_str()).collect();
-    v.sort();
-    v
-}
+use common::sorted_ids as ids;
 
 fn inconclusive<'a>(r: &'a Report, id: &str) -> Option<&'a str> {
     r.inconclusive

@@ -3,7 +3,7 @@
 //! `--server-ca`): PEM chains, PEM keys (PKCS#1, PKCS#8, encrypted PKCS#8, SEC1) and
 //! PKCS#12 files, on arbitrary bytes. An error is fine; a panic is not.
 
-use authprobe::http::identity_from_bytes;
+use authprobe::load::identity_from_bytes;
 use libfuzzer_sys::fuzz_target;
 use std::path::Path;
 

@@ -210,7 +210,7 @@ impl JwtFacts {
                 if let Some(path) = &ctx.opts().jwt.key {
                     // A key the user gave that cannot be read is their mistake to hear
                     // about, not a reason to report "needs the signing key".
-                    let pem = crate::files::read_pem_text(path, "--jwt-key")
+                    let pem = crate::load::files::read_pem_text(path, "--jwt-key")
                         .map_err(|e| e.to_string())?;
                     let key = PrivateKey::from_pem(&pem)
                         .map_err(|e| format!("--jwt-key {}: {e}", path.display()))?;
@@ -413,8 +413,8 @@ async fn probe_signers(ctx: &Scan, jwt: &Jwt, signers: &[(String, Signer)]) -> P
 
 async fn find_public_key(ctx: &Scan) -> Result<Option<FoundKey>, String> {
     if let Some(path) = &ctx.opts().jwt.public_key {
-        let pem =
-            crate::files::read_pem_text(path, "--jwt-public-key").map_err(|e| e.to_string())?;
+        let pem = crate::load::files::read_pem_text(path, "--jwt-public-key")
+            .map_err(|e| e.to_string())?;
         let key = PublicKey::from_pem(&pem)
             .map_err(|e| format!("--jwt-public-key {}: {e}", path.display()))?;
         return Ok(Some(FoundKey {

@@ -5,10 +5,7 @@
 mod tls;
 mod value;
 
-pub use tls::{
-    AcceptAny, ClientIdentity, KeyForm, TlsSettings, identity_from_bytes, load_certs,
-    load_identity, load_identity_pass_used, load_identity_with, load_server_ca,
-};
+pub use tls::{AcceptAny, ClientIdentity, KeyForm, TlsSettings};
 pub use value::{Seg, Value};
 
 use std::collections::HashMap;

@@ -63,7 +63,7 @@ pub fn inspect(token: &str, json: bool, max_lifetime: Duration) -> Result<i32> {
 
 /// `EXPIRED` or `NOT YET VALID` with the reason, judged against this machine's clock.
 fn validity(jwt: &Jwt) -> Option<(&'static str, String)> {
-    use crate::engine::preflight::{TokenTime, ago, token_time, utc};
+    use authprobe::engine::preflight::{TokenTime, ago, token_time, utc};
     Some(match token_time(jwt)? {
         TokenTime::Expired { exp, now } => (
             "EXPIRED",
@@ -82,7 +82,7 @@ fn times(jwt: &Jwt) -> Vec<(&'static str, String)> {
         .into_iter()
         .filter_map(|n| {
             let v = jwt.claims().get(n)?.as_f64()?;
-            (v >= 0.0).then(|| (n, crate::engine::preflight::utc(v as u64)))
+            (v >= 0.0).then(|| (n, authprobe::engine::preflight::utc(v as u64)))
         })
         .collect()
 }

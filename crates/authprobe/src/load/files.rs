@@ -3,7 +3,7 @@
 //! naming the limit instead of reading until memory runs out. Wordlists are not read here:
 //! they are streamed line by line.
 
-use anyhow::{Context, Result, bail};
+use super::LoadError;
 use std::io::Read;
 use std::path::Path;
 
@@ -19,19 +19,25 @@ pub const MAX_REPORT_FILE: u64 = 16 * 1024 * 1024;
 /// refused from its size without being read; anything else (a device, a pipe) is read
 /// up to one byte past the cap. `what` names the option (`--server-ca`), `kind` what the
 /// cap is for (`PEM and key files`).
-pub fn read_capped(path: &Path, cap: u64, what: &str, kind: &str) -> Result<Vec<u8>> {
-    let too_big = || {
-        anyhow::anyhow!(
-            "{what} {} is larger than the {} limit for {kind}",
-            path.display(),
-            size(cap)
-        )
+pub fn read_capped(path: &Path, cap: u64, what: &str, kind: &str) -> Result<Vec<u8>, LoadError> {
+    let too_big = || LoadError::TooLarge {
+        what: what.to_string(),
+        path: path.to_path_buf(),
+        cap,
+        kind: kind.to_string(),
     };
-    let file = std::fs::File::open(path)
-        .with_context(|| format!("cannot read {what} {}", path.display()))?;
+    let unreadable = |source| LoadError::Read {
+        what: what.to_string(),
+        path: path.to_path_buf(),
+        source,
+    };
+    let file = std::fs::File::open(path).map_err(unreadable)?;
     if let Ok(m) = file.metadata() {
         if m.is_dir() {
-            bail!("cannot read {what} {}: it is a directory", path.display());
+            return Err(LoadError::Directory {
+                what: what.to_string(),
+                path: path.to_path_buf(),
+            });
         }
         if m.is_file() && m.len() > cap {
             return Err(too_big());
@@ -40,7 +46,7 @@ pub fn read_capped(path: &Path, cap: u64, what: &str, kind: &str) -> Result<Vec<
     let mut bytes = Vec::new();
     file.take(cap + 1)
         .read_to_end(&mut bytes)
-        .with_context(|| format!("cannot read {what} {}", path.display()))?;
+        .map_err(unreadable)?;
     if bytes.len() as u64 > cap {
         return Err(too_big());
     }
@@ -48,18 +54,16 @@ pub fn read_capped(path: &Path, cap: u64, what: &str, kind: &str) -> Result<Vec<
 }
 
 /// [`read_capped`] with [`MAX_KEY_FILE`], for certificates and keys.
-pub fn read_key_file(path: &Path, what: &str) -> Result<Vec<u8>> {
+pub fn read_key_file(path: &Path, what: &str) -> Result<Vec<u8>, LoadError> {
     read_capped(path, MAX_KEY_FILE, what, "PEM, DER and PKCS#12 files")
 }
 
 /// [`read_key_file`] as text (PEM): bytes that are not UTF-8 are an error naming the file.
-pub fn read_pem_text(path: &Path, what: &str) -> Result<String> {
+pub fn read_pem_text(path: &Path, what: &str) -> Result<String, LoadError> {
     let bytes = read_key_file(path, what)?;
-    String::from_utf8(bytes).map_err(|_| {
-        anyhow::anyhow!(
-            "{what} {} is not a PEM file (it holds bytes that are not text)",
-            path.display()
-        )
+    String::from_utf8(bytes).map_err(|_| LoadError::NotText {
+        what: what.to_string(),
+        path: path.to_path_buf(),
     })
 }
 

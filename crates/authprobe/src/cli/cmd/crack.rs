@@ -1,9 +1,9 @@
 //! `authprobe crack`: the offline HMAC cracker from the command line. Exit 0 when the
 //! secret is found, 1 when every candidate was tried (or time ran out), 2 on errors.
 
+use crate::cli::output;
 use anyhow::{Context, Result, anyhow};
 use authprobe_crack::{Cracker, Rules, Source, Stopped, Target};
-use std::io::IsTerminal;
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -24,7 +24,7 @@ pub struct CrackOptions {
 }
 
 fn mask(secret: &str) -> String {
-    crate::creds::mask(secret.as_bytes())
+    authprobe::creds::mask(secret.as_bytes())
 }
 
 pub async fn run(o: CrackOptions) -> Result<i32> {
@@ -79,11 +79,11 @@ pub async fn run(o: CrackOptions) -> Result<i32> {
         let line = authprobe_crack::export_hashcat(token.trim())?;
         std::fs::write(path, line + "\n")
             .with_context(|| format!("cannot write {}", path.display()))?;
-        eprintln!(
+        output::note(&format!(
             "wrote {} (hashcat -m 16500 {} wordlist.txt)",
             path.display(),
             path.display()
-        );
+        ));
     }
     let alg = target.alg().name().to_string();
     let rules = match o.rules.as_str() {
@@ -107,7 +107,7 @@ pub async fn run(o: CrackOptions) -> Result<i32> {
     let cancel = Arc::new(AtomicBool::new(false));
     cracker = cracker.cancel_flag(cancel.clone());
     let progress = cracker.progress();
-    let bar = (o.progress && std::io::stderr().is_terminal()).then(|| {
+    let bar = output::shows_progress(!o.progress).then(|| {
         let b = indicatif::ProgressBar::new(0);
         b.set_style(
             indicatif::ProgressStyle::with_template(

@@ -1,0 +1,469 @@
+//! The command line's arguments: every command, option and value parser (clap derive),
+//! and nothing else. What they mean for a scan is in [`super::convert`].
+
+use authprobe::finding::Severity;
+use clap::{Args, Parser, Subcommand, ValueEnum};
+use std::path::PathBuf;
+use std::time::Duration;
+
+#[derive(Parser)]
+#[command(
+    name = "authprobe",
+    version,
+    about = "Black-box scanner for the authentication layer of HTTP APIs: JWT, mutual TLS, HTTP Basic and the TLS under them.",
+    after_help = "Exit codes: 0 scan done and gates pass · 1 a gate (--fail-on, --min-score) failed · 2 usage, connection or target error.\nRun `authprobe demo` to see a scan of the built-in vulnerable lab."
+)]
+pub struct Cli {
+    /// Diagnostics on stderr: -v info, -vv debug, -vvv trace (default: RUST_LOG, else
+    /// warnings only).
+    #[arg(short, long, action = clap::ArgAction::Count, global = true)]
+    pub verbose: u8,
+    /// No progress indicator and no notes on stderr; errors and failed gates still show.
+    #[arg(short, long, global = true)]
+    pub quiet: bool,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Subcommand)]
+pub enum Command {
+    /// Scan one protected API resource.
+    Scan(Box<ScanArgs>),
+    /// Run the built-in target API with switchable flaws (for tests and demos).
+    Lab(LabArgs),
+    /// Start the vulnerable lab in-process and scan it.
+    Demo(DemoArgs),
+    /// List the checks authprobe runs.
+    Checks(ChecksArgs),
+    /// Probe one TLS endpoint only: protocols, suites, groups and certificate (the tls.*
+    /// transport checks), without any HTTP request.
+    Tls(TlsArgs),
+    /// Recover the HMAC secret of an HS256/384/512 token offline.
+    Crack(CrackArgs),
+    /// Work with a token offline.
+    #[command(subcommand)]
+    Token(TokenCommand),
+    /// With a test CA: mint a client certificate for a subject and the CRL that revokes
+    /// it; deploy the CRL, then scan with --revoked-cert/--revoked-key.
+    MintRevoked(MintRevokedArgs),
+}
+
+#[derive(Args)]
+pub struct MintRevokedArgs {
+    /// The test CA's certificate (PEM).
+    #[arg(long, value_name = "PEM")]
+    pub client_ca_cert: PathBuf,
+    /// The test CA's private key (PEM).
+    #[arg(long, value_name = "PEM")]
+    pub client_ca_key: PathBuf,
+    /// A client certificate (PEM) whose subject the revoked one copies.
+    #[arg(long, value_name = "PEM")]
+    pub subject_from: PathBuf,
+    /// Directory for revoked.pem, revoked.key and crl.pem (created if missing).
+    #[arg(long, value_name = "DIR")]
+    pub out: PathBuf,
+}
+
+#[derive(Subcommand)]
+pub enum TokenCommand {
+    /// Decode a JWT and report what it reveals on its own (nothing is sent).
+    Inspect(InspectArgs),
+}
+
+#[derive(Args)]
+pub struct InspectArgs {
+    /// The token (or set AUTHPROBE_BEARER).
+    #[arg(env = "AUTHPROBE_BEARER", hide_env_values = true)]
+    pub token: String,
+    #[arg(long, value_enum, default_value = "pretty")]
+    pub format: Format,
+    /// Longest acceptable token lifetime, e.g. 24h, 90m.
+    #[arg(long, default_value = "24h", value_parser = token_lifetime)]
+    pub max_token_lifetime: Duration,
+}
+
+#[derive(Args)]
+pub struct CrackArgs {
+    /// The HS256/384/512 token (or set AUTHPROBE_BEARER); not needed with --benchmark.
+    #[arg(
+        env = "AUTHPROBE_BEARER",
+        hide_env_values = true,
+        required_unless_present = "benchmark"
+    )]
+    pub token: Option<String>,
+    /// Candidate secrets, one per line; `-` for stdin; gzip is detected (repeatable).
+    #[arg(long, short = 'w', value_name = "FILE")]
+    pub wordlist: Vec<PathBuf>,
+    /// Mangling rules: default, none, or a rule file.
+    #[arg(long, default_value = "default")]
+    pub rules: String,
+    /// Skip the built-in list of default and example secrets.
+    #[arg(long)]
+    pub no_builtin: bool,
+    /// Worker threads (default: every core; at most 1024).
+    #[arg(long, value_parser = crack_threads)]
+    pub threads: Option<usize>,
+    /// Give up after this long, e.g. 30s, 10m (at most a year).
+    #[arg(long, value_parser = crack_max_time)]
+    pub max_time: Option<Duration>,
+    #[arg(long, value_enum, default_value = "pretty")]
+    pub format: Format,
+    /// Print the recovered secret in clear (masked otherwise, except in JSON).
+    #[arg(long)]
+    pub show_secret: bool,
+    /// Measure candidates/s on a fixed token for SECS seconds and compare with the
+    /// machine's SHA-256 compression rate.
+    #[arg(long, value_name = "SECS", num_args = 0..=1, default_missing_value = "5")]
+    pub benchmark: Option<f64>,
+    /// Write the token in hashcat's mode 16500 format to FILE, for GPU cracking.
+    #[arg(long, value_name = "FILE")]
+    pub export_hashcat: Option<PathBuf>,
+    /// Never draw the progress bar.
+    #[arg(long)]
+    pub no_progress: bool,
+}
+
+#[derive(Clone, Copy, ValueEnum, PartialEq, Eq)]
+pub enum Format {
+    Pretty,
+    Json,
+}
+
+/// What a scan report can be rendered as; every one comes from the same [`Report`].
+#[derive(Clone, Copy, ValueEnum, PartialEq, Eq, Debug)]
+pub enum ReportFormat {
+    Pretty,
+    Json,
+    /// SARIF 2.1.0, for GitHub code scanning and other SARIF viewers.
+    Sarif,
+    /// JUnit XML, for CI test reports.
+    Junit,
+    /// GitHub-flavoured Markdown, for PR comments and job summaries.
+    Markdown,
+    /// One self-contained HTML page.
+    Html,
+}
+
+#[derive(Args, Clone)]
+pub struct OutputArgs {
+    /// Output format on stdout.
+    #[arg(long, value_enum, default_value = "pretty")]
+    pub format: ReportFormat,
+    /// Also write the report to FILE, in the format its extension names (.json, .sarif,
+    /// .xml for JUnit, .md, .html; --format otherwise). Repeatable.
+    #[arg(short = 'o', long = "output", value_name = "FILE")]
+    pub output: Vec<PathBuf>,
+    /// An earlier JSON report: report only findings new since it (same check id and
+    /// target) and gate only on them.
+    #[arg(long, value_name = "REPORT.json")]
+    pub baseline: Option<PathBuf>,
+    /// Exit 1 when a finding of this severity or worse is reported.
+    #[arg(long, value_name = "SEVERITY")]
+    pub fail_on: Option<Severity>,
+    /// Exit 1 when the score is below N.
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(0..=100))]
+    pub min_score: Option<u32>,
+    /// Exit 1 when a check that ran could not decide (inconclusive); with =N, only when
+    /// more than N could not. An undecided check is not a pass.
+    #[arg(
+        long,
+        value_name = "N",
+        num_args = 0..=1,
+        require_equals = true,
+        default_missing_value = "0"
+    )]
+    pub fail_on_inconclusive: Option<usize>,
+    /// Show tokens and passwords in the report instead of shell variables.
+    #[arg(long)]
+    pub show_secrets: bool,
+    /// Never draw the progress indicator.
+    #[arg(long)]
+    pub no_progress: bool,
+}
+
+#[derive(Args, Clone)]
+pub struct LimitArgs {
+    /// Concurrent requests per host.
+    #[arg(long, default_value_t = 8, value_parser = clap::value_parser!(u32).range(1..=256))]
+    pub concurrency: u32,
+    /// Requests per second per host, at least 0.1 (0: unlimited).
+    #[arg(long, default_value_t = 100.0, value_parser = rate)]
+    pub rate: f64,
+    /// Stop sending after N requests.
+    #[arg(long, default_value_t = 600)]
+    pub max_requests: usize,
+    /// Seconds allowed for each connect, TLS handshake and response (at most 600).
+    #[arg(long, default_value_t = 10.0)]
+    pub timeout: f64,
+    /// Time limit for the whole scan, e.g. 90s, 10m (1s to 24h): past it nothing more is
+    /// sent and the checks still waiting are reported inconclusive. A host that times out
+    /// 3 times in a row gets no further request either.
+    #[arg(long, default_value = "5m", value_parser = scan_max_time)]
+    pub max_time: Duration,
+    /// Read at most this many bytes of each response body (at most 64 MiB).
+    #[arg(long, default_value_t = 1024 * 1024, value_parser = max_body)]
+    pub max_body: usize,
+    /// Allow POST probes (off by default: only GET, HEAD and OPTIONS are sent).
+    #[arg(long)]
+    pub allow_unsafe_methods: bool,
+    /// Run only these checks: ids or families, comma-separated (e.g. auth,jwt.alg_none).
+    #[arg(long, value_delimiter = ',', value_name = "LIST")]
+    pub checks: Vec<String>,
+    /// Failed logins basic.no_lockout sends for the --basic user (it runs only with --basic).
+    #[arg(long, value_name = "N", default_value_t = 20, value_parser = clap::value_parser!(u32).range(3..=200))]
+    pub lockout_attempts: u32,
+    /// Let basic.cleartext confirm its finding by sending the real --basic pair to the
+    /// plain-HTTP URL (a leak of that password if anyone watches the path).
+    #[arg(long)]
+    pub allow_cleartext_basic: bool,
+}
+
+#[derive(Args)]
+pub struct ScanArgs {
+    /// The protected resource, e.g. https://api.example.com/v1/me
+    pub url: String,
+    /// A valid bearer token (JWT or opaque) for the resource.
+    #[arg(long, env = "AUTHPROBE_BEARER", hide_env_values = true)]
+    pub bearer: Option<String>,
+    /// Valid HTTP Basic credentials, USER:PASSWORD.
+    #[arg(
+        long,
+        env = "AUTHPROBE_BASIC",
+        hide_env_values = true,
+        value_name = "USER:PASSWORD"
+    )]
+    pub basic: Option<String>,
+    /// Extra header sent with every request, 'Name: value' (repeatable).
+    #[arg(long = "header", short = 'H', value_name = "'K: V'")]
+    pub headers: Vec<String>,
+    /// Client certificate to present: PEM (chain, leaf first), or PKCS#12 (.p12/.pfx)
+    /// holding the key too.
+    #[arg(long, value_name = "PEM|P12")]
+    pub client_cert: Option<PathBuf>,
+    /// Private key of --client-cert (PEM: PKCS#8, encrypted PKCS#8, PKCS#1 or SEC1); not
+    /// with PKCS#12, nor when the PEM certificate file holds the key.
+    #[arg(long, value_name = "PEM", requires = "client_cert")]
+    pub client_key: Option<PathBuf>,
+    /// Passphrase of encrypted keys and PKCS#12 files (all certificate options share it).
+    #[arg(
+        long,
+        env = "AUTHPROBE_CLIENT_KEY_PASS",
+        hide_env_values = true,
+        value_name = "PASS"
+    )]
+    pub client_key_pass: Option<String>,
+    /// A second certificate of the same user (e.g. another device): its token must be
+    /// refused over it (mtls.token_not_bound). PEM or PKCS#12, as --client-cert.
+    #[arg(long, value_name = "PEM|P12")]
+    pub client_cert2: Option<PathBuf>,
+    /// Private key of --client-cert2.
+    #[arg(long, value_name = "PEM", requires = "client_cert2")]
+    pub client_key2: Option<PathBuf>,
+    /// A client certificate your CA has revoked (mtls.revoked_cert_accepted). PEM or
+    /// PKCS#12, as --client-cert.
+    #[arg(long, value_name = "PEM|P12")]
+    pub revoked_cert: Option<PathBuf>,
+    /// Private key of --revoked-cert.
+    #[arg(long, value_name = "PEM", requires = "revoked_cert")]
+    pub revoked_key: Option<PathBuf>,
+    /// A test CA certificate able to mint client certificates (staging, the lab).
+    #[arg(long, value_name = "PEM", requires = "client_ca_key")]
+    pub client_ca_cert: Option<PathBuf>,
+    /// The key of --client-ca-cert.
+    #[arg(long, value_name = "PEM", requires = "client_ca_cert")]
+    pub client_ca_key: Option<PathBuf>,
+    /// Trust this CA (PEM) for the server certificate instead of the system store.
+    #[arg(long, value_name = "PEM")]
+    pub server_ca: Option<PathBuf>,
+    /// Do not verify the server certificate (credentials may then reach an impostor).
+    #[arg(long, conflicts_with = "server_ca")]
+    pub insecure: bool,
+    /// The plain-HTTP URL of the same resource, when not http:// on port 80 of the host.
+    #[arg(long, value_name = "URL")]
+    pub http_url: Option<String>,
+    /// The same resource at the application's own address behind the TLS proxy.
+    #[arg(long, value_name = "URL")]
+    pub origin: Option<String>,
+    /// Where the --basic pair is used (a login or token endpoint answering GET), when it
+    /// is not the target URL.
+    #[arg(long, value_name = "URL")]
+    pub basic_url: Option<String>,
+    /// Extra USER:PASSWORD pairs (one per line, # comments) for basic.default_credentials.
+    #[arg(long, value_name = "FILE")]
+    pub basic_wordlist: Option<PathBuf>,
+    #[command(flatten)]
+    pub jwt: JwtArgs,
+    #[command(flatten)]
+    pub limits: LimitArgs,
+    #[command(flatten)]
+    pub output: OutputArgs,
+}
+
+#[derive(Args, Clone)]
+pub struct JwtArgs {
+    /// The token's HMAC secret, if known (mints tokens for the exp/nbf/aud/iss checks).
+    #[arg(long, env = "AUTHPROBE_JWT_SECRET", hide_env_values = true)]
+    pub jwt_secret: Option<String>,
+    /// The token's private signing key (PEM), if known.
+    #[arg(long, value_name = "PEM")]
+    pub jwt_key: Option<PathBuf>,
+    /// The server's public key (PEM), for jwt.key_confusion when no JWKS is served.
+    #[arg(long, value_name = "PEM")]
+    pub jwt_public_key: Option<PathBuf>,
+    /// A genuinely issued token whose exp has passed (for jwt.expired_accepted without a key).
+    #[arg(long, env = "AUTHPROBE_EXPIRED_TOKEN", hide_env_values = true)]
+    pub expired_token: Option<String>,
+    /// A genuinely issued token for another audience (for jwt.audience_not_checked).
+    #[arg(long, env = "AUTHPROBE_ALT_TOKEN", hide_env_values = true)]
+    pub alt_token: Option<String>,
+    /// A URL the target can reach that forwards to this machine's 127.0.0.1:PORT (PORT
+    /// from the URL), for jwt.jku_injection against remote targets.
+    #[arg(long, value_name = "URL")]
+    pub callback_url: Option<String>,
+    /// Extra candidate secrets for jwt.weak_hmac_secret (repeatable; gzip detected).
+    #[arg(long, value_name = "FILE")]
+    pub wordlist: Vec<PathBuf>,
+    /// Time the scan may spend cracking an HS* token, e.g. 30s (at most 1h and --max-time;
+    /// default 10s, or --max-time when shorter).
+    #[arg(long, value_parser = crack_time)]
+    pub crack_time: Option<Duration>,
+    /// Longest acceptable token lifetime for jwt.long_lifetime, e.g. 24h.
+    #[arg(long, default_value = "24h", value_parser = token_lifetime)]
+    pub max_token_lifetime: Duration,
+}
+
+/// A duration from the command line within `[min, max]`, or a one-line reason.
+fn duration_in(s: &str, min: Duration, max: Duration) -> Result<Duration, String> {
+    let d = humantime::parse_duration(s).map_err(|e| format!("{e} (e.g. 30s, 10m, 2h)"))?;
+    if d < min || d > max {
+        let show = |d: Duration| humantime::format_duration(d).to_string();
+        return Err(if min.is_zero() {
+            format!("must be at most {}", show(max))
+        } else {
+            format!("must be between {} and {}", show(min), show(max))
+        });
+    }
+    Ok(d)
+}
+
+const HOUR: Duration = Duration::from_secs(3600);
+pub const DAY: Duration = Duration::from_secs(24 * 3600);
+/// A year as humantime counts it (365.25 days), so limits print as `1year`, `100years`.
+const YEAR: Duration = Duration::from_secs(31_557_600);
+
+fn scan_max_time(s: &str) -> Result<Duration, String> {
+    duration_in(s, Duration::from_secs(1), DAY)
+}
+
+fn crack_time(s: &str) -> Result<Duration, String> {
+    duration_in(s, Duration::ZERO, HOUR)
+}
+
+fn crack_max_time(s: &str) -> Result<Duration, String> {
+    duration_in(s, Duration::ZERO, YEAR)
+}
+
+fn token_lifetime(s: &str) -> Result<Duration, String> {
+    duration_in(s, Duration::from_secs(1), 100 * YEAR)
+}
+
+fn rate(s: &str) -> Result<f64, String> {
+    let r: f64 = s
+        .parse()
+        .map_err(|_| "must be a number of requests per second".to_string())?;
+    if !r.is_finite() || r < 0.0 {
+        return Err("must be a number of requests per second, 0 for unlimited".into());
+    }
+    if r > 0.0 && r < authprobe::http::MIN_RATE {
+        return Err(format!(
+            "is below the minimum of {} requests per second (one every {} s); 0 means unlimited",
+            authprobe::http::MIN_RATE,
+            1.0 / authprobe::http::MIN_RATE
+        ));
+    }
+    Ok(r)
+}
+
+/// The largest `--max-body`: every answer of a scan may be held at once.
+const MAX_BODY_LIMIT: usize = 64 * 1024 * 1024;
+
+fn max_body(s: &str) -> Result<usize, String> {
+    let n: usize = s
+        .parse()
+        .map_err(|_| "must be a number of bytes".to_string())?;
+    if !(1..=MAX_BODY_LIMIT).contains(&n) {
+        return Err(format!("must be between 1 and {MAX_BODY_LIMIT} (64 MiB)"));
+    }
+    Ok(n)
+}
+
+fn crack_threads(s: &str) -> Result<usize, String> {
+    let n: usize = s
+        .parse()
+        .map_err(|_| "must be a number of threads".to_string())?;
+    if !(1..=authprobe_crack::MAX_THREADS).contains(&n) {
+        return Err(format!(
+            "must be between 1 and {}",
+            authprobe_crack::MAX_THREADS
+        ));
+    }
+    Ok(n)
+}
+
+#[derive(Args)]
+pub struct LabArgs {
+    /// hardened: no flaw; vulnerable: every flaw but the two that hide others
+    /// (auth.token_optional_with_cert, mtls.not_required: add them with --flaw).
+    #[arg(long, default_value = "hardened", value_parser = ["hardened", "vulnerable"])]
+    pub profile: String,
+    /// Switch on the flaw behind catalog check ID (repeatable).
+    #[arg(long = "flaw", value_name = "ID")]
+    pub flaws: Vec<String>,
+    /// Behave like a real framework in one respect (repeatable): cert-only,
+    /// unknown-user-401, errors-200, status-403-missing, status-422-malformed, token-first.
+    #[arg(long = "mode", value_name = "NAME")]
+    pub modes: Vec<String>,
+    /// Also serve the application on a plain-HTTP origin (origin_url) that trusts the
+    /// client certificate in X-SSL-Client-Cert, as behind nginx; for putting a real TLS
+    /// terminator in front of the lab.
+    #[arg(long)]
+    pub origin: bool,
+    /// Write the ready JSON to PATH instead of stdout.
+    #[arg(long, value_name = "PATH")]
+    pub ready_file: Option<PathBuf>,
+}
+
+#[derive(Args)]
+pub struct DemoArgs {
+    #[command(flatten)]
+    pub limits: LimitArgs,
+    #[command(flatten)]
+    pub output: OutputArgs,
+}
+
+#[derive(Args)]
+pub struct TlsArgs {
+    /// HOST:PORT (port 443 when omitted), [IPv6]:PORT, or an https:// URL.
+    pub target: String,
+    /// Server name to send (SNI) and to check the certificate for; defaults to HOST
+    /// unless HOST is an IP address.
+    #[arg(long, value_name = "NAME")]
+    pub sni: Option<String>,
+    /// Trust this CA (PEM) for the server certificate instead of the system store.
+    #[arg(long, value_name = "PEM")]
+    pub server_ca: Option<PathBuf>,
+    /// TLS connections in flight at once.
+    #[arg(long, default_value_t = 8, value_parser = clap::value_parser!(u32).range(1..=256))]
+    pub concurrency: u32,
+    /// Seconds allowed for each connect, and for each server answer.
+    #[arg(long, default_value_t = 5.0)]
+    pub timeout: f64,
+    #[command(flatten)]
+    pub output: OutputArgs,
+}
+
+#[derive(Args)]
+pub struct ChecksArgs {
+    #[arg(long, value_enum, default_value = "pretty")]
+    pub format: Format,
+}

@@ -1,0 +1,10 @@
+//! One module per command; each takes its parsed arguments and returns the exit code.
+
+pub mod checks;
+pub mod crack;
+pub mod demo;
+pub mod lab;
+pub mod mint_revoked;
+pub mod scan;
+pub mod tls;
+pub mod token;
