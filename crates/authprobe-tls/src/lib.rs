@@ -20,6 +20,8 @@
 //!   bundle, remove the server's pick, repeat until it refuses.
 //! - [`report`]: [`Prober::scan`] and the serializable [`ScanReport`], with
 //!   [`ScanReport::issues`] mapping it onto the `tls.*` catalog ids.
+//! - [`profile`]: Mozilla's intermediate server-side profile and a scan's
+//!   deviations from it.
 //!
 //! ```no_run
 //! # async fn demo() {
@@ -35,6 +37,7 @@
 pub mod error;
 pub mod msgs;
 pub mod probe;
+pub mod profile;
 pub mod report;
 pub mod suites;
 

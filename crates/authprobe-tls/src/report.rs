@@ -146,15 +146,36 @@ impl ScanReport {
         out
     }
 
+    /// Whether any ClientHello got a ServerHello back.
+    pub fn speaks_tls(&self) -> bool {
+        self.protocols.iter().any(|p| p.accepted)
+    }
+
+    /// Accepted versions older than TLS 1.2 (`tls.legacy_protocol`), oldest first.
+    pub fn legacy_protocols(&self) -> Vec<&ProtocolReport> {
+        self.protocols
+            .iter()
+            .filter(|p| p.accepted && p.version.is_legacy())
+            .collect()
+    }
+
+    /// TLS 1.3 was probed and refused by a server that speaks an older version
+    /// (`tls.no_tls13`); a server that speaks no TLS at all lacks nothing in particular.
+    pub fn refuses_tls13(&self) -> bool {
+        self.speaks_tls()
+            && self
+                .protocol(TlsVersion::Tls13)
+                .is_some_and(|p| !p.accepted)
+    }
+
     /// Maps the report onto catalog ids `tls.legacy_protocol`,
     /// `tls.weak_cipher`, `tls.no_forward_secrecy` and `tls.no_tls13`.
     pub fn issues(&self) -> Vec<TlsIssue> {
         let mut out = Vec::new();
         let legacy: Vec<&str> = self
-            .accepted_versions()
+            .legacy_protocols()
             .into_iter()
-            .filter(|v| v.is_legacy())
-            .map(TlsVersion::name)
+            .map(|p| p.version.name())
             .collect();
         if !legacy.is_empty() {
             out.push(TlsIssue {
@@ -187,12 +208,7 @@ impl ScanReport {
                 ),
             });
         }
-        let speaks_tls = self.protocols.iter().any(|p| p.accepted);
-        if speaks_tls
-            && self
-                .protocol(TlsVersion::Tls13)
-                .is_some_and(|p| !p.accepted)
-        {
+        if self.refuses_tls13() {
             out.push(TlsIssue {
                 id: "tls.no_tls13",
                 detail: "TLS 1.3 is not offered".into(),
@@ -399,4 +415,38 @@ impl Prober {
 /// Scans `addr` with default-constructed state; see [`Prober::scan`].
 pub async fn scan(addr: SocketAddr, server_name: Option<&str>, opts: ProbeOptions) -> ScanReport {
     Prober::new(addr, server_name, opts).scan().await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn legacy_and_tls13_verdicts_need_an_accepted_version() {
+        let p = |version, accepted| ProtocolReport {
+            version,
+            accepted,
+            suites: Vec::new(),
+            server_enforces_order: None,
+            groups: Vec::new(),
+        };
+        let mut r = ScanReport {
+            target: "127.0.0.1:443".parse().unwrap(),
+            server_name: None,
+            protocols: vec![p(TlsVersion::Tls10, false), p(TlsVersion::Tls13, false)],
+            certificate_chain: Vec::new(),
+            chain_version: None,
+            client_auth: None,
+            dh_prime_bits: None,
+            handshakes: 0,
+            duration_ms: 0,
+            errors: Vec::new(),
+        };
+        // Nothing answered: no TLS at all is not "lacks TLS 1.3".
+        assert!(!r.refuses_tls13());
+        assert!(r.legacy_protocols().is_empty());
+        r.protocols[0].accepted = true;
+        assert!(r.refuses_tls13());
+        assert_eq!(r.legacy_protocols().len(), 1);
+    }
 }
