@@ -3,7 +3,7 @@
 //! recording certificate resolver keeps what the CertificateRequest announced (the CA
 //! names and signature schemes rustls hands every client).
 
-use crate::checks::tls::transport::TlsTarget;
+use crate::facts::tls::TlsTarget;
 use crate::scan::Scan;
 use rustls::client::ResolvesClientCert;
 use rustls::pki_types::ServerName;
@@ -80,29 +80,11 @@ impl ResolvesClientCert for Recorder {
 /// The IANA name of a signature scheme (RFC 8446 §4.2.3), as openssl and testssl.sh
 /// print them; unregistered code points in hex.
 fn scheme_name(s: SignatureScheme) -> String {
-    let name = match u16::from(s) {
-        0x0201 => "rsa_pkcs1_sha1",
-        0x0203 => "ecdsa_sha1",
-        0x0401 => "rsa_pkcs1_sha256",
-        0x0501 => "rsa_pkcs1_sha384",
-        0x0601 => "rsa_pkcs1_sha512",
-        0x0403 => "ecdsa_secp256r1_sha256",
-        0x0503 => "ecdsa_secp384r1_sha384",
-        0x0603 => "ecdsa_secp521r1_sha512",
-        0x0804 => "rsa_pss_rsae_sha256",
-        0x0805 => "rsa_pss_rsae_sha384",
-        0x0806 => "rsa_pss_rsae_sha512",
-        0x0807 => "ed25519",
-        0x0808 => "ed448",
-        0x0809 => "rsa_pss_pss_sha256",
-        0x080a => "rsa_pss_pss_sha384",
-        0x080b => "rsa_pss_pss_sha512",
-        0x0904 => "mldsa44",
-        0x0905 => "mldsa65",
-        0x0906 => "mldsa87",
-        other => return format!("0x{other:04x}"),
-    };
-    name.to_string()
+    let code = u16::from(s);
+    match authprobe_tls::SignatureScheme(code).name() {
+        Some(name) => name.to_string(),
+        None => format!("0x{code:04x}"),
+    }
 }
 
 /// Names as text; a name that does not parse is shown in hex rather than dropped.

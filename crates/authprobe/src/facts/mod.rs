@@ -7,6 +7,7 @@ pub mod auth;
 pub mod certs;
 pub mod client_auth;
 pub mod jwt;
+pub mod tls;
 
 use std::sync::Arc;
 use tokio::sync::OnceCell;
@@ -23,5 +24,5 @@ pub struct Facts {
     /// Garbage accepted, certificate alone accepted.
     pub auth: auth::AuthFacts,
     /// The TLS prober's scan of the target and the certificate verdict.
-    pub tls: OnceCell<Result<Arc<crate::checks::tls::transport::TlsFacts>, String>>,
+    pub tls: OnceCell<Result<Arc<tls::TlsFacts>, String>>,
 }

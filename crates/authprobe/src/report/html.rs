@@ -258,19 +258,15 @@ fn tls_section(t: &super::tls::TlsSection) -> String {
     if !t.certificate_chain.is_empty() {
         s.push_str("<h3>Certificate chain</h3><table><thead><tr><th>#</th><th>Subject</th><th>Issuer</th><th>Key</th><th>Valid</th><th>Names</th></tr></thead><tbody>");
         for (i, c) in t.certificate_chain.iter().enumerate() {
-            let key = match &c.key.curve {
-                Some(curve) => format!("{} {} ({})", c.key.kind, c.key.bits, curve),
-                None => format!("{} {}", c.key.kind, c.key.bits),
-            };
             let _ = write!(
                 s,
                 "<tr><td>{i}</td><td>{}</td><td>{}</td><td>{}</td><td>{} → {}</td><td>{}</td></tr>",
                 esc(&c.subject),
                 esc(&c.issuer),
-                esc(&key),
+                esc(&c.key.to_string()),
                 esc(&c.not_before),
                 esc(&c.not_after),
-                esc(&c.sans.join(", "))
+                esc(&c.names())
             );
         }
         s.push_str("</tbody></table>");

@@ -170,10 +170,9 @@ fn render_tls_summary(t: &TlsSection) -> String {
     );
     if let Some(leaf) = t.certificate_chain.first() {
         s.push_str(&format!(
-            "      certificate {} ({} {}, {}), until {}: {}\n",
+            "      certificate {} ({}, {}), until {}: {}\n",
             leaf.subject,
-            leaf.key.kind,
-            leaf.key.bits,
+            leaf.key,
             leaf.signature_algorithm,
             leaf.not_after,
             cert_verdict(t)
@@ -258,26 +257,7 @@ pub fn render_tls_detail(t: &TlsSection) -> String {
         ));
     }
     s.push_str(&format!("\n  certificate chain ({}):\n", t.chain_source));
-    for (i, c) in t.certificate_chain.iter().enumerate() {
-        s.push_str(&format!(
-            "    #{i} {}\n       issuer {}\n       {} to {} · {} {}{} · {}\n",
-            c.subject,
-            c.issuer,
-            c.not_before,
-            c.not_after,
-            c.key.kind,
-            c.key.bits,
-            c.key
-                .curve
-                .as_deref()
-                .map(|x| format!(" {x}"))
-                .unwrap_or_default(),
-            c.signature_algorithm
-        ));
-        if !c.sans.is_empty() {
-            s.push_str(&format!("       names {}\n", c.sans.join(", ")));
-        }
-    }
+    s.push_str(&crate::facts::tls::chain_text(&t.certificate_chain, "    "));
     s.push_str(&format!("    verdict: {}\n", cert_verdict(t)));
     s.push_str(&format!("\n  {}\n", profile_line(t)));
     for d in &t.mozilla_intermediate.deviations {

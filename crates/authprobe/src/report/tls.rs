@@ -2,9 +2,8 @@
 //! order, groups, the certificate chain) and how it compares with Mozilla's intermediate
 //! server-side TLS profile.
 
-use crate::checks::tls::INTERMEDIATE_TLS12_SUITES;
-use crate::checks::tls::transport::{CertInfo, TlsFacts};
-use authprobe_tls::TlsVersion;
+use crate::facts::tls::{CertInfo, TlsFacts};
+use authprobe_tls::profile;
 use serde::{Deserialize, Serialize};
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -62,14 +61,6 @@ pub struct ProfileComparison {
     pub deviations: Vec<String>,
 }
 
-pub const PROFILE: &str = "Mozilla server-side TLS 6.0, intermediate";
-const TLS13_SUITES: [&str; 3] = [
-    "TLS_AES_128_GCM_SHA256",
-    "TLS_AES_256_GCM_SHA384",
-    "TLS_CHACHA20_POLY1305_SHA256",
-];
-const GROUPS: [&str; 3] = ["x25519", "secp256r1", "secp384r1"];
-
 impl TlsSection {
     pub fn from_facts(f: &TlsFacts) -> Self {
         let protocols = f
@@ -118,90 +109,20 @@ impl TlsSection {
     }
 }
 
-/// Deviations from the intermediate profile: TLS 1.2 and 1.3 only, its suite list, the
-/// x25519/secp256r1/secp384r1 groups, and a certificate key of RSA 2048+ or EC 256+.
+/// Deviations from the intermediate profile: the protocol side as authprobe-tls judges
+/// it, then the certificate key (RSA 2048+ or EC 256+).
 pub fn compare_intermediate(f: &TlsFacts) -> ProfileComparison {
-    let mut d = Vec::new();
-    let accepted = f.scan.accepted_versions();
-    for v in &accepted {
-        if v.is_legacy() {
-            d.push(format!(
-                "offers {v} (the profile allows TLSv1.2 and TLSv1.3 only)"
-            ));
-        }
-    }
-    for v in [TlsVersion::Tls12, TlsVersion::Tls13] {
-        if f.scan.protocol(v).is_some() && !accepted.contains(&v) {
-            d.push(format!("does not offer {v}"));
-        }
-    }
-    for p in f.scan.protocols.iter().filter(|p| p.accepted) {
-        let outside: Vec<&str> = p
-            .suites
-            .iter()
-            .filter(|s| {
-                if p.version == TlsVersion::Tls13 {
-                    !TLS13_SUITES.contains(&s.name.as_str())
-                } else {
-                    !s.openssl_name
-                        .as_deref()
-                        .is_some_and(|n| INTERMEDIATE_TLS12_SUITES.contains(&n))
-                }
-            })
-            .map(|s| s.openssl_name.as_deref().unwrap_or(&s.name))
-            .collect();
-        if !outside.is_empty() && !p.version.is_legacy() {
-            d.push(format!(
-                "{}: {} suites outside the profile's list: {}",
-                p.version,
-                outside.len(),
-                outside.join(", ")
-            ));
-        }
-        if p.version >= TlsVersion::Tls12 {
-            // Hybrid post-quantum groups go beyond the profile without weakening it.
-            let extra: Vec<&str> = p
-                .groups
-                .iter()
-                .map(|g| g.name.as_str())
-                .filter(|g| !GROUPS.contains(g) && !g.contains("MLKEM"))
-                .collect();
-            if !extra.is_empty() {
-                d.push(format!(
-                    "{}: groups outside x25519, secp256r1, secp384r1: {}",
-                    p.version,
-                    extra.join(", ")
-                ));
-            }
-            if !p.groups.is_empty() && !p.groups.iter().any(|g| GROUPS.contains(&g.name.as_str())) {
-                d.push(format!(
-                    "{}: none of x25519, secp256r1, secp384r1 is accepted",
-                    p.version
-                ));
-            }
-        }
-    }
-    if let Some(bits) = f.scan.dh_prime_bits
-        && bits < 2048
+    let mut d = profile::intermediate_deviations(&f.scan);
+    if let Some(leaf) = f.certs.first()
+        && leaf.key.is_weak()
     {
-        d.push(format!("DHE uses a {bits}-bit prime (under 2048)"));
-    }
-    if let Some(leaf) = f.certs.first() {
-        let k = &leaf.key;
-        let weak = match k.kind.as_str() {
-            "RSA" | "DSA" => k.bits < 2048,
-            "EC" => k.bits < 256,
-            _ => false,
-        };
-        if weak {
-            d.push(format!(
-                "certificate key is {}-{} (the profile wants RSA 2048+ or EC 256+)",
-                k.kind, k.bits
-            ));
-        }
+        d.push(format!(
+            "certificate key is {}-{} (the profile wants RSA 2048+ or EC 256+)",
+            leaf.key.kind, leaf.key.bits
+        ));
     }
     ProfileComparison {
-        profile: PROFILE.to_string(),
+        profile: profile::INTERMEDIATE.to_string(),
         compliant: d.is_empty(),
         deviations: d,
     }

@@ -1,6 +1,6 @@
-use super::transport::TlsFacts;
 use super::{chain_excerpt, chain_request, curl, on_facts};
 use crate::check::{Check, CheckFuture, CheckMeta, Need, Outcome, Remediation};
+use crate::facts::tls::TlsFacts;
 use crate::finding::{Confidence, Family, Severity};
 use crate::scan::Scan;
 

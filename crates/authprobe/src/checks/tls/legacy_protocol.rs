@@ -1,6 +1,6 @@
-use super::transport::TlsFacts;
 use super::{PROTOCOL_FIX, curl, curl_version, on_facts, probe_request};
 use crate::check::{Check, CheckFuture, CheckMeta, Need, Outcome, Remediation};
+use crate::facts::tls::TlsFacts;
 use crate::finding::{Confidence, Family, Severity};
 use crate::scan::Scan;
 
@@ -33,12 +33,7 @@ impl Check for LegacyProtocol {
 }
 
 pub fn evaluate(f: &TlsFacts) -> Outcome {
-    let legacy: Vec<_> = f
-        .scan
-        .protocols
-        .iter()
-        .filter(|p| p.accepted && p.version.is_legacy())
-        .collect();
+    let legacy = f.scan.legacy_protocols();
     let Some(oldest) = legacy.first() else {
         return Outcome::Pass;
     };

@@ -7,12 +7,11 @@ pub mod legacy_protocol;
 pub mod no_forward_secrecy;
 pub mod no_tls13;
 pub mod plaintext_http;
-pub mod transport;
 pub mod weak_cipher;
 
 use crate::check::{CheckMeta, Outcome};
+use crate::facts::tls::{TlsFacts, chain_text};
 use crate::scan::Scan;
-use transport::TlsFacts;
 
 /// A transport check's verdict from the shared facts alone, so `authprobe tls` can run
 /// it without an HTTP scan around it.
@@ -32,7 +31,7 @@ pub fn transport_checks() -> Vec<(&'static CheckMeta, Evaluate)> {
 
 /// Runs `eval` on the scan's TLS facts, gathering them first if no check has yet.
 async fn on_facts(ctx: &Scan, eval: Evaluate) -> Outcome {
-    match transport::facts(ctx).await {
+    match crate::facts::tls::for_scan(ctx).await {
         Ok(f) => eval(&f),
         Err(e) => Outcome::Inconclusive(e),
     }
@@ -115,19 +114,6 @@ const PROTOCOL_FIX: &[(&str, &str)] = &[
     ),
 ];
 
-/// Mozilla's intermediate TLS 1.2 suites (server-side TLS 5.x/6.0), in OpenSSL names.
-pub const INTERMEDIATE_TLS12_SUITES: &[&str] = &[
-    "ECDHE-ECDSA-AES128-GCM-SHA256",
-    "ECDHE-RSA-AES128-GCM-SHA256",
-    "ECDHE-ECDSA-AES256-GCM-SHA384",
-    "ECDHE-RSA-AES256-GCM-SHA384",
-    "ECDHE-ECDSA-CHACHA20-POLY1305",
-    "ECDHE-RSA-CHACHA20-POLY1305",
-    "DHE-RSA-AES128-GCM-SHA256",
-    "DHE-RSA-AES256-GCM-SHA384",
-    "DHE-RSA-CHACHA20-POLY1305",
-];
-
 const SUITE_FIX: &[(&str, &str)] = &[
     (
         "nginx",
@@ -204,34 +190,14 @@ fn suites_where(
 
 /// A short text of the chain for evidence excerpts.
 fn chain_excerpt(f: &TlsFacts) -> String {
-    let mut s = format!(
-        "chain from {} ({} certificates):",
+    format!(
+        "chain from {} ({} certificates):\n{}",
         f.chain_source,
-        f.certs.len()
-    );
-    for (i, c) in f.certs.iter().enumerate() {
-        s.push_str(&format!(
-            "\n#{i} subject: {}\n   issuer: {}\n   valid: {} to {}\n   key: {} {}{}; signature: {}\n   names: {}",
-            c.subject,
-            c.issuer,
-            c.not_before,
-            c.not_after,
-            c.key.kind,
-            c.key.bits,
-            c.key
-                .curve
-                .as_deref()
-                .map(|x| format!(" ({x})"))
-                .unwrap_or_default(),
-            c.signature_algorithm,
-            if c.sans.is_empty() {
-                "none".to_string()
-            } else {
-                c.sans.join(", ")
-            }
-        ));
-    }
-    s
+        f.certs.len(),
+        chain_text(&f.certs, "")
+    )
+    .trim_end()
+    .to_string()
 }
 
 fn chain_request(f: &TlsFacts) -> String {

@@ -1,6 +1,6 @@
-use super::transport::TlsFacts;
 use super::{SUITE_FIX, on_facts, probe_request, suites_where};
 use crate::check::{Check, CheckFuture, CheckMeta, Need, Outcome, Remediation};
+use crate::facts::tls::TlsFacts;
 use crate::finding::{Confidence, Family, Severity};
 use crate::scan::Scan;
 

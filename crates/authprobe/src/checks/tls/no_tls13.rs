@@ -1,6 +1,6 @@
-use super::transport::TlsFacts;
 use super::{curl, on_facts, probe_request};
 use crate::check::{Check, CheckFuture, CheckMeta, Need, Outcome, Remediation};
+use crate::facts::tls::TlsFacts;
 use crate::finding::{Confidence, Family, Severity};
 use crate::scan::Scan;
 use authprobe_tls::TlsVersion;
@@ -63,10 +63,10 @@ impl Check for NoTls13 {
 }
 
 pub fn evaluate(f: &TlsFacts) -> Outcome {
-    let Some(p13) = f.scan.protocol(TlsVersion::Tls13) else {
+    if f.scan.protocol(TlsVersion::Tls13).is_none() {
         return Outcome::Inconclusive("TLS 1.3 was not probed".into());
-    };
-    if p13.accepted || !f.speaks_tls() {
+    }
+    if !f.scan.refuses_tls13() {
         return Outcome::Pass;
     }
     if f.scan.errors.iter().any(|e| e.starts_with("TLSv1.3")) {

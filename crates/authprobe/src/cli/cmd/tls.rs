@@ -10,7 +10,7 @@ use std::time::Duration;
 
 pub async fn run_tls(a: TlsArgs) -> Result<i32> {
     use authprobe::check::Outcome;
-    use authprobe::checks::tls::transport::{GatherOptions, TlsTarget, gather};
+    use authprobe::facts::tls::{GatherOptions, TlsTarget, gather};
     if !(a.timeout.is_finite() && a.timeout > 0.0 && a.timeout <= 600.0) {
         bail!("--timeout must be between 0 and 600 seconds");
     }
