@@ -21,6 +21,12 @@ pub fn selected(only: &[String], id: &str) -> bool {
         })
 }
 
+/// The checks whose verdict reads the TLS facts alone, each with that verdict: what
+/// `authprobe tls` runs without an HTTP scan around it.
+pub fn tls_verdicts() -> Vec<(&'static crate::check::CheckMeta, tls::Evaluate)> {
+    tls::transport_checks()
+}
+
 /// Every check, in catalog order.
 pub fn registry() -> Vec<Box<dyn Check>> {
     vec![

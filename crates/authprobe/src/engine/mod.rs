@@ -309,3 +309,6 @@ pub async fn scan_with(
     }
     Ok(report)
 }
+
+mod tls;
+pub use tls::{TlsScanOptions, tls_scan};

@@ -242,3 +242,22 @@ const CERT_FIX: &[(&str, &str)] = &[
         "The proxy in front of Django presents the certificate: fix it there (nginx, HAProxy, Envoy).",
     ),
 ];
+
+#[cfg(test)]
+mod tests {
+    /// The list is kept by hand beside the registry: it must name registered checks, in
+    /// the registry's order, or `authprobe tls` and a scan would disagree.
+    #[test]
+    fn transport_checks_are_registered_in_catalog_order() {
+        let listed: Vec<&str> = super::transport_checks()
+            .iter()
+            .map(|(m, _)| m.id)
+            .collect();
+        let registered: Vec<&str> = crate::checks::registry()
+            .iter()
+            .map(|c| c.meta().id)
+            .filter(|id| listed.contains(id))
+            .collect();
+        assert_eq!(registered, listed);
+    }
+}
