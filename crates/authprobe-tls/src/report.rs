@@ -30,8 +30,25 @@ impl<'de> Deserialize<'de> for Der {
     }
 }
 
+/// A suite code as "0xc02f", the form IANA's registry and the scanner's report print.
+mod hex_code {
+    use serde::{Deserialize, Deserializer, Serializer, de::Error as _};
+
+    pub fn serialize<S: Serializer>(code: &u16, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(&format!("0x{code:04x}"))
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<u16, D::Error> {
+        let text = String::deserialize(d)?;
+        text.strip_prefix("0x")
+            .and_then(|h| u16::from_str_radix(h, 16).ok())
+            .ok_or_else(|| D::Error::custom(format!("{text:?} is not a suite code like 0xc02f")))
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct SuiteReport {
+    #[serde(with = "hex_code")]
     pub code: u16,
     /// IANA name, or the hex code for a suite outside the table.
     pub name: String,
@@ -420,6 +437,17 @@ pub async fn scan(addr: SocketAddr, server_name: Option<&str>, opts: ProbeOption
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn suite_codes_travel_as_iana_hex() {
+        let s = SuiteReport::from_code(0xc02f);
+        let json = serde_json::to_value(&s).unwrap();
+        assert_eq!(json["code"], "0xc02f");
+        assert_eq!(serde_json::from_value::<SuiteReport>(json).unwrap(), s);
+        let bad = serde_json::json!({"code": 49199, "name": "x", "openssl_name": null,
+            "weak": false, "forward_secrecy": false, "aead": false});
+        assert!(serde_json::from_value::<SuiteReport>(bad).is_err());
+    }
 
     #[test]
     fn legacy_and_tls13_verdicts_need_an_accepted_version() {

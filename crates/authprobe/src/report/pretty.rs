@@ -234,7 +234,7 @@ pub fn render_tls_detail(t: &TlsSection) -> String {
                 (false, true) => "",
             };
             s.push_str(&format!(
-                "             {} {}{flags}\n",
+                "             0x{:04x} {}{flags}\n",
                 suite.code,
                 suite.openssl_name.as_deref().unwrap_or(&suite.name)
             ));

@@ -4,6 +4,7 @@
 
 use crate::facts::tls::{CertInfo, TlsFacts};
 use authprobe_tls::profile;
+use authprobe_tls::report::SuiteReport;
 use serde::{Deserialize, Serialize};
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -33,25 +34,16 @@ pub struct TlsSection {
     pub errors: Vec<String>,
 }
 
+/// The prober's [`authprobe_tls::report::ProtocolReport`] as the report reads it: the
+/// version and groups by name (the JSON report's documented form), the suites as probed.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ProtocolEntry {
     pub version: String,
     pub accepted: bool,
     /// In the server's order when `server_enforces_order`, else in the order found.
-    pub suites: Vec<SuiteEntry>,
+    pub suites: Vec<SuiteReport>,
     pub server_enforces_order: Option<bool>,
     pub groups: Vec<String>,
-}
-
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-pub struct SuiteEntry {
-    /// IANA name.
-    pub name: String,
-    pub openssl_name: Option<String>,
-    /// "0xc02f".
-    pub code: String,
-    pub weak: bool,
-    pub forward_secrecy: bool,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -70,17 +62,7 @@ impl TlsSection {
             .map(|p| ProtocolEntry {
                 version: p.version.name().to_string(),
                 accepted: p.accepted,
-                suites: p
-                    .suites
-                    .iter()
-                    .map(|s| SuiteEntry {
-                        name: s.name.clone(),
-                        openssl_name: s.openssl_name.clone(),
-                        code: format!("0x{:04x}", s.code),
-                        weak: s.weak,
-                        forward_secrecy: s.forward_secrecy,
-                    })
-                    .collect(),
+                suites: p.suites.clone(),
                 server_enforces_order: p.server_enforces_order,
                 groups: p.groups.iter().map(|g| g.name.clone()).collect(),
             })
