@@ -117,10 +117,21 @@ impl Scan {
         &self.facts
     }
 
-    /// The HTTP layer's limits (timeouts, the per-host limiter), for the transport probes
-    /// that open their own connections.
-    pub fn http(&self) -> &Http {
-        &self.http
+    /// The HTTP layer's limits (timeouts, concurrency), for the transport probes that
+    /// open their own connections.
+    pub fn limits(&self) -> &crate::http::Limits {
+        self.http.limits()
+    }
+
+    /// The per-host concurrency limiter those transport probes must hold while connected,
+    /// so that they and the HTTP requests together never exceed `--concurrency`.
+    pub async fn host_limiter(&self, url: &url::Url) -> Arc<tokio::sync::Semaphore> {
+        self.http.host_limiter(url).await
+    }
+
+    /// What is left of `--max-time`, if it is set.
+    pub fn time_left(&self) -> Option<std::time::Duration> {
+        self.http.time_left()
     }
 
     pub fn requests_sent(&self) -> usize {

@@ -99,25 +99,33 @@ fn name_text(der: &[u8]) -> String {
     }
 }
 
-/// Whether an error after an empty Certificate means "a certificate is required".
-fn refusal_means_required(err: &str) -> bool {
-    let e = err.to_ascii_lowercase();
-    [
-        "certificaterequired",
-        "certificate required",
-        "handshakefailure",
-        "handshake failure",
-        "badcertificate",
-        "bad certificate",
-        "certificateunknown",
-        "accessdenied",
-        "unknownca",
-        "decrypterror",
-        "received fatal alert",
-        "peer sent no certificates",
-    ]
-    .iter()
-    .any(|k| e.contains(k))
+/// Whether the handshake's failure after an empty Certificate means "a certificate is
+/// required": the server ended it with a fatal alert (certificate_required,
+/// handshake_failure, bad_certificate...). Read from the rustls error's type, not its words;
+/// a reset or a closed socket says nothing.
+fn refusal_means_required(err: Option<&rustls::Error>) -> bool {
+    matches!(err, Some(rustls::Error::AlertReceived(_)))
+}
+
+/// Whether a handshake that never asked for a certificate failed because this protocol
+/// version is not offered.
+fn version_refused(err: Option<&rustls::Error>) -> bool {
+    use rustls::AlertDescription as A;
+    matches!(
+        err,
+        Some(rustls::Error::AlertReceived(
+            A::ProtocolVersion | A::HandshakeFailure
+        )) | Some(rustls::Error::PeerIncompatible(_))
+    )
+}
+
+/// A failed step: whether the TLS server was reached, the text, and the rustls error when
+/// there is one.
+type Failure = (bool, String, Option<rustls::Error>);
+
+fn failure(reached: bool, e: std::io::Error) -> Failure {
+    let tls = crate::http::rustls_error(&e).cloned();
+    (reached, e.to_string(), tls)
 }
 
 /// nginx with `ssl_verify_client on` completes the handshake and answers 400 with this
@@ -175,14 +183,14 @@ async fn probe_version(
     let handshake = async {
         let tcp = tokio::net::TcpStream::connect(addr)
             .await
-            .map_err(|e| (false, format!("connect to {addr}: {e}")))?;
+            .map_err(|e| (false, format!("connect to {addr}: {e}"), None))?;
         let mut tls = tokio_rustls::TlsConnector::from(Arc::new(config))
             .connect(name, tcp)
             .await
-            .map_err(|e| (true, e.to_string()))?;
+            .map_err(|e| failure(true, e))?;
         tls.write_all(request.as_bytes())
             .await
-            .map_err(|e| (true, e.to_string()))?;
+            .map_err(|e| failure(true, e))?;
         // The status line and a little body are all that is needed; the cap bounds a
         // server that streams.
         let mut buf = vec![0u8; 4096];
@@ -191,16 +199,16 @@ async fn probe_version(
             match tls.read(&mut buf[got..]).await {
                 Ok(0) => break,
                 Ok(n) => got += n,
-                Err(e) if got == 0 => return Err((true, e.to_string())),
+                Err(e) if got == 0 => return Err(failure(true, e)),
                 Err(_) => break,
             }
         }
         buf.truncate(got);
-        Ok(String::from_utf8_lossy(&buf).into_owned())
+        Ok::<_, Failure>(String::from_utf8_lossy(&buf).into_owned())
     };
     let result = match tokio::time::timeout(timeout, handshake).await {
         Ok(r) => r,
-        Err(_) => Err((true, format!("timed out after {timeout:?}"))),
+        Err(_) => Err((true, format!("timed out after {timeout:?}"), None)),
     };
     let seen = recorder
         .0
@@ -226,18 +234,11 @@ async fn probe_version(
             }
             .into();
         }
-        Err((reached, e)) => {
-            out.without_certificate = e.clone();
-            let lower = e.to_ascii_lowercase();
-            out.mode = if requested && refusal_means_required(&e) {
+        Err((reached, e, tls)) => {
+            out.without_certificate = e;
+            out.mode = if requested && refusal_means_required(tls.as_ref()) {
                 "required"
-            } else if reached
-                && !requested
-                && (lower.contains("protocolversion")
-                    || lower.contains("protocol version")
-                    || lower.contains("handshakefailure")
-                    || lower.contains("peerincompatible"))
-            {
+            } else if reached && !requested && version_refused(tls.as_ref()) {
                 "not offered"
             } else {
                 "error"
@@ -266,14 +267,8 @@ impl ClientAuth {
                 let Some(target) = TlsTarget::from_url(url) else {
                     return Err("the target URL has no host".to_string());
                 };
-                let limiter = ctx.http().host_limiter(url).await;
-                discover(
-                    &target,
-                    url.path(),
-                    ctx.http().limits().timeout,
-                    Some(limiter),
-                )
-                .await
+                let limiter = ctx.host_limiter(url).await;
+                discover(&target, url.path(), ctx.limits().timeout, Some(limiter)).await
             })
             .await
             .as_ref()
@@ -334,10 +329,18 @@ mod tests {
 
     #[test]
     fn refusals_that_mean_required() {
-        assert!(refusal_means_required(
-            "received fatal alert: CertificateRequired"
-        ));
-        assert!(!refusal_means_required("connection reset by peer"));
+        assert!(refusal_means_required(Some(&rustls::Error::AlertReceived(
+            rustls::AlertDescription::CertificateRequired
+        ))));
+        assert!(!refusal_means_required(None));
+        assert!(!refusal_means_required(Some(
+            &rustls::Error::HandshakeNotComplete
+        )));
+        let io = std::io::Error::new(
+            std::io::ErrorKind::InvalidData,
+            rustls::Error::AlertReceived(rustls::AlertDescription::BadCertificate),
+        );
+        assert!(refusal_means_required(failure(true, io).2.as_ref()));
     }
 
     #[test]

@@ -107,16 +107,16 @@ pub async fn for_scan(ctx: &Scan) -> Result<Arc<TlsFacts>, String> {
             let Some(target) = TlsTarget::from_url(&ctx.opts().target) else {
                 return Err("the target URL has no host".to_string());
             };
-            let limits = ctx.http().limits();
+            let limits = ctx.limits();
             let opts = GatherOptions {
                 timeout: limits.timeout,
                 concurrency: limits.concurrency,
-                limiter: Some(ctx.http().host_limiter(&ctx.opts().target).await),
+                limiter: Some(ctx.host_limiter(&ctx.opts().target).await),
             };
             // Each handshake has its own timeout; the scan's --max-time bounds them all, so
             // a server that stalls every handshake cannot hold the scan for minutes.
             let run = gather(&target, &ctx.opts().tls, &opts);
-            let gathered = match ctx.http().time_left() {
+            let gathered = match ctx.time_left() {
                 Some(left) => tokio::time::timeout(left, run).await.unwrap_or_else(|_| {
                     Err("the scan time limit (--max-time) ran out while probing TLS".to_string())
                 }),
