@@ -1,36 +1,21 @@
 //! Inputs the user gave that cannot be used are reported as such: a check that needed them
 //! says what was wrong with them, instead of "needs the signing key" or a quiet pass.
 
-use authprobe::engine::{self, Progress};
-use authprobe::http::Limits;
+mod common;
+
 use authprobe::report::Report;
-use authprobe_lab::{LabOptions, Profile};
-use std::sync::Arc;
-use std::time::Duration;
+use authprobe_lab::Profile;
 
 async fn scan_with(
     flaws: &[&str],
     checks: &[&str],
-    edit: impl FnOnce(&mut engine::ScanOptions),
+    edit: impl FnOnce(&mut authprobe::engine::ScanOptions),
 ) -> Report {
-    let lab = authprobe_lab::start(LabOptions {
-        profile: Profile::Hardened,
-        flaws: flaws.iter().map(|s| s.to_string()).collect(),
-        origin: false,
-        modes: Vec::new(),
-    })
-    .await
-    .expect("lab starts");
-    let limits = Limits {
-        timeout: Duration::from_secs(5),
-        ..Limits::default()
-    };
-    let mut opts = authprobe::lab_target::scan_options(&lab.ready, limits).expect("options");
-    opts.only = checks.iter().map(|s| s.to_string()).collect();
+    let lab = common::lab(Profile::Hardened, flaws).await;
+    let mut opts = common::options(&lab, common::quick_limits());
+    opts.only = common::strings(checks);
     edit(&mut opts);
-    engine::scan(opts, Arc::new(Progress::default()))
-        .await
-        .expect("scan completes")
+    common::scan(opts).await
 }
 
 fn inconclusive<'a>(r: &'a Report, id: &str) -> Option<&'a str> {

@@ -262,29 +262,8 @@ pub async fn scan_with(
         }
     }
 
-    let mut findings: Vec<Finding> = Vec::new();
-    let mut checks_run = Vec::new();
-    let mut inconclusive = Vec::new();
-    for (meta, out) in outcomes {
-        match out {
-            Outcome::Pass => checks_run.push(meta),
-            Outcome::Found(f) => {
-                checks_run.push(meta);
-                findings.push(*f);
-            }
-            Outcome::Inconclusive(reason) => {
-                checks_run.push(meta);
-                inconclusive.push(Skipped {
-                    id: meta.id.to_string(),
-                    reason,
-                });
-            }
-            Outcome::NotApplicable(reason) => skipped.push(Skipped {
-                id: meta.id.to_string(),
-                reason,
-            }),
-        }
-    }
+    let mut folded = Folded::from_outcomes(outcomes);
+    folded.skipped.splice(0..0, skipped);
     let opts = ctx.opts();
     let facts = ctx.facts();
     let tls = facts
@@ -297,10 +276,10 @@ pub async fn scan_with(
         ctx.requests_sent(),
         started_at,
         clock.elapsed(),
-        findings,
-        checks_run,
-        skipped,
-        inconclusive,
+        folded.findings,
+        folded.run,
+        folded.skipped,
+        folded.inconclusive,
         tls,
     );
     report.client_auth = facts.client_auth.section();
@@ -312,3 +291,42 @@ pub async fn scan_with(
 
 mod tls;
 pub use tls::{TlsScanOptions, tls_scan};
+
+/// Outcomes sorted into the report's lists: a check that decided, or could not, ran; one
+/// that did not apply was skipped.
+pub(crate) struct Folded {
+    pub(crate) findings: Vec<Finding>,
+    pub(crate) run: Vec<&'static CheckMeta>,
+    pub(crate) skipped: Vec<Skipped>,
+    pub(crate) inconclusive: Vec<Skipped>,
+}
+
+impl Folded {
+    pub(crate) fn from_outcomes(outcomes: Vec<(&'static CheckMeta, Outcome)>) -> Self {
+        let mut f = Self {
+            findings: Vec::new(),
+            run: Vec::new(),
+            skipped: Vec::new(),
+            inconclusive: Vec::new(),
+        };
+        for (meta, out) in outcomes {
+            let because = |reason| Skipped {
+                id: meta.id.to_string(),
+                reason,
+            };
+            match out {
+                Outcome::Pass => f.run.push(meta),
+                Outcome::Found(finding) => {
+                    f.run.push(meta);
+                    f.findings.push(*finding);
+                }
+                Outcome::Inconclusive(reason) => {
+                    f.run.push(meta);
+                    f.inconclusive.push(because(reason));
+                }
+                Outcome::NotApplicable(reason) => f.skipped.push(because(reason)),
+            }
+        }
+        f
+    }
+}

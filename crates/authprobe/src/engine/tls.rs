@@ -1,7 +1,7 @@
 //! `authprobe tls`: the TLS facts gathered up front, with no HTTP scan around them, and
 //! every check that has a verdict over them alone evaluated as a full scan evaluates it.
 
-use super::ScanError;
+use super::{Folded, ScanError};
 use crate::check::{CheckMeta, Outcome};
 use crate::facts::tls::{GatherOptions, TlsTarget, gather};
 use crate::finding::Finding;
@@ -42,44 +42,4 @@ pub async fn tls_scan(opts: &TlsScanOptions) -> Result<Report, ScanError> {
         folded.inconclusive,
         Some(TlsSection::from_facts(&facts)),
     ))
-}
-
-/// Outcomes sorted into the report's lists: a check that decided, or could not, ran; one
-/// that did not apply was skipped.
-// The same sorting as the end of `scan`, which can call this once both have settled.
-struct Folded {
-    findings: Vec<Finding>,
-    run: Vec<&'static CheckMeta>,
-    skipped: Vec<Skipped>,
-    inconclusive: Vec<Skipped>,
-}
-
-impl Folded {
-    fn from_outcomes(outcomes: Vec<(&'static CheckMeta, Outcome)>) -> Self {
-        let mut f = Self {
-            findings: Vec::new(),
-            run: Vec::new(),
-            skipped: Vec::new(),
-            inconclusive: Vec::new(),
-        };
-        for (meta, out) in outcomes {
-            let because = |reason| Skipped {
-                id: meta.id.to_string(),
-                reason,
-            };
-            match out {
-                Outcome::Pass => f.run.push(meta),
-                Outcome::Found(finding) => {
-                    f.run.push(meta);
-                    f.findings.push(*finding);
-                }
-                Outcome::Inconclusive(reason) => {
-                    f.run.push(meta);
-                    f.inconclusive.push(because(reason));
-                }
-                Outcome::NotApplicable(reason) => f.skipped.push(because(reason)),
-            }
-        }
-        f
-    }
 }

@@ -146,7 +146,8 @@ impl JwtFacts {
     /// `Err` when the cracker could not run (an unreadable `--wordlist`, say): the check
     /// then says so instead of passing.
     pub async fn cracked(&self, ctx: &Scan) -> Result<Option<&CrackResult>, String> {
-        self.cracked
+        let r = self
+            .cracked
             .get_or_init(|| async {
                 let Some(token) = ctx.opts().creds.bearer.clone() else {
                     return Ok(None);
@@ -180,10 +181,8 @@ impl JwtFacts {
                     stopped: format!("{:?}", outcome.stopped).to_lowercase(),
                 }))
             })
-            .await
-            .as_ref()
-            .map(Option::as_ref)
-            .map_err(Clone::clone)
+            .await;
+        settled(r)
     }
 
     /// A key that signs tokens the server accepts, in order of preference: given
@@ -191,7 +190,8 @@ impl JwtFacts {
     /// used as an HMAC secret when `jwt.key_confusion` showed the server accepts that with
     /// changed claims.
     pub async fn key(&self, ctx: &Scan) -> Result<Option<&KnownKey>, String> {
-        self.key
+        let r = self
+            .key
             .get_or_init(|| async {
                 let Some(jwt) = user_jwt(ctx) else {
                     return Ok(None);
@@ -246,10 +246,8 @@ impl JwtFacts {
                     ),
                 }))
             })
-            .await
-            .as_ref()
-            .map(Option::as_ref)
-            .map_err(Clone::clone)
+            .await;
+        settled(r)
     }
 
     /// How to sign minted tokens so that the server accepts them, in order of preference:
@@ -257,7 +255,8 @@ impl JwtFacts {
     /// over edited claims when the server does not verify signatures. Each only when the
     /// scan saw the server accept it with changed claims.
     pub async fn minter(&self, ctx: &Scan) -> Result<Option<&Minter>, String> {
-        self.minter
+        let r = self
+            .minter
             .get_or_init(|| async {
                 if let Some(k) = self.key(ctx).await? {
                     return Ok(Some(Minter {
@@ -283,10 +282,8 @@ impl JwtFacts {
                     how: "forged from the user's token with its claims edited and its original signature kept, which the server accepts because it does not verify signatures (jwt.signature_not_verified)".into(),
                 }))
             })
-            .await
-            .as_ref()
-            .map(Option::as_ref)
-            .map_err(Clone::clone)
+            .await;
+        settled(r)
     }
 
     /// The server's public key: `--jwt-public-key`, or a JWKS at the usual well-known paths
@@ -294,12 +291,11 @@ impl JwtFacts {
     /// that certificate is whatever the token says, not what the server trusts. `Err` when
     /// the given file cannot be used.
     pub async fn public_key(&self, ctx: &Scan) -> Result<Option<&FoundKey>, String> {
-        self.public_key
+        let r = self
+            .public_key
             .get_or_init(|| async { find_public_key(ctx).await })
-            .await
-            .as_ref()
-            .map(Option::as_ref)
-            .map_err(Clone::clone)
+            .await;
+        settled(r)
     }
 
     /// Whether the server accepts tokens whose signature does not match: probed once with
@@ -382,6 +378,11 @@ impl JwtFacts {
             })
             .await
     }
+}
+
+/// A fact as its askers take it: a borrowed value, or the error, copied.
+fn settled<T>(r: &Result<Option<T>, String>) -> Result<Option<&T>, String> {
+    r.as_ref().map(Option::as_ref).map_err(Clone::clone)
 }
 
 /// The user's token with `edits` applied and its original signature kept.
