@@ -2,11 +2,9 @@
 //! every check that has a verdict over them alone evaluated as a full scan evaluates it.
 
 use super::{Folded, ScanError};
-use crate::check::{CheckMeta, Outcome};
 use crate::facts::tls::{GatherOptions, TlsTarget, gather};
-use crate::finding::Finding;
 use crate::http::TlsSettings;
-use crate::report::{Report, Skipped, tls::TlsSection};
+use crate::report::{Report, tls::TlsSection};
 use std::time::{Instant, SystemTime};
 
 /// What `authprobe tls` probes and how.
