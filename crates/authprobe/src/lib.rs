@@ -9,6 +9,8 @@
 //! [`engine`] (baselines and scheduling), [`report`] (model, scoring, renderings) and
 //! [`cli`].
 
+#![forbid(unsafe_code)]
+
 pub mod checks;
 pub mod cli;
 pub mod engine;
