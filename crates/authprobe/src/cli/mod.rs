@@ -1249,6 +1249,9 @@ fn list_checks(a: ChecksArgs) -> Result<i32> {
                     "description": m.description,
                     "needs": m.needs.iter().map(|n| n.describe()).collect::<Vec<_>>(),
                     "remediation": m.remediation_text(),
+                    "references": m.references,
+                    "budget": format!("{:?}", m.budget),
+                    "lab_flaw": m.lab_flaw,
                 })
             })
             .collect();

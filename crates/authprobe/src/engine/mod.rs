@@ -539,17 +539,21 @@ pub struct Progress {
     pub checks_done: AtomicUsize,
 }
 
-pub fn needs_missing(meta_needs: &[Need], opts: &ScanOptions) -> Option<&'static str> {
-    meta_needs.iter().find_map(|n| {
-        let ok = match n {
+pub fn needs_missing(meta_needs: &[Need], opts: &ScanOptions) -> Option<String> {
+    fn met(n: &Need, opts: &ScanOptions) -> bool {
+        match n {
             Need::Token => opts.creds.bearer.is_some(),
             Need::Basic => opts.creds.basic.is_some(),
             Need::Cert => opts.creds.client.is_some(),
             Need::CaKey => opts.creds.client_ca.is_some(),
             Need::Https => opts.target.scheme() == "https",
-        };
-        (!ok).then(|| n.describe())
-    })
+            Need::AnyOf(alts) => alts.iter().any(|a| met(a, opts)),
+        }
+    }
+    meta_needs
+        .iter()
+        .find(|n| !met(n, opts))
+        .map(|n| n.describe().into_owned())
 }
 
 /// Probes of the running check that got no answer: a transport error is not a refusal,
@@ -701,7 +705,7 @@ pub async fn scan_with(
         match needs_missing(meta.needs, &ctx.opts) {
             Some(reason) => skipped.push(Skipped {
                 id: meta.id.to_string(),
-                reason: reason.to_string(),
+                reason,
             }),
             None => runnable.push(check),
         }
