@@ -4,9 +4,12 @@
 
 pub mod auth;
 pub mod basic;
+pub mod catalog_md;
 pub mod jwt;
 pub mod mtls;
 pub mod tls;
+
+pub use catalog_md::markdown_table;
 
 use crate::engine::Ctx;
 use crate::finding::{Confidence, Evidence, Family, Finding, RemediationText, Severity};

@@ -530,7 +530,15 @@ struct TlsArgs {
 #[derive(Args)]
 struct ChecksArgs {
     #[arg(long, value_enum, default_value = "pretty")]
-    format: Format,
+    format: CatalogFormat,
+}
+
+#[derive(Clone, Copy, ValueEnum, PartialEq, Eq)]
+enum CatalogFormat {
+    Pretty,
+    Json,
+    /// The README's table of checks.
+    Markdown,
 }
 
 pub fn main() -> i32 {
@@ -1234,7 +1242,9 @@ async fn run_tls(a: TlsArgs) -> Result<i32> {
 
 fn list_checks(a: ChecksArgs) -> Result<i32> {
     let registry = checks::registry();
-    if a.format == Format::Json {
+    if a.format == CatalogFormat::Markdown {
+        print!("{}", checks::markdown_table());
+    } else if a.format == CatalogFormat::Json {
         let list: Vec<_> = registry
             .iter()
             .map(|c| {
