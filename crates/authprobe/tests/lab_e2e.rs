@@ -443,6 +443,7 @@ async fn vulnerable_lab_fires_every_check_and_keeps_secrets_out() {
         "jwt.empty_signature",
         "jwt.embedded_jwk",
         "jwt.kid_injection",
+        "jwt.x5c_injection",
     ] {
         assert!(
             r.inconclusive.iter().any(|i| i.id == implied

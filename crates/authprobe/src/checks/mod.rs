@@ -275,6 +275,7 @@ pub fn registry() -> Vec<Box<dyn Check>> {
         Box::new(jwt::weak_hmac_secret::WeakHmacSecret),
         Box::new(jwt::key_confusion::KeyConfusion),
         Box::new(jwt::embedded_jwk::EmbeddedJwk),
+        Box::new(jwt::x5c_injection::X5cInjection),
         Box::new(jwt::jku_injection::JkuInjection),
         Box::new(jwt::kid_injection::KidInjection),
         Box::new(jwt::psychic_signature::PsychicSignature),
