@@ -272,9 +272,11 @@ impl Engine {
         let kind = match t.alg() {
             Alg::HS256 => {
                 #[cfg(target_arch = "x86_64")]
-                if path == Path::Auto && crate::shani::available() {
+                if path == Path::Auto
+                    && let Some(ni) = crate::shani::Ni256::new(Sha256Plan::new(t))
+                {
                     return Engine {
-                        kind: Kind::Ni256(Box::new(crate::shani::Ni256::new(Sha256Plan::new(t)))),
+                        kind: Kind::Ni256(Box::new(ni)),
                         target: t.clone(),
                     };
                 }

@@ -99,19 +99,21 @@ pub(crate) struct Ni256 {
 }
 
 impl Ni256 {
-    pub(crate) fn new(plan: Sha256Plan) -> Ni256 {
-        Ni256 {
+    /// `None` on a CPU without SHA-NI: the soundness of [`Self::scan`] rests on this check
+    /// being made here, where the value is built, not on every caller remembering it.
+    pub(crate) fn new(plan: Sha256Plan) -> Option<Ni256> {
+        available().then(|| Ni256 {
             wk: plan.words.iter().map(Wk::new).collect(),
             want: plan.want,
             keys: core::array::from_fn(|_| KeyBlock::new()),
-        }
+        })
     }
 
     pub(crate) fn scan<'a, I>(&mut self, cands: I) -> (u64, Option<&'a [u8]>)
     where
         I: Iterator<Item = &'a [u8]>,
     {
-        // SAFETY: an Ni256 is only built after `available()` said yes.
+        // SAFETY: `new` builds an Ni256 only when `available()` said yes.
         unsafe { self.scan_ni(cands) }
     }
 

@@ -35,6 +35,7 @@
 //! assert!(forged[0].token.ends_with('.'));
 //! ```
 
+#![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
 pub mod alg;

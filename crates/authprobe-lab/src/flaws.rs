@@ -30,6 +30,7 @@ pub const KNOWN_FLAWS: &[&str] = &[
     "jwt.missing_audience_or_issuer",
     "jwt.sensitive_claims",
     "jwt.token_in_url",
+    "jwt.x5c_injection",
     "mtls.not_required",
     "mtls.untrusted_cert_accepted",
     "mtls.expired_cert_accepted",

@@ -179,6 +179,18 @@ async fn verify_signature(
             .and_then(|j| DecodingKey::from_jwk(&j).ok())
             .is_some_and(|k| verify(&k));
     }
+    if flaws.has("jwt.x5c_injection")
+        && let Some(first) = header
+            .get("x5c")
+            .and_then(Value::as_array)
+            .and_then(|chain| chain.first())
+            .and_then(Value::as_str)
+    {
+        // Flaw: the key is the subject key of the token's own first x5c certificate, and
+        // the chain behind it is never validated against a trust anchor (RFC 7515 §4.1.6
+        // requires it), so any self-signed certificate will do.
+        return x5c_key(first).is_some_and(|k| verify(&k));
+    }
     if flaws.has("jwt.jku_injection")
         && let Some(url) = header.get("jku").and_then(Value::as_str)
     {
@@ -233,6 +245,28 @@ async fn verify_signature(
     }
     // Hardened: only the configured algorithm, only the configured key.
     alg == cfg.alg && verify(&cfg.decoding)
+}
+
+/// The subject public key of an `x5c` entry (standard base64 DER, RFC 7515 §4.1.6).
+fn x5c_key(b64_der: &str) -> Option<DecodingKey> {
+    let der = base64::engine::general_purpose::STANDARD
+        .decode(b64_der)
+        .ok()?;
+    let (_, cert) = x509_parser::parse_x509_certificate(&der).ok()?;
+    let spki = cert.tbs_certificate.subject_pki.raw;
+    let body = base64::engine::general_purpose::STANDARD.encode(spki);
+    let lines: Vec<&str> = body
+        .as_bytes()
+        .chunks(64)
+        .filter_map(|c| std::str::from_utf8(c).ok())
+        .collect();
+    let pem = format!(
+        "-----BEGIN PUBLIC KEY-----\n{}\n-----END PUBLIC KEY-----\n",
+        lines.join("\n")
+    );
+    DecodingKey::from_ec_pem(pem.as_bytes())
+        .or_else(|_| DecodingKey::from_rsa_pem(pem.as_bytes()))
+        .ok()
 }
 
 /// Fetches a JWKS for the jku flaw. Loopback only, short timeout, small body: the lab
@@ -310,4 +344,51 @@ fn check_claims(flaws: &Flaws, c: &Map<String, Value>) -> Result<(), Reject> {
         return Err(Reject::bad());
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A token signed by a fresh key whose self-signed certificate rides in `x5c`.
+    fn x5c_token() -> String {
+        let key = rcgen::KeyPair::generate().unwrap();
+        let cert = rcgen::CertificateParams::new(vec!["attacker.invalid".to_string()])
+            .unwrap()
+            .self_signed(&key)
+            .unwrap();
+        let x5c = base64::engine::general_purpose::STANDARD.encode(cert.der().as_ref());
+        let mut header = jsonwebtoken::Header::new(Algorithm::ES256);
+        header.x5c = Some(vec![x5c]);
+        let enc = EncodingKey::from_ec_pem(key.serialize_pem().as_bytes()).unwrap();
+        let claims = json!({"sub": "alice", "iss": ISSUER, "aud": AUDIENCE,
+            "exp": now() + 600, "iat": now()});
+        jsonwebtoken::encode(&header, &claims, &enc).unwrap()
+    }
+
+    async fn accepted(flaws: &[&str], token: &str) -> bool {
+        let flaws = Flaws::resolve(
+            crate::Profile::Hardened,
+            &flaws.iter().map(|s| s.to_string()).collect::<Vec<_>>(),
+        )
+        .unwrap();
+        let lab_key = rcgen::KeyPair::generate().unwrap();
+        let cfg = JwtConfig {
+            alg: Algorithm::ES256,
+            kid: KID_EC,
+            encoding: EncodingKey::from_ec_pem(lab_key.serialize_pem().as_bytes()).unwrap(),
+            decoding: DecodingKey::from_ec_pem(lab_key.public_key_pem().as_bytes()).unwrap(),
+            public_pem: lab_key.public_key_pem(),
+            keys_dir: std::env::temp_dir(),
+        };
+        validate(&flaws, &cfg, token).await.is_ok()
+    }
+
+    #[tokio::test]
+    async fn the_x5c_flaw_trusts_the_tokens_own_certificate_and_nothing_else_does() {
+        let token = x5c_token();
+        assert!(accepted(&["jwt.x5c_injection"], &token).await);
+        assert!(!accepted(&[], &token).await, "hardened");
+        assert!(!accepted(&["jwt.embedded_jwk"], &token).await);
+    }
 }

@@ -46,6 +46,8 @@
 //! usage are still checked); with `mtls.expired_cert_accepted` and `mtls.eku_not_checked`
 //! it is HAProxy's `crt-ignore-err all ca-ignore-err all`.
 
+#![forbid(unsafe_code)]
+
 mod app;
 mod flaws;
 mod jwt;

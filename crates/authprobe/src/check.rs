@@ -5,6 +5,7 @@
 
 use crate::finding::{Confidence, Evidence, Family, Finding, RemediationText, Severity};
 use crate::scan::Scan;
+use std::borrow::Cow;
 use std::future::Future;
 use std::pin::Pin;
 
@@ -21,16 +22,83 @@ pub enum Need {
     CaKey,
     /// An `https://` target.
     Https,
+    /// Any one of these ("a token or a Basic pair"): a check that works with whichever
+    /// application credential it is given declares it here, so the engine skips it with a
+    /// reason instead of the check finding out in its body.
+    AnyOf(&'static [Need]),
 }
 
 impl Need {
-    pub fn describe(self) -> &'static str {
+    /// Borrowed for the single needs (most callers), owned only when alternatives are
+    /// joined.
+    pub fn describe(self) -> Cow<'static, str> {
         match self {
-            Self::Token => "needs a bearer token (--bearer)",
-            Self::Basic => "needs Basic credentials (--basic)",
-            Self::Cert => "needs a client certificate (--client-cert and --client-key)",
-            Self::CaKey => "needs a test CA (--client-ca-cert and --client-ca-key)",
-            Self::Https => "needs an https:// target",
+            Self::Token => "needs a bearer token (--bearer)".into(),
+            Self::Basic => "needs Basic credentials (--basic)".into(),
+            Self::Cert => "needs a client certificate (--client-cert and --client-key)".into(),
+            Self::CaKey => "needs a test CA (--client-ca-cert and --client-ca-key)".into(),
+            Self::Https => "needs an https:// target".into(),
+            Self::AnyOf(alts) => alts
+                .iter()
+                .enumerate()
+                .map(|(i, n)| {
+                    let d = n.describe();
+                    match d.strip_prefix("needs ") {
+                        Some(rest) if i > 0 => rest.to_string(),
+                        _ => d.into_owned(),
+                    }
+                })
+                .collect::<Vec<_>>()
+                .join(" or ")
+                .into(),
+        }
+    }
+
+    /// The catalog's short name ("token", "cert", "token or basic").
+    pub fn short(self) -> String {
+        match self {
+            Self::Token => "token".into(),
+            Self::Basic => "basic".into(),
+            Self::Cert => "cert".into(),
+            Self::CaKey => "ca-key".into(),
+            Self::Https => "https".into(),
+            Self::AnyOf(alts) => alts
+                .iter()
+                .map(|n| n.short())
+                .collect::<Vec<_>>()
+                .join(" or "),
+        }
+    }
+}
+
+/// The most requests one run of a check may send (on one operation, with a spec),
+/// counting the shared facts it may be the first to ask for (a JWKS lookup, the alg-none
+/// probes a minted token builds on): which check asks first is a race, so each carries
+/// the cost. The engine holds each check to it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Budget {
+    /// Sends no request of its own: reads the token, the baselines or what others probed.
+    Passive,
+    /// At most this many requests.
+    Fixed(u32),
+    /// `fixed` plus one per `--lockout-attempts` (a burst the user sizes).
+    PerLockoutAttempt { fixed: u32 },
+    /// `fixed` plus one per pair of `--basic-wordlist` (a list the user sizes).
+    PerWordlistPair { fixed: u32 },
+    /// No HTTP request: TLS handshakes of the shared prober, bounded by its own design
+    /// (about one per accepted suite and version) and its deadline.
+    TlsHandshakes,
+}
+
+impl Budget {
+    /// The request budget for the given user-sized inputs; `None` for budgets that are not
+    /// counted in requests (passive checks, TLS handshakes).
+    pub fn requests(self, lockout_attempts: u32, wordlist_pairs: u32) -> Option<u32> {
+        match self {
+            Self::Passive | Self::TlsHandshakes => None,
+            Self::Fixed(n) => Some(n),
+            Self::PerLockoutAttempt { fixed } => Some(fixed.saturating_add(lockout_attempts)),
+            Self::PerWordlistPair { fixed } => Some(fixed.saturating_add(wordlist_pairs)),
         }
     }
 }
@@ -58,6 +126,18 @@ pub struct CheckMeta {
     /// listed and runs.
     pub explained_by: &'static [&'static str],
     pub remediation: Remediation,
+    /// Standards sections, CVEs and vendor documents behind the check, for readers who
+    /// want the primary source: "RFC 8725 §3.1", "CVE-2022-21449", a URL.
+    pub references: &'static [&'static str],
+    pub budget: Budget,
+    /// The lab's `--flaw` switch that this check finds (its own id), or `None` when the
+    /// lab cannot exhibit it (TLS protocol and certificate properties of rustls).
+    pub lab_flaw: Option<&'static str>,
+    /// What a finding proves, one sentence for the README's table.
+    pub finds: &'static str,
+    /// What the check needs beyond [`Self::needs`], as the README's table says it ("+ key,
+    /// or `--expired-token`"); empty when nothing.
+    pub needs_note: &'static str,
 }
 
 pub fn owasp_name(id: &str) -> &'static str {

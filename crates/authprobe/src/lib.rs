@@ -35,6 +35,8 @@
 //! errors; [`lab_target`] makes scan options for the built-in lab. The command line is the
 //! package's binary (`src/main.rs`, `src/cli/`), not part of this API.
 
+#![forbid(unsafe_code)]
+
 pub mod basic_auth;
 pub mod callback;
 pub mod check;

@@ -55,6 +55,7 @@ const FORGERIES: &[&str] = &[
     "jwt.empty_signature",
     "jwt.key_confusion",
     "jwt.embedded_jwk",
+    "jwt.x5c_injection",
     "jwt.jku_injection",
     "jwt.kid_injection",
     "jwt.psychic_signature",
@@ -251,6 +252,19 @@ async fn unverified_signature_feeds_the_claim_checks() {
 #[tokio::test]
 async fn embedded_jwk() {
     fires_alone("jwt.embedded_jwk", true).await;
+}
+
+#[tokio::test]
+async fn x5c_injection() {
+    // fires_alone: with only x5c on, jwt.embedded_jwk stays silent (and the embedded_jwk
+    // test shows the converse): the two flaws are separate code paths, neither implies
+    // the other, so neither explains the other.
+    let r = fires_alone("jwt.x5c_injection", true).await;
+    assert!(
+        r.findings[0].description.contains("x5c"),
+        "{}",
+        r.findings[0].description
+    );
 }
 
 #[tokio::test]

@@ -46,6 +46,51 @@ async fn assert_flaw_fires(flaw: &str, expected: &[&str]) -> Report {
     r
 }
 
+/// Every check that declares a lab flaw finds it with that flaw alone on, so a new check
+/// with a lab flaw needs no test of its own to be held to it. Scans run a few at a time:
+/// each lab is its own set of listeners, and the machines that run this have few cores.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_lab_flaw_is_found_by_its_check() {
+    const AT_ONCE: usize = 4;
+    let started = Instant::now();
+    let flaws: Vec<&'static str> = authprobe::checks::registry()
+        .iter()
+        .filter_map(|c| c.meta().lab_flaw)
+        .collect();
+    assert!(!flaws.is_empty());
+    let mut missed = Vec::new();
+    for group in flaws.chunks(AT_ONCE) {
+        let reports = futures::future::join_all(group.iter().map(|f| scan_lab_for(f))).await;
+        for (flaw, r) in group.iter().zip(reports) {
+            if !ids(&r).contains(flaw) {
+                missed.push(format!(
+                    "{flaw}: found {:?}; inconclusive {:?}; skipped {:?}",
+                    ids(&r),
+                    r.inconclusive,
+                    r.checks_skipped
+                ));
+            }
+        }
+    }
+    assert!(missed.is_empty(), "{}", missed.join("\n"));
+    eprintln!(
+        "{} lab flaws, each found by its check, in {:.1} s",
+        flaws.len(),
+        started.elapsed().as_secs_f64()
+    );
+}
+
+/// [`scan_lab`] with the one flaw on, set up as the flaw's dedicated test does.
+async fn scan_lab_for(flaw: &str) -> Report {
+    let lab = common::lab(Profile::Hardened, &[flaw]).await;
+    let mut opts = common::options(&lab, common::quick_limits());
+    // The weak secret is to be recovered, not given.
+    if flaw != "jwt.weak_hmac_secret" {
+        give_signing_key(&mut opts, &lab);
+    }
+    common::scan(opts).await
+}
+
 #[tokio::test]
 async fn auth_missing_fires_on_its_flaw() {
     assert_flaw_fires_alone("auth.missing").await;
@@ -357,6 +402,7 @@ async fn vulnerable_lab_fires_every_check_and_keeps_secrets_out() {
         "jwt.empty_signature",
         "jwt.embedded_jwk",
         "jwt.kid_injection",
+        "jwt.x5c_injection",
     ] {
         assert!(
             r.inconclusive.iter().any(|i| i.id == implied

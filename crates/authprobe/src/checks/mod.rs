@@ -6,9 +6,12 @@
 
 pub mod auth;
 pub mod basic;
+pub mod catalog_md;
 pub mod jwt;
 pub mod mtls;
 pub mod tls;
+
+pub use catalog_md::markdown_table;
 
 use crate::check::Check;
 
@@ -43,6 +46,8 @@ pub fn registry() -> Vec<Box<dyn Check>> {
         Box::new(jwt::weak_hmac_secret::WeakHmacSecret),
         Box::new(jwt::key_confusion::KeyConfusion),
         Box::new(jwt::embedded_jwk::EmbeddedJwk),
+        Box::new(jwt::x5c_injection::X5cInjection),
+        Box::new(jwt::x5c_injection::X5cInjection),
         Box::new(jwt::jku_injection::JkuInjection),
         Box::new(jwt::kid_injection::KidInjection),
         Box::new(jwt::psychic_signature::PsychicSignature),
@@ -78,4 +83,60 @@ pub fn registry() -> Vec<Box<dyn Check>> {
         Box::new(basic::no_lockout::NoLockout),
         Box::new(basic::realm_leak::RealmLeak),
     ]
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::check::{Budget, Need};
+
+    #[test]
+    fn every_check_that_sends_has_a_budget_above_zero() {
+        for c in registry() {
+            let m = c.meta();
+            match m.budget {
+                // Declared, not forgotten: these send no HTTP request at all.
+                Budget::Passive | Budget::TlsHandshakes => {}
+                b => assert!(
+                    b.requests(0, 0).is_some_and(|n| n > 0),
+                    "{}: budget {b:?}",
+                    m.id
+                ),
+            }
+        }
+    }
+
+    #[test]
+    fn lockout_budget_grows_with_the_burst() {
+        let b = Budget::PerLockoutAttempt { fixed: 6 };
+        assert_eq!(b.requests(20, 0), Some(26));
+        assert_eq!(b.requests(100, 0), Some(106));
+    }
+
+    #[test]
+    fn every_check_cites_a_reference_and_says_what_it_finds() {
+        for c in registry() {
+            let m = c.meta();
+            assert!(!m.references.is_empty(), "{} has no reference", m.id);
+            assert!(
+                m.references.iter().all(|r| r.starts_with("RFC ")
+                    || r.starts_with("CVE-")
+                    || r.starts_with("NIST ")
+                    || r.starts_with("https://")),
+                "{}: references should be RFC sections, CVEs or URLs",
+                m.id
+            );
+            assert!(!m.finds.is_empty(), "{} has no finds text", m.id);
+        }
+    }
+
+    #[test]
+    fn any_of_describes_its_alternatives() {
+        let n = Need::AnyOf(&[Need::Token, Need::Basic]);
+        assert_eq!(
+            n.describe(),
+            "needs a bearer token (--bearer) or Basic credentials (--basic)"
+        );
+        assert_eq!(n.short(), "token or basic");
+    }
 }

@@ -465,5 +465,14 @@ pub struct TlsArgs {
 #[derive(Args)]
 pub struct ChecksArgs {
     #[arg(long, value_enum, default_value = "pretty")]
-    pub format: Format,
+    pub format: CatalogFormat,
+}
+
+/// How `authprobe checks` prints the catalog.
+#[derive(Clone, Copy, ValueEnum, PartialEq, Eq, Debug)]
+pub enum CatalogFormat {
+    Pretty,
+    Json,
+    /// The README's table of checks.
+    Markdown,
 }

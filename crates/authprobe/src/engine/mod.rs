@@ -77,17 +77,21 @@ pub struct Progress {
     pub checks_done: AtomicUsize,
 }
 
-pub fn needs_missing(meta_needs: &[Need], opts: &ScanOptions) -> Option<&'static str> {
-    meta_needs.iter().find_map(|n| {
-        let ok = match n {
+pub fn needs_missing(meta_needs: &[Need], opts: &ScanOptions) -> Option<String> {
+    fn met(n: &Need, opts: &ScanOptions) -> bool {
+        match n {
             Need::Token => opts.creds.bearer.is_some(),
             Need::Basic => opts.creds.basic.is_some(),
             Need::Cert => opts.creds.client.is_some(),
             Need::CaKey => opts.creds.client_ca.is_some(),
             Need::Https => opts.target.scheme() == "https",
-        };
-        (!ok).then(|| n.describe())
-    })
+            Need::AnyOf(alts) => alts.iter().any(|a| met(a, opts)),
+        }
+    }
+    meta_needs
+        .iter()
+        .find(|n| !met(n, opts))
+        .map(|n| n.describe().into_owned())
 }
 
 /// The "explained by" reason when one of `meta`'s declared root causes was found.
@@ -99,9 +103,15 @@ fn explained(meta: &CheckMeta, done: &[(&'static CheckMeta, Outcome)]) -> Option
     })
 }
 
-/// The check's request budget for this scan, from its metadata.
-fn budget_of(_meta: &CheckMeta, _opts: &ScanOptions) -> usize {
-    0
+/// The check's request budget for this scan, from its metadata and the sizes the user
+/// chose (`--lockout-attempts`, `--basic-wordlist`); 0 for checks whose budget is not
+/// counted in HTTP requests.
+fn budget_of(meta: &CheckMeta, opts: &ScanOptions) -> usize {
+    let attempts = u32::try_from(opts.basic.lockout_attempts).unwrap_or(u32::MAX);
+    let pairs = u32::try_from(opts.basic.wordlist.len()).unwrap_or(u32::MAX);
+    meta.budget
+        .requests(attempts, pairs)
+        .map_or(0, |n| n as usize)
 }
 
 async fn run_one(
@@ -112,7 +122,18 @@ async fn run_one(
     let running = Arc::new(Running::with_budget(budget_of(check.meta(), ctx.opts())));
     let mut out = RUNNING.scope(running.clone(), check.run(ctx)).await;
     let n = running.unanswered.load(Ordering::Relaxed);
-    if n > 0 && matches!(out, Outcome::Pass) {
+    let spent = running.spent.load(Ordering::Relaxed);
+    if running.budget > 0
+        && spent > running.budget
+        && !matches!(out, Outcome::Found(_) | Outcome::NotApplicable(_))
+    {
+        // The check wanted more than its declared budget: what it did not send cannot
+        // have ruled the flaw out, whatever it concluded from the rest.
+        out = Outcome::Inconclusive(format!(
+            "the check's request budget of {} ran out before it finished",
+            running.budget
+        ));
+    } else if n > 0 && matches!(out, Outcome::Pass) {
         let first = running
             .first
             .lock()
@@ -209,7 +230,7 @@ pub async fn scan_with(
         match needs_missing(meta.needs, ctx.opts()) {
             Some(reason) => skipped.push(Skipped {
                 id: meta.id.to_string(),
-                reason: reason.to_string(),
+                reason,
             }),
             None => runnable.push(check),
         }

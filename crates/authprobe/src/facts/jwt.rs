@@ -430,11 +430,6 @@ async fn find_public_key(ctx: &Scan) -> Result<Option<FoundKey>, String> {
 /// A JWKS at the usual well-known paths of the target's origin.
 async fn discover_public_key(ctx: &Scan) -> Option<FoundKey> {
     let jwt = user_jwt(ctx)?;
-    let kid = jwt
-        .header()
-        .get("kid")
-        .and_then(|k| k.as_str())
-        .map(str::to_string);
     for path in [
         "/.well-known/jwks.json",
         "/jwks.json",
@@ -482,24 +477,31 @@ async fn discover_public_key(ctx: &Scan) -> Option<FoundKey> {
         let Ok(text) = std::str::from_utf8(&body) else {
             continue;
         };
-        let Ok(jwks) = authprobe_jwt::Jwks::parse(text) else {
-            continue;
-        };
-        let chosen = kid
-            .as_deref()
-            .and_then(|k| jwks.by_kid(k))
-            .or_else(|| jwks.keys.first());
-        if let Some(jwk) = chosen
-            && let authprobe_jwt::keys::JwkKey::Public(key) = &jwk.key
-        {
+        if let Some(key) = jwks_key(text, &jwt) {
             return Some(FoundKey {
-                key: key.clone(),
+                key,
                 original: None,
                 source: format!("the JWKS at {source}"),
             });
         }
     }
     None
+}
+
+/// The server key a JWKS document offers for `jwt`: the one its `kid` names, else the
+/// first. The token contributes its `kid` and nothing else: its own `jwk`, `x5c` or `x5u`
+/// are the attacker's word (what jwt.embedded_jwk and jwt.x5c_injection test), so they
+/// never become the key that key confusion signs with.
+fn jwks_key(jwks_text: &str, jwt: &Jwt) -> Option<PublicKey> {
+    let jwks = authprobe_jwt::Jwks::parse(jwks_text).ok()?;
+    let kid = jwt.header().get("kid").and_then(|k| k.as_str());
+    let jwk = kid
+        .and_then(|k| jwks.by_kid(k))
+        .or_else(|| jwks.keys.first())?;
+    match &jwk.key {
+        authprobe_jwt::keys::JwkKey::Public(key) => Some(key.clone()),
+        _ => None,
+    }
 }
 
 /// A fresh marker value for a confirmation claim.
@@ -731,4 +733,42 @@ pub async fn probe_forgery(
         unprotected,
         protected_note,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use base64::Engine;
+    use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
+
+    /// A token whose header carries an attacker's certificate in `x5c`, as the forgeries
+    /// of jwt.x5c_injection do.
+    fn token_with_x5c(attacker: &PrivateKey, kid: &str) -> Jwt {
+        let pem = authprobe_jwt::attacks::self_signed_certificate_pem(attacker).unwrap();
+        let b64: String = pem.lines().filter(|l| !l.starts_with("-----")).collect();
+        let header = serde_json::json!({"alg": "ES256", "kid": kid, "x5c": [b64]});
+        let h = URL_SAFE_NO_PAD.encode(header.to_string());
+        let p = URL_SAFE_NO_PAD.encode(r#"{"sub":"alice"}"#);
+        let s = URL_SAFE_NO_PAD.encode([1u8; 64]);
+        let jwt = Jwt::parse(&format!("{h}.{p}.{s}")).unwrap();
+        // The certificate really is the attacker's key: the test would prove nothing else.
+        let der = STANDARD.decode(&b64).unwrap();
+        assert!(PublicKey::from_certificate_der(&der).unwrap() == attacker.public_key());
+        jwt
+    }
+
+    #[test]
+    fn the_tokens_own_x5c_is_never_the_servers_public_key() {
+        let server = PrivateKey::generate_p256();
+        let attacker = PrivateKey::generate_p256();
+        let jwks = authprobe_jwt::keys::jwks_document(&server.public_key(), "srv-1", Alg::Es256);
+        // The kid matches nothing: the fallback is the JWKS's first key, not the x5c.
+        let jwt = token_with_x5c(&attacker, "no-such-kid");
+        let found = jwks_key(&jwks, &jwt).expect("the JWKS key");
+        assert!(found == server.public_key());
+        assert!(found != attacker.public_key());
+        // No key in the JWKS: nothing, though the token offers one.
+        assert!(jwks_key(r#"{"keys":[]}"#, &jwt).is_none());
+        assert!(jwks_key("not a jwks", &jwt).is_none());
+    }
 }

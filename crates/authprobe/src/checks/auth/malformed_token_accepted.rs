@@ -39,6 +39,11 @@ pub static META: CheckMeta = CheckMeta {
             ),
         ],
     },
+    references: &["RFC 6750 §3.1", "RFC 8725 §3.3"],
+    budget: crate::check::Budget::Fixed(16),
+    lab_flaw: Some("auth.malformed_token_accepted"),
+    finds: "a garbage, empty or truncated bearer value gets the authorized answer",
+    needs_note: "",
 };
 
 pub struct MalformedTokenAccepted;

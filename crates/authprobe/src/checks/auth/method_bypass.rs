@@ -39,6 +39,15 @@ pub static META: CheckMeta = CheckMeta {
             ),
         ],
     },
+    references: &[
+        "RFC 9110 §9.3.2",
+        "RFC 9110 §9.3.7",
+        "https://owasp.org/www-project-web-security-testing-guide/latest/4-Web_Application_Security_Testing/02-Configuration_and_Deployment_Management_Testing/06-Test_HTTP_Methods",
+    ],
+    budget: crate::check::Budget::Fixed(12),
+    lab_flaw: Some("auth.method_bypass"),
+    finds: "HEAD, OPTIONS or a method-override header reaches the resource without credentials while GET needs them",
+    needs_note: "",
 };
 
 const OVERRIDE_HEADERS: [&str; 3] = [

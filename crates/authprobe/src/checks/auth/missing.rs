@@ -38,6 +38,11 @@ pub static META: CheckMeta = CheckMeta {
             ),
         ],
     },
+    references: &["RFC 9110 §11", "RFC 6750 §3"],
+    budget: crate::check::Budget::Fixed(4),
+    lab_flaw: Some("auth.missing"),
+    finds: "the protected resource answers with data and no credentials at all",
+    needs_note: "",
 };
 
 pub struct AuthMissing;

@@ -14,7 +14,10 @@ pub static META: CheckMeta = CheckMeta {
     cwe: &[287, 436],
     owasp: &["API2"],
     description: "On the target (meant for Bearer when a token is given or its challenges name only Bearer) sends, with the transport credential: an invalid bearer followed by the valid Basic pair, the same in the other order, the Basic pair alone, and the valid bearer with a Basic header for a made-up user. A finding when an invalid token is ignored because Basic is present, when Basic silently replaces the declared Bearer scheme, or when the answer names the made-up Basic user. Needs --bearer or --basic; up to 4 requests.",
-    needs: &[],
+    needs: &[crate::check::Need::AnyOf(&[
+        crate::check::Need::Token,
+        crate::check::Need::Basic,
+    ])],
     explained_by: &["auth.token_optional_with_cert"],
     remediation: Remediation {
         summary: "Give each route exactly one authentication scheme, refuse requests that carry two credentials (400) or an invalid one (401) instead of trying the next scheme, and derive identity and permissions only from the credential that was verified.",
@@ -41,6 +44,11 @@ pub static META: CheckMeta = CheckMeta {
             ),
         ],
     },
+    references: &["RFC 9110 §11.6.2", "RFC 7617 §2", "RFC 6750 §2.1"],
+    budget: crate::check::Budget::Fixed(6),
+    lab_flaw: Some("auth.scheme_confusion"),
+    finds: "Basic and Bearer together (or one valid, one invalid) resolve to the wrong identity, or an invalid token is ignored because Basic is present, on an endpoint meant for Bearer",
+    needs_note: "",
 };
 
 pub struct SchemeConfusion;

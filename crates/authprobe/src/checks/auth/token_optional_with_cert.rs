@@ -12,7 +12,7 @@ pub static META: CheckMeta = CheckMeta {
     cwe: &[306],
     owasp: &["API2"],
     description: "Sends the user's client certificate with no Authorization header, with an empty bearer, and with a malformed one, and compares each answer with the authorized one and with the invalid-token answer.",
-    needs: &[Need::Cert],
+    needs: &[Need::Cert, Need::AnyOf(&[Need::Token, Need::Basic])],
     explained_by: &[],
     remediation: Remediation {
         summary: "Require the application credential on every request even when the connection carries a verified certificate: the certificate authenticates the client machine, the token the user and its grants. A missing or empty token must be answered 401, like a bad one.",
@@ -39,6 +39,11 @@ pub static META: CheckMeta = CheckMeta {
             ),
         ],
     },
+    references: &["RFC 6750 §2.1", "RFC 8705 §3"],
+    budget: crate::check::Budget::Fixed(8),
+    lab_flaw: Some("auth.token_optional_with_cert"),
+    finds: "with the user's client certificate, no Authorization header at all gets the authorized answer (an empty or malformed bearer getting it too is added to the finding)",
+    needs_note: "",
 };
 
 pub struct TokenOptionalWithCert;

@@ -41,6 +41,14 @@ pub static META: CheckMeta = CheckMeta {
             ),
         ],
     },
+    references: &[
+        "https://cheatsheetseries.owasp.org/cheatsheets/Authentication_Cheat_Sheet.html",
+        "https://owasp.org/www-project-web-security-testing-guide/latest/4-Web_Application_Security_Testing/03-Identity_Management_Testing/04-Testing_for_Account_Enumeration_and_Guessable_User_Account",
+    ],
+    budget: crate::check::Budget::Fixed(44),
+    lab_flaw: Some("auth.user_enumeration"),
+    finds: "wrong-password answers differ for an existing and an unknown user, in status, challenge, body or time (exact Mann-Whitney U test, p < 0.001)",
+    needs_note: "",
 };
 
 pub struct UserEnumeration;

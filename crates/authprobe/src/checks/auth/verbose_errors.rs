@@ -43,6 +43,14 @@ pub static META: CheckMeta = CheckMeta {
             ),
         ],
     },
+    references: &[
+        "RFC 6750 §3.1",
+        "https://cheatsheetseries.owasp.org/cheatsheets/Error_Handling_Cheat_Sheet.html",
+    ],
+    budget: crate::check::Budget::Fixed(6),
+    lab_flaw: Some("auth.verbose_errors"),
+    finds: "authentication errors echo the credential, JWT library exception text or stack traces",
+    needs_note: "",
 };
 
 pub struct VerboseErrors;

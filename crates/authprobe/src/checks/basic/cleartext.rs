@@ -41,6 +41,11 @@ pub static META: CheckMeta = CheckMeta {
             ),
         ],
     },
+    references: &["RFC 7617 §4", "RFC 6797"],
+    budget: crate::check::Budget::Fixed(3),
+    lab_flaw: Some("basic.cleartext"),
+    finds: "Basic credentials are accepted (or asked for) over plain HTTP",
+    needs_note: "",
 };
 
 pub struct Cleartext;

@@ -41,6 +41,13 @@ pub static META: CheckMeta = CheckMeta {
             ),
         ],
     },
+    references: &[
+        "https://owasp.org/www-project-web-security-testing-guide/latest/4-Web_Application_Security_Testing/04-Authentication_Testing/02-Testing_for_Default_Credentials",
+    ],
+    budget: crate::check::Budget::PerWordlistPair { fixed: 36 },
+    lab_flaw: Some("basic.default_credentials"),
+    finds: "a vendor-default pair (or one from `--basic-wordlist`) logs in",
+    needs_note: "",
 };
 
 /// Defaults shipped by servers, appliances and tutorials. At most 30: this is a check for

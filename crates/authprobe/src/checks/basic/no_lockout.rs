@@ -41,6 +41,14 @@ pub static META: CheckMeta = CheckMeta {
             ),
         ],
     },
+    references: &[
+        "NIST SP 800-63B §5.2.2",
+        "https://cheatsheetseries.owasp.org/cheatsheets/Authentication_Cheat_Sheet.html",
+    ],
+    budget: crate::check::Budget::PerLockoutAttempt { fixed: 6 },
+    lab_flaw: Some("basic.no_lockout"),
+    finds: "a bounded burst of failed logins meets no 429, Retry-After, delay or lockout, and the real password still works right after",
+    needs_note: "",
 };
 
 pub struct NoLockout;

@@ -41,6 +41,11 @@ pub static META: CheckMeta = CheckMeta {
             ),
         ],
     },
+    references: &["RFC 9110 §11.5", "RFC 7617 §2"],
+    budget: crate::check::Budget::Fixed(3),
+    lab_flaw: Some("basic.realm_leak"),
+    finds: "the realm or an unauthenticated error names internal hosts, private addresses, versions or users",
+    needs_note: "",
 };
 
 pub struct RealmLeak;

@@ -16,6 +16,15 @@ pub static META: CheckMeta = CheckMeta {
         summary: "Pin the accepted algorithms to the one you issue; reject alg none in any spelling; verify every token with your key.",
         frameworks: super::PINNED_ALGORITHMS,
     },
+    references: &[
+        "RFC 7518 §3.6",
+        "RFC 8725 §3.1",
+        "https://auth0.com/blog/critical-vulnerabilities-in-json-web-token-libraries/",
+    ],
+    budget: crate::check::Budget::Fixed(24),
+    lab_flaw: Some("jwt.alg_none"),
+    finds: "the token re-issued with `alg: none` (none/None/NONE/nOnE, with and without the trailing dot) is accepted",
+    needs_note: "",
 };
 
 pub struct AlgNone;

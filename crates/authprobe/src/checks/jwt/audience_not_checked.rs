@@ -16,6 +16,11 @@ pub static META: CheckMeta = CheckMeta {
         summary: "Check aud against this API's own identifier and require it, so a token issued for another service is refused.",
         frameworks: super::CLAIM_VALIDATION,
     },
+    references: &["RFC 7519 §4.1.3", "RFC 8725 §3.9"],
+    budget: crate::check::Budget::Fixed(72),
+    lab_flaw: Some("jwt.audience_not_checked"),
+    finds: "a token minted for another audience (or without `aud`) is accepted",
+    needs_note: "+ key, or `--alt-token`",
 };
 
 pub struct AudienceNotChecked;

@@ -16,6 +16,11 @@ pub static META: CheckMeta = CheckMeta {
         summary: "Never take the verification key from the token; ignore header jwk/x5c unless they chain to a trust anchor you pin.",
         frameworks: super::PINNED_ALGORITHMS,
     },
+    references: &["RFC 7515 §4.1.3", "RFC 8725 §3.10", "CVE-2018-0114"],
+    budget: crate::check::Budget::Fixed(10),
+    lab_flaw: Some("jwt.embedded_jwk"),
+    finds: "a token signed by an attacker key carried in the header `jwk` is accepted",
+    needs_note: "",
 };
 
 pub struct EmbeddedJwk;

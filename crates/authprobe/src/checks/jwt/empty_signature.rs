@@ -16,6 +16,11 @@ pub static META: CheckMeta = CheckMeta {
         summary: "Treat a missing signature as invalid; verify unconditionally rather than only when a signature is present.",
         frameworks: super::PINNED_ALGORITHMS,
     },
+    references: &["RFC 7515 §5.2", "RFC 8725 §3.3", "CVE-2020-28042"],
+    budget: crate::check::Budget::Fixed(10),
+    lab_flaw: Some("jwt.empty_signature"),
+    finds: "the token with its signature removed is accepted",
+    needs_note: "",
 };
 
 pub struct EmptySignature;

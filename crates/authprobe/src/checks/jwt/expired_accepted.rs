@@ -16,6 +16,11 @@ pub static META: CheckMeta = CheckMeta {
         summary: "Require exp and reject expired tokens, with at most a small clock skew (seconds, not hours).",
         frameworks: super::CLAIM_VALIDATION,
     },
+    references: &["RFC 7519 §4.1.4"],
+    budget: crate::check::Budget::Fixed(72),
+    lab_flaw: Some("jwt.expired_accepted"),
+    finds: "a token whose `exp` has passed is accepted",
+    needs_note: "+ key, or `--expired-token`",
 };
 
 pub struct ExpiredAccepted;

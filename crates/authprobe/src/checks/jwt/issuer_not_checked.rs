@@ -16,6 +16,11 @@ pub static META: CheckMeta = CheckMeta {
         summary: "Check iss against the issuer you trust and require it.",
         frameworks: super::CLAIM_VALIDATION,
     },
+    references: &["RFC 7519 §4.1.1", "RFC 8725 §3.8"],
+    budget: crate::check::Budget::Fixed(72),
+    lab_flaw: Some("jwt.issuer_not_checked"),
+    finds: "a token minted by another issuer is accepted",
+    needs_note: "+ key",
 };
 
 pub struct IssuerNotChecked;

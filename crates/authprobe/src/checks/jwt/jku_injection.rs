@@ -37,6 +37,11 @@ pub static META: CheckMeta = CheckMeta {
             ),
         ],
     },
+    references: &["RFC 7515 §4.1.2", "RFC 7515 §4.1.5", "RFC 8725 §3.10"],
+    budget: crate::check::Budget::Fixed(10),
+    lab_flaw: Some("jwt.jku_injection"),
+    finds: "the server fetches keys from an attacker-chosen `jku`/`x5u` URL (seen on the scanner's listener) or accepts the token",
+    needs_note: "(+ `--callback-url` for remote targets)",
 };
 
 pub struct JkuInjection;

@@ -16,6 +16,16 @@ pub static META: CheckMeta = CheckMeta {
         summary: "Bind each key to one algorithm and pass that algorithm list to the verifier; an RSA/EC public key must never be usable as an HMAC secret.",
         frameworks: super::PINNED_ALGORITHMS,
     },
+    references: &[
+        "RFC 8725 §2.1",
+        "RFC 8725 §3.1",
+        "CVE-2015-9235",
+        "https://auth0.com/blog/critical-vulnerabilities-in-json-web-token-libraries/",
+    ],
+    budget: crate::check::Budget::Fixed(48),
+    lab_flaw: Some("jwt.key_confusion"),
+    finds: "a token HMAC-signed with the server's public key (PEM, DER, JWK encodings) is accepted",
+    needs_note: "+ public key (JWKS or `--jwt-public-key`; the token's own `x5c` is the attacker's, not the server's)",
 };
 
 pub struct KeyConfusion;

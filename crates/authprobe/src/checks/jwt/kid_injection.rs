@@ -37,6 +37,11 @@ pub static META: CheckMeta = CheckMeta {
             ),
         ],
     },
+    references: &["RFC 7515 §4.1.4", "RFC 8725 §3.10"],
+    budget: crate::check::Budget::Fixed(14),
+    lab_flaw: Some("jwt.kid_injection"),
+    finds: "a `kid` path traversal or SQL injection selects a predictable key",
+    needs_note: "",
 };
 
 pub struct KidInjection;

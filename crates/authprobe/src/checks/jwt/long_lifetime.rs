@@ -34,6 +34,11 @@ pub static META: CheckMeta = CheckMeta {
             ("gateway", "Kong jwt: maximum_expiration = 3600."),
         ],
     },
+    references: &["RFC 6819 §5.1.5.3", "RFC 7519 §4.1.4"],
+    budget: crate::check::Budget::Passive,
+    lab_flaw: Some("jwt.long_lifetime"),
+    finds: "`exp - iat` exceeds `--max-token-lifetime` (24 h)",
+    needs_note: "",
 };
 
 pub struct LongLifetime;

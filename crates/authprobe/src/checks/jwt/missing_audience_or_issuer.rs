@@ -37,6 +37,16 @@ pub static META: CheckMeta = CheckMeta {
             ),
         ],
     },
+    references: &[
+        "RFC 7519 §4.1.1",
+        "RFC 7519 §4.1.3",
+        "RFC 8725 §3.9",
+        "RFC 9068 §2.2",
+    ],
+    budget: crate::check::Budget::Passive,
+    lab_flaw: Some("jwt.missing_audience_or_issuer"),
+    finds: "the token carries no `aud` or no `iss`",
+    needs_note: "",
 };
 
 pub struct MissingAudienceOrIssuer;

@@ -37,6 +37,11 @@ pub static META: CheckMeta = CheckMeta {
             ),
         ],
     },
+    references: &["RFC 7519 §4.1.4", "RFC 9068 §2.2"],
+    budget: crate::check::Budget::Passive,
+    lab_flaw: Some("jwt.missing_exp"),
+    finds: "the token has no `exp`",
+    needs_note: "",
 };
 
 pub struct MissingExp;

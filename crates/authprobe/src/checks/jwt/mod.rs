@@ -27,6 +27,7 @@ pub mod sensitive_claims;
 pub mod signature_not_verified;
 pub mod token_in_url;
 pub mod weak_hmac_secret;
+pub mod x5c_injection;
 
 use crate::check::{CheckMeta, Outcome};
 use crate::finding::Confidence;

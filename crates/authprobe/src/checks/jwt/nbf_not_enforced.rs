@@ -16,6 +16,11 @@ pub static META: CheckMeta = CheckMeta {
         summary: "Honour nbf (not before) with a small leeway.",
         frameworks: super::CLAIM_VALIDATION,
     },
+    references: &["RFC 7519 §4.1.5"],
+    budget: crate::check::Budget::Fixed(72),
+    lab_flaw: Some("jwt.nbf_not_enforced"),
+    finds: "a token whose `nbf` is in the future is accepted",
+    needs_note: "+ key",
 };
 
 pub struct NbfNotEnforced;

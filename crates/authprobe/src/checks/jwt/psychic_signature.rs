@@ -37,6 +37,11 @@ pub static META: CheckMeta = CheckMeta {
             ),
         ],
     },
+    references: &["CVE-2022-21449", "RFC 7518 §3.4"],
+    budget: crate::check::Budget::Fixed(8),
+    lab_flaw: Some("jwt.psychic_signature"),
+    finds: "an ES256/384/512 token with r = s = 0 is accepted (CVE-2022-21449)",
+    needs_note: "(ES256/384/512)",
 };
 
 pub struct PsychicSignature;

@@ -34,6 +34,11 @@ pub static META: CheckMeta = CheckMeta {
             ),
         ],
     },
+    references: &["RFC 7519 §12"],
+    budget: crate::check::Budget::Passive,
+    lab_flaw: Some("jwt.sensitive_claims"),
+    finds: "the payload carries personal data, passwords or keys in clear (values masked in the report)",
+    needs_note: "",
 };
 
 pub struct SensitiveClaims;

@@ -16,6 +16,11 @@ pub static META: CheckMeta = CheckMeta {
         summary: "Verify the signature of every token with your key before reading any claim.",
         frameworks: super::PINNED_ALGORITHMS,
     },
+    references: &["RFC 7515 §5.2", "RFC 8725 §3.3"],
+    budget: crate::check::Budget::Fixed(10),
+    lab_flaw: Some("jwt.signature_not_verified"),
+    finds: "claims changed under the old signature, or a random signature, are accepted",
+    needs_note: "",
 };
 
 pub struct SignatureNotVerified;

@@ -39,6 +39,11 @@ pub static META: CheckMeta = CheckMeta {
             ),
         ],
     },
+    references: &["RFC 6750 §2.3", "RFC 6750 §5.3"],
+    budget: crate::check::Budget::Fixed(4),
+    lab_flaw: Some("jwt.token_in_url"),
+    finds: "the API accepts the token from the query string",
+    needs_note: "",
 };
 
 pub struct TokenInUrl;

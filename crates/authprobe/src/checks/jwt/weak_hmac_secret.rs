@@ -37,6 +37,11 @@ pub static META: CheckMeta = CheckMeta {
             ),
         ],
     },
+    references: &["RFC 7518 §3.2", "RFC 8725 §3.5"],
+    budget: crate::check::Budget::Passive,
+    lab_flaw: Some("jwt.weak_hmac_secret"),
+    finds: "the HS256/384/512 secret is recovered offline (built-in list + rules + `--wordlist`, within `--crack-time`)",
+    needs_note: "",
 };
 
 pub struct WeakHmacSecret;

@@ -18,6 +18,11 @@ pub static META: CheckMeta = CheckMeta {
         summary: "Accept as client certificates only those whose extended key usage includes clientAuth, so a server certificate (or its stolen key) from the same CA cannot log in. Better still, issue client certificates from a CA that issues nothing else.",
         frameworks: VERIFY_CLIENT_CERTS,
     },
+    references: &["RFC 5280 §4.2.1.12"],
+    budget: crate::check::Budget::Fixed(3),
+    lab_flaw: Some("mtls.eku_not_checked"),
+    finds: "a certificate from the test CA whose EKU is serverAuth only is accepted",
+    needs_note: "",
 };
 
 pub struct EkuNotChecked;

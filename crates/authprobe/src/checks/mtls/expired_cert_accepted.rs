@@ -18,6 +18,11 @@ pub static META: CheckMeta = CheckMeta {
         summary: "Check the client certificate's validity period on every handshake (the default of every TLS library; it is lost by custom verifiers, 'ignore expiry' flags and optional_no_ca). Rotate client certificates before they expire rather than relaxing the check.",
         frameworks: VERIFY_CLIENT_CERTS,
     },
+    references: &["RFC 5280 §4.1.2.5", "RFC 5280 §6.1"],
+    budget: crate::check::Budget::Fixed(3),
+    lab_flaw: Some("mtls.expired_cert_accepted"),
+    finds: "a certificate from the test CA that expired yesterday is accepted",
+    needs_note: "",
 };
 
 pub struct ExpiredCertAccepted;

@@ -51,6 +51,14 @@ pub static META: CheckMeta = CheckMeta {
             ),
         ],
     },
+    references: &[
+        "https://nginx.org/en/docs/http/ngx_http_ssl_module.html#var_ssl_client_escaped_cert",
+        "https://www.envoyproxy.io/docs/envoy/latest/configuration/http/http_conn_man/headers#x-forwarded-client-cert",
+    ],
+    budget: crate::check::Budget::Fixed(40),
+    lab_flaw: Some("mtls.header_spoofing"),
+    finds: "over a connection without a certificate, the user's public certificate (or subject) in X-SSL-Client-Cert, SSL_CLIENT_CERT, X-Client-Cert, X-ARR-ClientCert, Ssl-Client-Cert, X-Forwarded-Client-Cert or X-SSL-Client-S-DN/-DN (+ X-SSL-Client-Verify: SUCCESS), raw and URL-escaped, turns the refused answer into the authorized one, at the target or at `--origin`",
+    needs_note: "",
 };
 
 pub struct HeaderSpoofing;

@@ -39,6 +39,11 @@ pub static META: CheckMeta = CheckMeta {
             ),
         ],
     },
+    references: &["RFC 8705 §2.1", "RFC 5280 §4.1.2.6"],
+    budget: crate::check::Budget::Fixed(3),
+    lab_flaw: Some("mtls.identity_not_mapped"),
+    finds: "a valid certificate from the test CA whose CN names no user is accepted",
+    needs_note: "",
 };
 
 pub struct IdentityNotMapped;

@@ -17,6 +17,11 @@ pub static META: CheckMeta = CheckMeta {
         summary: "Require the client certificate where the API is meant to be mutual-TLS only: verify it at the TLS terminator (required, not optional) or, when the terminator must accept certificate-less clients for other routes, refuse requests to these routes that arrive without a verified certificate.",
         frameworks: VERIFY_CLIENT_CERTS,
     },
+    references: &["RFC 8446 §4.3.2", "RFC 8705 §2"],
+    budget: crate::check::Budget::Fixed(4),
+    lab_flaw: Some("mtls.not_required"),
+    finds: "the user's request without the client certificate gets the authorized answer",
+    needs_note: "",
 };
 
 pub struct NotRequired;

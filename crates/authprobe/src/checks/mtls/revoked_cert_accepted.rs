@@ -17,6 +17,11 @@ pub static META: CheckMeta = CheckMeta {
         summary: "Check revocation for client certificates: load the CA's CRL at the TLS terminator and refresh it before its nextUpdate (or use OCSP stapling where the stack supports it for clients). A CRL that is published but not loaded protects nothing.",
         frameworks: VERIFY_CLIENT_CERTS,
     },
+    references: &["RFC 5280 §5", "RFC 5280 §6.3", "RFC 6960"],
+    budget: crate::check::Budget::Fixed(3),
+    lab_flaw: Some("mtls.revoked_cert_accepted"),
+    finds: "a certificate the CA revoked is accepted",
+    needs_note: "+ `--revoked-cert` (see `mint-revoked`)",
 };
 
 pub struct RevokedCertAccepted;

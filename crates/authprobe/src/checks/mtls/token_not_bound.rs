@@ -44,6 +44,11 @@ pub static META: CheckMeta = CheckMeta {
             ),
         ],
     },
+    references: &["RFC 8705 §3", "RFC 8705 §3.1", "RFC 7800 §3.1"],
+    budget: crate::check::Budget::Fixed(64),
+    lab_flaw: Some("mtls.token_not_bound"),
+    finds: "the token replayed over a second certificate of the same subject (`--client-cert2`, or minted) is accepted; with a known key, a token whose `cnf.x5t#S256` names another certificate is; an informational note when the token has no `cnf` and nothing could be replayed",
+    needs_note: "(+ second cert or ca-key)",
 };
 
 pub struct TokenNotBound;

@@ -17,6 +17,11 @@ pub static META: CheckMeta = CheckMeta {
         summary: "Verify the client certificate's chain up to the client CA you operate, with a signature check, at the TLS terminator; never accept 'any certificate' (optional_no_ca, verify none, custom verifiers that return success) in front of an application that trusts the identity it is given.",
         frameworks: VERIFY_CLIENT_CERTS,
     },
+    references: &["RFC 5280 §6.1", "RFC 8705 §2.1"],
+    budget: crate::check::Budget::Fixed(4),
+    lab_flaw: Some("mtls.untrusted_cert_accepted"),
+    finds: "a self-signed certificate with the user's subject, or one from a throwaway CA bearing the real issuer's name, is accepted",
+    needs_note: "",
 };
 
 pub struct UntrustedCertAccepted;

@@ -18,6 +18,11 @@ pub static META: CheckMeta = CheckMeta {
         summary: "Present a certificate from a CA the clients trust, valid now, whose subjectAltName covers every name clients use, together with its intermediates. Clients that must skip verification to connect can be impersonated by anyone on the path.",
         frameworks: CERT_FIX,
     },
+    references: &["RFC 5280 §6.1", "RFC 9525 §6"],
+    budget: crate::check::Budget::TlsHandshakes,
+    lab_flaw: None,
+    finds: "the chain does not validate against the system store or `--server-ca`: expired, not yet valid, self-signed, untrusted or wrong host, each named (`--insecure` does not silence it)",
+    needs_note: "",
 };
 
 pub struct CertInvalid;

@@ -47,6 +47,14 @@ pub static META: CheckMeta = CheckMeta {
             ),
         ],
     },
+    references: &[
+        "RFC 9155",
+        "https://wiki.mozilla.org/Security/Server_Side_TLS",
+    ],
+    budget: crate::check::Budget::TlsHandshakes,
+    lab_flaw: None,
+    finds: "a certificate with an RSA key under 2048 bits, EC under 256, or a SHA-1/MD5 signature",
+    needs_note: "",
 };
 
 pub struct CertWeakKey;

@@ -48,6 +48,11 @@ pub static META: CheckMeta = CheckMeta {
             ),
         ],
     },
+    references: &["RFC 7239 §5.4", "RFC 7239 §8"],
+    budget: crate::check::Budget::Fixed(8),
+    lab_flaw: Some("tls.forwarded_proto_trusted"),
+    finds: "over plain HTTP, a client's own `X-Forwarded-Proto: https` or `Forwarded: proto=https` skips the HTTPS redirect or earns a Secure cookie",
+    needs_note: "",
 };
 
 pub struct ForwardedProtoTrusted;

@@ -41,6 +41,11 @@ pub static META: CheckMeta = CheckMeta {
             ),
         ],
     },
+    references: &["RFC 6797 §6.1", "RFC 6797 §6.1.1"],
+    budget: crate::check::Budget::Passive,
+    lab_flaw: Some("tls.hsts_missing"),
+    finds: "no Strict-Transport-Security, or max-age under one year",
+    needs_note: "",
 };
 
 pub const ONE_YEAR: u64 = 31_536_000;

@@ -42,6 +42,15 @@ pub static META: CheckMeta = CheckMeta {
             ),
         ],
     },
+    references: &[
+        "RFC 6265 §4.1.2.5",
+        "RFC 6265 §4.1.2.6",
+        "https://developer.mozilla.org/en-US/docs/Web/HTTP/Headers/Set-Cookie",
+    ],
+    budget: crate::check::Budget::Passive,
+    lab_flaw: Some("tls.insecure_cookie"),
+    finds: "session cookies without Secure, HttpOnly or SameSite (CSRF cookies: Secure or SameSite), read from the answers the scan already has",
+    needs_note: "",
 };
 
 pub struct InsecureCookie;

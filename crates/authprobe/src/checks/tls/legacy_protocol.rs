@@ -18,6 +18,11 @@ pub static META: CheckMeta = CheckMeta {
         summary: "Accept TLS 1.2 and TLS 1.3 only. Clients still on TLS 1.0/1.1 predate 2014 and are exposed to BEAST, POODLE-style downgrades and SHA-1 handshake signatures.",
         frameworks: PROTOCOL_FIX,
     },
+    references: &["RFC 8996", "RFC 7568"],
+    budget: crate::check::Budget::TlsHandshakes,
+    lab_flaw: None,
+    finds: "SSLv3, TLS 1.0 or TLS 1.1 is offered",
+    needs_note: "",
 };
 
 pub struct LegacyProtocol;

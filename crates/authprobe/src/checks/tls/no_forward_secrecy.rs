@@ -18,6 +18,14 @@ pub static META: CheckMeta = CheckMeta {
         summary: "Remove suites with RSA key transport and static (EC)DH; keep ECDHE (and DHE with 2048-bit groups) under TLS 1.2, and TLS 1.3.",
         frameworks: SUITE_FIX,
     },
+    references: &[
+        "RFC 9325 §4.1",
+        "https://wiki.mozilla.org/Security/Server_Side_TLS",
+    ],
+    budget: crate::check::Budget::TlsHandshakes,
+    lab_flaw: None,
+    finds: "suites without (EC)DHE key exchange are offered",
+    needs_note: "",
 };
 
 pub struct NoForwardSecrecy;

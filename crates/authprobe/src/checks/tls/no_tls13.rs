@@ -48,6 +48,11 @@ pub static META: CheckMeta = CheckMeta {
             ),
         ],
     },
+    references: &["RFC 8446", "RFC 9325 §3.1"],
+    budget: crate::check::Budget::TlsHandshakes,
+    lab_flaw: None,
+    finds: "TLS 1.3 is not offered",
+    needs_note: "",
 };
 
 pub struct NoTls13;

@@ -43,6 +43,11 @@ pub static META: CheckMeta = CheckMeta {
             ),
         ],
     },
+    references: &["RFC 9325 §3.2", "RFC 6797"],
+    budget: crate::check::Budget::Fixed(2),
+    lab_flaw: Some("tls.plaintext_http"),
+    finds: "the API answers over plain HTTP instead of redirecting to HTTPS",
+    needs_note: "",
 };
 
 pub struct PlaintextHttp;

@@ -18,6 +18,11 @@ pub static META: CheckMeta = CheckMeta {
         summary: "Offer only ECDHE (or DHE with 2048-bit groups) suites with AES-GCM or ChaCha20-Poly1305 under TLS 1.2, and TLS 1.3's suites.",
         frameworks: SUITE_FIX,
     },
+    references: &["RFC 9325 §4.1", "RFC 7465"],
+    budget: crate::check::Budget::TlsHandshakes,
+    lab_flaw: None,
+    finds: "NULL, anonymous, EXPORT, RC4, DES/3DES or other suites under 128 bits are offered",
+    needs_note: "",
 };
 
 pub struct WeakCipher;
