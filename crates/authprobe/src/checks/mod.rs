@@ -32,57 +32,18 @@ pub fn tls_verdicts() -> Vec<(&'static crate::check::CheckMeta, tls::Evaluate)> 
 
 /// Every check, in catalog order.
 pub fn registry() -> Vec<Box<dyn Check>> {
-    vec![
-        Box::new(auth::missing::AuthMissing),
-        Box::new(auth::method_bypass::MethodBypass),
-        Box::new(auth::malformed_token_accepted::MalformedTokenAccepted),
-        Box::new(auth::scheme_confusion::SchemeConfusion),
-        Box::new(auth::token_optional_with_cert::TokenOptionalWithCert),
-        Box::new(auth::verbose_errors::VerboseErrors),
-        Box::new(auth::user_enumeration::UserEnumeration),
-        Box::new(jwt::alg_none::AlgNone),
-        Box::new(jwt::signature_not_verified::SignatureNotVerified),
-        Box::new(jwt::empty_signature::EmptySignature),
-        Box::new(jwt::weak_hmac_secret::WeakHmacSecret),
-        Box::new(jwt::key_confusion::KeyConfusion),
-        Box::new(jwt::embedded_jwk::EmbeddedJwk),
-        Box::new(jwt::x5c_injection::X5cInjection),
-        Box::new(jwt::x5c_injection::X5cInjection),
-        Box::new(jwt::jku_injection::JkuInjection),
-        Box::new(jwt::kid_injection::KidInjection),
-        Box::new(jwt::psychic_signature::PsychicSignature),
-        Box::new(jwt::expired_accepted::ExpiredAccepted),
-        Box::new(jwt::nbf_not_enforced::NbfNotEnforced),
-        Box::new(jwt::audience_not_checked::AudienceNotChecked),
-        Box::new(jwt::issuer_not_checked::IssuerNotChecked),
-        Box::new(jwt::missing_exp::MissingExp),
-        Box::new(jwt::long_lifetime::LongLifetime),
-        Box::new(jwt::missing_audience_or_issuer::MissingAudienceOrIssuer),
-        Box::new(jwt::sensitive_claims::SensitiveClaims),
-        Box::new(jwt::token_in_url::TokenInUrl),
-        Box::new(mtls::not_required::NotRequired),
-        Box::new(mtls::untrusted_cert_accepted::UntrustedCertAccepted),
-        Box::new(mtls::expired_cert_accepted::ExpiredCertAccepted),
-        Box::new(mtls::revoked_cert_accepted::RevokedCertAccepted),
-        Box::new(mtls::eku_not_checked::EkuNotChecked),
-        Box::new(mtls::identity_not_mapped::IdentityNotMapped),
-        Box::new(mtls::header_spoofing::HeaderSpoofing),
-        Box::new(mtls::token_not_bound::TokenNotBound),
-        Box::new(tls::legacy_protocol::LegacyProtocol),
-        Box::new(tls::weak_cipher::WeakCipher),
-        Box::new(tls::no_forward_secrecy::NoForwardSecrecy),
-        Box::new(tls::no_tls13::NoTls13),
-        Box::new(tls::cert_invalid::CertInvalid),
-        Box::new(tls::cert_weak_key::CertWeakKey),
-        Box::new(tls::plaintext_http::PlaintextHttp),
-        Box::new(tls::hsts_missing::HstsMissing),
-        Box::new(tls::forwarded_proto_trusted::ForwardedProtoTrusted),
-        Box::new(tls::insecure_cookie::InsecureCookie),
-        Box::new(basic::cleartext::Cleartext),
-        Box::new(basic::default_credentials::DefaultCredentials),
-        Box::new(basic::no_lockout::NoLockout),
-        Box::new(basic::realm_leak::RealmLeak),
+    // Each family lists its own checks beside their `mod` lines, so a new check is
+    // registered in the file that declares it.
+    [
+        auth::checks(),
+        jwt::checks(),
+        mtls::checks(),
+        tls::checks(),
+        basic::checks(),
     ]
+    .into_iter()
+    .flatten()
+    .collect()
 }
 
 #[cfg(test)]

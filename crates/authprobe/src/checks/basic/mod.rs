@@ -7,6 +7,16 @@ pub mod default_credentials;
 pub mod no_lockout;
 pub mod realm_leak;
 
+/// The family's checks, in catalog order.
+pub fn checks() -> Vec<Box<dyn crate::check::Check>> {
+    vec![
+        Box::new(cleartext::Cleartext),
+        Box::new(default_credentials::DefaultCredentials),
+        Box::new(no_lockout::NoLockout),
+        Box::new(realm_leak::RealmLeak),
+    ]
+}
+
 use crate::basic_auth::{literal_basic, probe_to, random_word, user_basic};
 use crate::http::Probe;
 use crate::oracle::{Class, Oracle, Sample};

@@ -29,6 +29,31 @@ pub mod token_in_url;
 pub mod weak_hmac_secret;
 pub mod x5c_injection;
 
+/// The family's checks, in catalog order.
+pub fn checks() -> Vec<Box<dyn crate::check::Check>> {
+    vec![
+        Box::new(alg_none::AlgNone),
+        Box::new(signature_not_verified::SignatureNotVerified),
+        Box::new(empty_signature::EmptySignature),
+        Box::new(weak_hmac_secret::WeakHmacSecret),
+        Box::new(key_confusion::KeyConfusion),
+        Box::new(embedded_jwk::EmbeddedJwk),
+        Box::new(x5c_injection::X5cInjection),
+        Box::new(jku_injection::JkuInjection),
+        Box::new(kid_injection::KidInjection),
+        Box::new(psychic_signature::PsychicSignature),
+        Box::new(expired_accepted::ExpiredAccepted),
+        Box::new(nbf_not_enforced::NbfNotEnforced),
+        Box::new(audience_not_checked::AudienceNotChecked),
+        Box::new(issuer_not_checked::IssuerNotChecked),
+        Box::new(missing_exp::MissingExp),
+        Box::new(long_lifetime::LongLifetime),
+        Box::new(missing_audience_or_issuer::MissingAudienceOrIssuer),
+        Box::new(sensitive_claims::SensitiveClaims),
+        Box::new(token_in_url::TokenInUrl),
+    ]
+}
+
 use crate::check::{CheckMeta, Outcome};
 use crate::finding::Confidence;
 use crate::http::{Exchange, Value};

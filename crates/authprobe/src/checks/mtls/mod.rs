@@ -23,6 +23,20 @@ pub mod revoked_cert_accepted;
 pub mod token_not_bound;
 pub mod untrusted_cert_accepted;
 
+/// The family's checks, in catalog order.
+pub fn checks() -> Vec<Box<dyn crate::check::Check>> {
+    vec![
+        Box::new(not_required::NotRequired),
+        Box::new(untrusted_cert_accepted::UntrustedCertAccepted),
+        Box::new(expired_cert_accepted::ExpiredCertAccepted),
+        Box::new(revoked_cert_accepted::RevokedCertAccepted),
+        Box::new(eku_not_checked::EkuNotChecked),
+        Box::new(identity_not_mapped::IdentityNotMapped),
+        Box::new(header_spoofing::HeaderSpoofing),
+        Box::new(token_not_bound::TokenNotBound),
+    ]
+}
+
 use crate::check::{CheckMeta, Outcome};
 use crate::finding::Confidence;
 use crate::http::{ClientIdentity, Exchange};

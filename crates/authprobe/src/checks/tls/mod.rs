@@ -9,6 +9,22 @@ pub mod no_tls13;
 pub mod plaintext_http;
 pub mod weak_cipher;
 
+/// The family's checks, in catalog order.
+pub fn checks() -> Vec<Box<dyn crate::check::Check>> {
+    vec![
+        Box::new(legacy_protocol::LegacyProtocol),
+        Box::new(weak_cipher::WeakCipher),
+        Box::new(no_forward_secrecy::NoForwardSecrecy),
+        Box::new(no_tls13::NoTls13),
+        Box::new(cert_invalid::CertInvalid),
+        Box::new(cert_weak_key::CertWeakKey),
+        Box::new(plaintext_http::PlaintextHttp),
+        Box::new(hsts_missing::HstsMissing),
+        Box::new(forwarded_proto_trusted::ForwardedProtoTrusted),
+        Box::new(insecure_cookie::InsecureCookie),
+    ]
+}
+
 use crate::check::{CheckMeta, Outcome};
 use crate::facts::tls::{TlsFacts, chain_text};
 use crate::scan::Scan;
