@@ -249,19 +249,6 @@ async fn embedded_jwk() {
 }
 
 #[tokio::test]
-async fn x5c_injection() {
-    // fires_alone: with only x5c on, jwt.embedded_jwk stays silent (and the embedded_jwk
-    // test shows the converse): the two flaws are separate code paths, neither implies
-    // the other, so neither explains the other.
-    let r = fires_alone("jwt.x5c_injection", true).await;
-    assert!(
-        r.findings[0].description.contains("x5c"),
-        "{}",
-        r.findings[0].description
-    );
-}
-
-#[tokio::test]
 async fn jku_injection() {
     fires_alone("jwt.jku_injection", true).await;
 }

@@ -246,4 +246,30 @@ mod tests {
             assert_eq!(claims.claims()["sub"], "alice");
         }
     }
+
+    /// The lab with `flaw` alone, scanned with this check only (and its root cause), as a
+    /// user who knows their staging key: the ids found.
+    async fn found_on_lab(flaw: &str) -> Vec<String> {
+        let lab = authprobe_lab::start(authprobe_lab::LabOptions {
+            profile: authprobe_lab::Profile::Hardened,
+            flaws: vec![flaw.to_string()],
+            origin: false,
+            modes: Vec::new(),
+        })
+        .await
+        .expect("lab starts");
+        let mut opts =
+            crate::lab_target::scan_options(&lab.ready, crate::http::Limits::default()).unwrap();
+        opts.only = vec![META.id.into(), "jwt.signature_not_verified".into()];
+        opts.jwt.key = Some(lab.jwt_key.clone());
+        let r = crate::engine::scan(opts, Default::default()).await.unwrap();
+        r.findings.into_iter().map(|f| f.id).collect()
+    }
+
+    #[tokio::test]
+    async fn fires_on_its_lab_flaw_and_not_on_an_embedded_jwk() {
+        // Separate code paths in a server: neither flaw implies the other.
+        assert_eq!(found_on_lab(META.id).await, vec![META.id.to_string()]);
+        assert!(found_on_lab("jwt.embedded_jwk").await.is_empty());
+    }
 }
