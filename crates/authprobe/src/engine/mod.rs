@@ -146,6 +146,17 @@ async fn run_one(
         ));
     }
     progress.checks_done.fetch_add(1, Ordering::Relaxed);
+    let verdict = match &out {
+        Outcome::Pass => "pass".to_string(),
+        Outcome::Found(f) => format!("found ({:?})", f.confidence),
+        Outcome::Inconclusive(r) => format!("inconclusive: {r}"),
+        Outcome::NotApplicable(r) => format!("not applicable: {r}"),
+    };
+    tracing::info!(
+        check = check.meta().id,
+        requests = running.spent.load(Ordering::Relaxed),
+        "{verdict}"
+    );
     (check.meta(), out)
 }
 
@@ -219,6 +230,7 @@ pub async fn scan_with(
         )));
     }
     preflight::check(&opts, &baselines)?;
+    tracing::info!(target = %opts.target, "baselines taken; the credentials are accepted");
     http.set_answer_timeout(answer_timeout(&baselines));
 
     let ctx = Scan::new(opts, http, baselines);

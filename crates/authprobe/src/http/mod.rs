@@ -293,6 +293,14 @@ impl Http {
     /// Sends a probe and records the exchange; budget exhaustion is the only error that
     /// does not produce an exchange.
     pub async fn exchange(&self, probe: Probe) -> Result<Exchange, SendError> {
+        // Method, host and path only: headers and query strings (a token in the URL) carry
+        // secrets.
+        tracing::debug!(
+            method = %probe.method,
+            host = probe.url.host_str().unwrap_or(""),
+            path = probe.url.path(),
+            "request"
+        );
         match self.send(&probe).await {
             Ok(answer) => Ok(Exchange {
                 probe,
