@@ -111,6 +111,21 @@ fn no_family_imports_another_and_nothing_below_reaches_up_into_one() {
 }
 
 #[test]
+fn the_reports_are_made_from_data_not_from_the_engine() {
+    let mut wrong = Vec::new();
+    for (rel, text) in crate_sources() {
+        if rel.starts_with("report") {
+            for up in ["crate::engine", "crate::scan"] {
+                if text.contains(up) {
+                    wrong.push(format!("{} uses {up}", rel.display()));
+                }
+            }
+        }
+    }
+    assert!(wrong.is_empty(), "{}", wrong.join("\n"));
+}
+
+#[test]
 fn the_check_api_depends_on_the_finding_model_and_the_scan_handle_only() {
     let text = std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("src/check.rs"))
         .unwrap();
