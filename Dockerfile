@@ -20,9 +20,11 @@ FROM debian:bookworm-slim
 RUN apt-get update \
     && apt-get install -y --no-install-recommends ca-certificates curl \
     && rm -rf /var/lib/apt/lists/* \
-    && useradd --system --uid 10001 --user-group --create-home --home-dir /home/authprobe \
+    && groupadd --system --gid 10001 authprobe \
+    && useradd --system --uid 10001 --gid 10001 --create-home --home-dir /home/authprobe \
         --shell /usr/sbin/nologin authprobe
 COPY --from=build /out/authprobe /usr/local/bin/authprobe
+# Numeric, so that a runtime can check it is not root (Kubernetes runAsNonRoot).
 USER 10001:10001
 WORKDIR /home/authprobe
 ENTRYPOINT ["authprobe"]
