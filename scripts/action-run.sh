@@ -4,8 +4,11 @@
 #
 # Inputs (environment): INPUT_URL (required), INPUT_BEARER, INPUT_BASIC (USER:PASSWORD),
 # INPUT_CLIENT_CERT / INPUT_CLIENT_KEY (PEM text, not paths: they come from secrets),
-# INPUT_EXTRA_ARGS (split on whitespace), INPUT_FAIL_ON, INPUT_MIN_SCORE, INPUT_BASELINE,
-# INPUT_OUTPUT_DIR. AUTHPROBE_BIN overrides the binary (tests).
+# INPUT_HEADERS (one 'Name: value' a line), INPUT_SERVER_CA (PEM text, or a path),
+# INPUT_CHECKS, INPUT_SPEC, INPUT_EXTRA_ARGS (one argument a line; a single line is split on
+# whitespace), INPUT_FAIL_ON, INPUT_MIN_SCORE, INPUT_BASELINE, INPUT_OUTPUT_DIR,
+# INPUT_SARIF_CATEGORY, INPUT_ANNOTATIONS (true/false). AUTHPROBE_BIN overrides the binary:
+# the Action sets it to scripts/authprobe-docker.sh to run the container image.
 # Exit status: authprobe's own (0 pass, 1 a gate failed, 2 error), after outputs are written.
 set -euo pipefail
 
@@ -46,6 +49,41 @@ if [[ -n "${INPUT_BASIC:-}" ]]; then
   export AUTHPROBE_BASIC="$INPUT_BASIC"
   echo "::add-mask::${INPUT_BASIC#*:}"
 fi
+# Headers, one a line: each its own argument, so a value with spaces stays whole. They often
+# carry an API key: their values are masked in the log.
+while IFS= read -r line; do
+  line="${line%$'\r'}"
+  [[ -z "${line//[[:space:]]/}" ]] && continue
+  args+=(-H "$line")
+  value="${line#*:}"
+  value="${value#"${value%%[![:space:]]*}"}"
+  if [[ ${#value} -ge 6 ]]; then
+    echo "::add-mask::$value"
+  fi
+done <<<"${INPUT_HEADERS:-}"
+server_ca="${INPUT_SERVER_CA:-}"
+if [[ -n "${server_ca//[[:space:]]/}" ]]; then
+  if [[ "$server_ca" == *"-----BEGIN"* ]]; then
+    printf '%s\n' "$server_ca" >"$secrets_dir/server-ca.pem"
+    args+=(--server-ca "$secrets_dir/server-ca.pem")
+  else
+    args+=(--server-ca "$server_ca")
+  fi
+fi
+checks="${INPUT_CHECKS:-}"
+if [[ -n "${checks//[[:space:]]/}" ]]; then
+  # Commas, spaces or newlines between ids: authprobe takes a comma-separated list.
+  checks="$(printf '%s' "$checks" | tr -s ' \t\r\n,' ',')"
+  checks="${checks#,}"
+  args+=(--checks "${checks%,}")
+fi
+if [[ -n "${INPUT_SPEC:-}" ]]; then
+  if ! "$bin" scan --help 2>/dev/null | grep -q -- '--spec'; then
+    echo "::error::authprobe action: the spec input needs an authprobe whose scan has --spec; $("$bin" --version 2>/dev/null || echo "$bin") has none (set the version input to a newer release)" >&2
+    exit 2
+  fi
+  args+=(--spec "$INPUT_SPEC")
+fi
 [[ -n "${INPUT_FAIL_ON:-}" ]] && args+=(--fail-on "$INPUT_FAIL_ON")
 [[ -n "${INPUT_MIN_SCORE:-}" ]] && args+=(--min-score "$INPUT_MIN_SCORE")
 [[ -n "${INPUT_BASELINE:-}" ]] && args+=(--baseline "$INPUT_BASELINE")
@@ -56,9 +94,31 @@ md="$out_dir/authprobe.md"
 html="$out_dir/authprobe.html"
 junit="$out_dir/authprobe-junit.xml"
 args+=(-o "$json" -o "$sarif" -o "$md" -o "$html" -o "$junit")
-if [[ -n "${INPUT_EXTRA_ARGS:-}" ]]; then
-  read -r -a extra <<<"$INPUT_EXTRA_ARGS"
+# One argument a line, so `-H` and `X-Team: blue team` on two lines stay two arguments. A
+# single line is split on whitespace, as before (`extra-args: --origin URL --checks jwt`).
+extra_lines=()
+while IFS= read -r line; do
+  line="${line%$'\r'}"
+  line="${line#"${line%%[![:space:]]*}"}"
+  line="${line%"${line##*[![:space:]]}"}"
+  if [[ -n "$line" ]]; then
+    extra_lines+=("$line")
+  fi
+done <<<"${INPUT_EXTRA_ARGS:-}"
+if [[ ${#extra_lines[@]} -eq 1 ]]; then
+  read -r -a extra <<<"${extra_lines[0]}"
   args+=("${extra[@]}")
+elif [[ ${#extra_lines[@]} -gt 1 ]]; then
+  args+=("${extra_lines[@]}")
+fi
+
+# The SARIF category for github/codeql-action/upload-sarif: one per target, so that scans
+# of several URLs from one workflow do not replace each other's alerts.
+category="${INPUT_SARIF_CATEGORY:-}"
+if [[ -z "$category" ]]; then
+  target="${url#*://}"
+  target="${target%%[?#]*}"
+  category="authprobe/${target%/}"
 fi
 
 status=0
@@ -83,6 +143,27 @@ field() {
     ' "$json"
   fi
 }
+# One annotation per finding (error for critical and high, warning for medium, notice
+# below), on the run's summary page. Needs jq, as GitHub's runners have.
+annotate() {
+  jq -r '
+    def data: gsub("%"; "%25") | gsub("\r"; "%0D") | gsub("\n"; "%0A");
+    def prop: data | gsub(":"; "%3A") | gsub(","; "%2C");
+    .target as $target
+    | .findings[]
+    | (if .severity == "critical" or .severity == "high" then "error"
+       elif .severity == "medium" then "warning" else "notice" end) as $level
+    | "::\($level) title=\("authprobe \(.id) (\(.severity))" | prop)::\("\(.title) at \($target)" | data)"
+  ' "$json"
+}
+if [[ "${INPUT_ANNOTATIONS:-true}" == "true" ]]; then
+  if command -v jq >/dev/null; then
+    annotate
+  else
+    echo "authprobe action: no jq on this runner, so no annotations (the reports have every finding)"
+  fi
+fi
+
 score="$(field score)"
 grade="$(field grade)"
 findings="$(field findings)"
@@ -97,6 +178,7 @@ if [[ -n "${GITHUB_OUTPUT:-}" ]]; then
     echo "html=$html"
     echo "markdown=$md"
     echo "junit=$junit"
+    echo "sarif-category=$category"
   } >>"$GITHUB_OUTPUT"
 fi
 if [[ -n "${GITHUB_STEP_SUMMARY:-}" ]]; then
