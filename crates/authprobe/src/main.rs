@@ -27,6 +27,7 @@ fn run() -> i32 {
             return code;
         }
     };
+    cli::output::set_colour(cli.color);
     diagnostics(cli.verbose);
     cli::output::set_quiet(cli.quiet);
     let runtime = match tokio::runtime::Builder::new_multi_thread()
@@ -51,6 +52,8 @@ fn run() -> i32 {
             }
             Command::Tls(a) => cmd::tls::run_tls(a).await,
             Command::MintRevoked(a) => cmd::mint_revoked::mint_revoked(a),
+            Command::Completions(a) => cmd::docs::completions(a.shell),
+            Command::Man => cmd::docs::man(),
         }
     });
     match result {
@@ -73,8 +76,7 @@ fn diagnostics(verbose: u8) {
         2 => EnvFilter::new("debug"),
         _ => EnvFilter::new("trace"),
     };
-    let ansi = std::io::IsTerminal::is_terminal(&std::io::stderr())
-        && std::env::var_os("NO_COLOR").is_none();
+    let ansi = cli::output::stderr_colour();
     let subscriber = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr)

@@ -21,6 +21,16 @@ pub struct Cli {
     /// No progress indicator and no notes on stderr; errors and failed gates still show.
     #[arg(short, long, global = true)]
     pub quiet: bool,
+    /// Colour on stdout and stderr: auto (a terminal, unless NO_COLOR is set or
+    /// CLICOLOR_FORCE asks for it anyway), always or never.
+    #[arg(
+        long,
+        value_enum,
+        default_value = "auto",
+        global = true,
+        value_name = "WHEN"
+    )]
+    pub color: ColorWhen,
     #[command(subcommand)]
     pub command: Command,
 }
@@ -46,6 +56,24 @@ pub enum Command {
     /// With a test CA: mint a client certificate for a subject and the CRL that revokes
     /// it; deploy the CRL, then scan with --revoked-cert/--revoked-key.
     MintRevoked(MintRevokedArgs),
+    /// Print a shell completion script, e.g. `authprobe completions bash >
+    /// ~/.local/share/bash-completion/completions/authprobe`.
+    Completions(CompletionsArgs),
+    /// Print the man page (roff), e.g. `authprobe man | man -l -`.
+    Man,
+}
+
+#[derive(Args)]
+pub struct CompletionsArgs {
+    pub shell: clap_complete::Shell,
+}
+
+/// `--color`: when styled output is wanted; NO_COLOR and CLICOLOR_FORCE refine `auto`.
+#[derive(Clone, Copy, ValueEnum, PartialEq, Eq, Debug)]
+pub enum ColorWhen {
+    Auto,
+    Always,
+    Never,
 }
 
 #[derive(Args)]
@@ -111,10 +139,10 @@ pub struct CrackArgs {
     /// Print the recovered secret in clear (masked otherwise, except in JSON).
     #[arg(long)]
     pub show_secret: bool,
-    /// Measure candidates/s on a fixed token for SECS seconds and compare with the
-    /// machine's SHA-256 compression rate.
-    #[arg(long, value_name = "SECS", num_args = 0..=1, default_missing_value = "5")]
-    pub benchmark: Option<f64>,
+    /// Measure candidates/s on a fixed token for this long (e.g. 5s; a bare number is
+    /// seconds) and compare with the machine's SHA-256 compression rate.
+    #[arg(long, value_name = "DURATION", num_args = 0..=1, default_missing_value = "5s", value_parser = benchmark_time)]
+    pub benchmark: Option<Duration>,
     /// Write the token in hashcat's mode 16500 format to FILE, for GPU cracking.
     #[arg(long, value_name = "FILE")]
     pub export_hashcat: Option<PathBuf>,
@@ -147,25 +175,47 @@ pub enum ReportFormat {
 #[derive(Args, Clone)]
 pub struct OutputArgs {
     /// Output format on stdout.
-    #[arg(long, value_enum, default_value = "pretty")]
+    #[arg(
+        help_heading = "Output and gates",
+        long,
+        value_enum,
+        default_value = "pretty"
+    )]
     pub format: ReportFormat,
     /// Also write the report to FILE, in the format its extension names (.json, .sarif,
-    /// .xml for JUnit, .md, .html; --format otherwise). Repeatable.
-    #[arg(short = 'o', long = "output", value_name = "FILE")]
+    /// .xml for JUnit, .md, .html, .txt; --format without an extension; `-` is stdout).
+    /// Each FILE is checked for writability before the scan. Repeatable.
+    #[arg(
+        help_heading = "Output and gates",
+        short = 'o',
+        long = "output",
+        value_name = "FILE"
+    )]
     pub output: Vec<PathBuf>,
     /// An earlier JSON report: report only findings new since it (same check id and
     /// target) and gate only on them.
-    #[arg(long, value_name = "REPORT.json")]
+    #[arg(help_heading = "Output and gates", long, value_name = "REPORT.json")]
     pub baseline: Option<PathBuf>,
     /// Exit 1 when a finding of this severity or worse is reported.
-    #[arg(long, value_name = "SEVERITY")]
+    #[arg(
+        help_heading = "Output and gates",
+        long,
+        value_name = "SEVERITY",
+        value_parser = severity(),
+    )]
     pub fail_on: Option<Severity>,
     /// Exit 1 when the score is below N.
-    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(0..=100))]
+    #[arg(
+        help_heading = "Output and gates",
+        long,
+        value_name = "N",
+        value_parser = clap::value_parser!(u32).range(0..=100),
+    )]
     pub min_score: Option<u32>,
     /// Exit 1 when a check that ran could not decide (inconclusive); with =N, only when
     /// more than N could not. An undecided check is not a pass.
     #[arg(
+        help_heading = "Output and gates",
         long,
         value_name = "N",
         num_args = 0..=1,
@@ -174,59 +224,114 @@ pub struct OutputArgs {
     )]
     pub fail_on_inconclusive: Option<usize>,
     /// Show tokens and passwords in the report instead of shell variables.
-    #[arg(long)]
+    #[arg(help_heading = "Output and gates", long)]
     pub show_secrets: bool,
     /// Never draw the progress indicator.
-    #[arg(long)]
+    #[arg(help_heading = "Output and gates", long)]
     pub no_progress: bool,
 }
 
 #[derive(Args, Clone)]
 pub struct LimitArgs {
     /// Concurrent requests per host.
-    #[arg(long, default_value_t = 8, value_parser = clap::value_parser!(u32).range(1..=256))]
+    #[arg(
+        help_heading = "Safety and limits",
+        long,
+        default_value_t = 8,
+        value_parser = clap::value_parser!(u32).range(1..=256),
+    )]
     pub concurrency: u32,
     /// Requests per second per host, at least 0.1 (0: unlimited).
-    #[arg(long, default_value_t = 100.0, value_parser = rate)]
+    #[arg(
+        help_heading = "Safety and limits",
+        long,
+        default_value_t = 100.0,
+        value_parser = rate,
+    )]
     pub rate: f64,
     /// Stop sending after N requests.
-    #[arg(long, default_value_t = 600)]
+    #[arg(help_heading = "Safety and limits", long, default_value_t = 600)]
     pub max_requests: usize,
-    /// Seconds allowed for each connect, TLS handshake and response (at most 600).
-    #[arg(long, default_value_t = 10.0)]
-    pub timeout: f64,
+    /// Time allowed for each connect, TLS handshake and response, e.g. 10s, 500ms (a bare
+    /// number is seconds; at most 10m).
+    #[arg(
+        help_heading = "Safety and limits",
+        long,
+        default_value = "10s",
+        value_parser = timeout,
+    )]
+    pub timeout: Duration,
     /// Time limit for the whole scan, e.g. 90s, 10m (1s to 24h): past it nothing more is
     /// sent and the checks still waiting are reported inconclusive. A host that times out
     /// 3 times in a row gets no further request either.
-    #[arg(long, default_value = "5m", value_parser = scan_max_time)]
+    #[arg(
+        help_heading = "Safety and limits",
+        long,
+        default_value = "5m",
+        value_parser = scan_max_time,
+    )]
     pub max_time: Duration,
     /// Read at most this many bytes of each response body (at most 64 MiB).
-    #[arg(long, default_value_t = 1024 * 1024, value_parser = max_body)]
+    #[arg(
+        help_heading = "Safety and limits",
+        long,
+        default_value_t = 1024 * 1024,
+        value_parser = max_body,
+    )]
     pub max_body: usize,
     /// Allow POST probes (off by default: only GET, HEAD and OPTIONS are sent).
-    #[arg(long)]
+    #[arg(help_heading = "Safety and limits", long)]
     pub allow_unsafe_methods: bool,
     /// Run only these checks: ids or families, comma-separated (e.g. auth,jwt.alg_none).
-    #[arg(long, value_delimiter = ',', value_name = "LIST")]
+    #[arg(
+        help_heading = "Target",
+        long,
+        value_delimiter = ',',
+        value_name = "LIST"
+    )]
     pub checks: Vec<String>,
     /// Failed logins basic.no_lockout sends for the --basic user (it runs only with --basic).
-    #[arg(long, value_name = "N", default_value_t = 20, value_parser = clap::value_parser!(u32).range(3..=200))]
+    #[arg(
+        help_heading = "Basic",
+        long,
+        value_name = "N",
+        default_value_t = 20,
+        value_parser = clap::value_parser!(u32).range(3..=200),
+    )]
     pub lockout_attempts: u32,
     /// Let basic.cleartext confirm its finding by sending the real --basic pair to the
     /// plain-HTTP URL (a leak of that password if anyone watches the path).
-    #[arg(long)]
+    #[arg(help_heading = "Basic", long)]
     pub allow_cleartext_basic: bool,
 }
 
 #[derive(Args)]
+#[command(after_help = SCAN_EXAMPLES)]
 pub struct ScanArgs {
     /// The protected resource, e.g. https://api.example.com/v1/me
-    pub url: String,
+    #[arg(help_heading = "Target", required_unless_present = "lab")]
+    pub url: Option<String>,
+    /// Scan the lab described by its ready JSON (`authprobe lab --ready-file PATH`): target,
+    /// token, Basic pair, certificates and CAs all come from it; limits, checks and output
+    /// options still apply.
+    #[arg(
+        help_heading = "Target",
+        long,
+        value_name = "READY.json",
+        conflicts_with_all = ["url", "http_url", "origin", "server_ca", "insecure", "client_cert", "client_ca_cert", "basic_url"]
+    )]
+    pub lab: Option<PathBuf>,
     /// A valid bearer token (JWT or opaque) for the resource.
-    #[arg(long, env = "AUTHPROBE_BEARER", hide_env_values = true)]
+    #[arg(
+        help_heading = "Credentials",
+        long,
+        env = "AUTHPROBE_BEARER",
+        hide_env_values = true
+    )]
     pub bearer: Option<String>,
     /// Valid HTTP Basic credentials, USER:PASSWORD.
     #[arg(
+        help_heading = "Credentials",
         long,
         env = "AUTHPROBE_BASIC",
         hide_env_values = true,
@@ -234,18 +339,29 @@ pub struct ScanArgs {
     )]
     pub basic: Option<String>,
     /// Extra header sent with every request, 'Name: value' (repeatable).
-    #[arg(long = "header", short = 'H', value_name = "'K: V'")]
+    #[arg(
+        help_heading = "Credentials",
+        long = "header",
+        short = 'H',
+        value_name = "'K: V'"
+    )]
     pub headers: Vec<String>,
     /// Client certificate to present: PEM (chain, leaf first), or PKCS#12 (.p12/.pfx)
     /// holding the key too.
-    #[arg(long, value_name = "PEM|P12")]
+    #[arg(help_heading = "mTLS", long, value_name = "PEM|P12")]
     pub client_cert: Option<PathBuf>,
     /// Private key of --client-cert (PEM: PKCS#8, encrypted PKCS#8, PKCS#1 or SEC1); not
     /// with PKCS#12, nor when the PEM certificate file holds the key.
-    #[arg(long, value_name = "PEM", requires = "client_cert")]
+    #[arg(
+        help_heading = "mTLS",
+        long,
+        value_name = "PEM",
+        requires = "client_cert"
+    )]
     pub client_key: Option<PathBuf>,
     /// Passphrase of encrypted keys and PKCS#12 files (all certificate options share it).
     #[arg(
+        help_heading = "mTLS",
         long,
         env = "AUTHPROBE_CLIENT_KEY_PASS",
         hide_env_values = true,
@@ -254,42 +370,62 @@ pub struct ScanArgs {
     pub client_key_pass: Option<String>,
     /// A second certificate of the same user (e.g. another device): its token must be
     /// refused over it (mtls.token_not_bound). PEM or PKCS#12, as --client-cert.
-    #[arg(long, value_name = "PEM|P12")]
+    #[arg(help_heading = "mTLS", long, value_name = "PEM|P12")]
     pub client_cert2: Option<PathBuf>,
     /// Private key of --client-cert2.
-    #[arg(long, value_name = "PEM", requires = "client_cert2")]
+    #[arg(
+        help_heading = "mTLS",
+        long,
+        value_name = "PEM",
+        requires = "client_cert2"
+    )]
     pub client_key2: Option<PathBuf>,
     /// A client certificate your CA has revoked (mtls.revoked_cert_accepted). PEM or
     /// PKCS#12, as --client-cert.
-    #[arg(long, value_name = "PEM|P12")]
+    #[arg(help_heading = "mTLS", long, value_name = "PEM|P12")]
     pub revoked_cert: Option<PathBuf>,
     /// Private key of --revoked-cert.
-    #[arg(long, value_name = "PEM", requires = "revoked_cert")]
+    #[arg(
+        help_heading = "mTLS",
+        long,
+        value_name = "PEM",
+        requires = "revoked_cert"
+    )]
     pub revoked_key: Option<PathBuf>,
     /// A test CA certificate able to mint client certificates (staging, the lab).
-    #[arg(long, value_name = "PEM", requires = "client_ca_key")]
+    #[arg(
+        help_heading = "mTLS",
+        long,
+        value_name = "PEM",
+        requires = "client_ca_key"
+    )]
     pub client_ca_cert: Option<PathBuf>,
     /// The key of --client-ca-cert.
-    #[arg(long, value_name = "PEM", requires = "client_ca_cert")]
+    #[arg(
+        help_heading = "mTLS",
+        long,
+        value_name = "PEM",
+        requires = "client_ca_cert"
+    )]
     pub client_ca_key: Option<PathBuf>,
     /// Trust this CA (PEM) for the server certificate instead of the system store.
-    #[arg(long, value_name = "PEM")]
+    #[arg(help_heading = "Target", long, value_name = "PEM")]
     pub server_ca: Option<PathBuf>,
     /// Do not verify the server certificate (credentials may then reach an impostor).
-    #[arg(long, conflicts_with = "server_ca")]
+    #[arg(help_heading = "Target", long, conflicts_with = "server_ca")]
     pub insecure: bool,
     /// The plain-HTTP URL of the same resource, when not http:// on port 80 of the host.
-    #[arg(long, value_name = "URL")]
+    #[arg(help_heading = "Target", long, value_name = "URL")]
     pub http_url: Option<String>,
     /// The same resource at the application's own address behind the TLS proxy.
-    #[arg(long, value_name = "URL")]
+    #[arg(help_heading = "Target", long, value_name = "URL")]
     pub origin: Option<String>,
     /// Where the --basic pair is used (a login or token endpoint answering GET), when it
     /// is not the target URL.
-    #[arg(long, value_name = "URL")]
+    #[arg(help_heading = "Basic", long, value_name = "URL")]
     pub basic_url: Option<String>,
     /// Extra USER:PASSWORD pairs (one per line, # comments) for basic.default_credentials.
-    #[arg(long, value_name = "FILE")]
+    #[arg(help_heading = "Basic", long, value_name = "FILE")]
     pub basic_wordlist: Option<PathBuf>,
     #[command(flatten)]
     pub jwt: JwtArgs,
@@ -299,42 +435,78 @@ pub struct ScanArgs {
     pub output: OutputArgs,
 }
 
+const SCAN_EXAMPLES: &str = "\
+Examples:
+  # A bearer-protected API (the token from the environment keeps it out of shell history)
+  AUTHPROBE_BEARER=eyJ... authprobe scan https://api.example.com/v1/me
+
+  # Mutual TLS with a private CA, gating CI on high findings and writing SARIF
+  authprobe scan https://api.internal/v1/me --client-cert me.pem --client-key me.key \\
+      --server-ca ca.pem --fail-on high -o authprobe.sarif
+
+  # HTTP Basic at a login endpoint, gentle on the server
+  authprobe scan https://api.example.com/v1/me --basic alice:s3cret \\
+      --basic-url https://api.example.com/login --rate 5 --timeout 5s
+
+  # The built-in lab in two terminals
+  authprobe lab --profile vulnerable --ready-file ready.json
+  authprobe scan --lab ready.json -o report.html
+
+Exit codes: 0 scan done and gates pass · 1 a gate (--fail-on, --min-score,
+--fail-on-inconclusive) failed · 2 usage, connection or target error.";
+
 #[derive(Args, Clone)]
 pub struct JwtArgs {
     /// The token's HMAC secret, if known (mints tokens for the exp/nbf/aud/iss checks).
-    #[arg(long, env = "AUTHPROBE_JWT_SECRET", hide_env_values = true)]
+    #[arg(
+        help_heading = "JWT",
+        long,
+        env = "AUTHPROBE_JWT_SECRET",
+        hide_env_values = true
+    )]
     pub jwt_secret: Option<String>,
     /// The token's private signing key (PEM), if known.
-    #[arg(long, value_name = "PEM")]
+    #[arg(help_heading = "JWT", long, value_name = "PEM")]
     pub jwt_key: Option<PathBuf>,
     /// The server's public key (PEM), for jwt.key_confusion when no JWKS is served.
-    #[arg(long, value_name = "PEM")]
+    #[arg(help_heading = "JWT", long, value_name = "PEM")]
     pub jwt_public_key: Option<PathBuf>,
     /// A genuinely issued token whose exp has passed (for jwt.expired_accepted without a key).
-    #[arg(long, env = "AUTHPROBE_EXPIRED_TOKEN", hide_env_values = true)]
+    #[arg(
+        help_heading = "JWT",
+        long,
+        env = "AUTHPROBE_EXPIRED_TOKEN",
+        hide_env_values = true
+    )]
     pub expired_token: Option<String>,
     /// A genuinely issued token for another audience (for jwt.audience_not_checked).
-    #[arg(long, env = "AUTHPROBE_ALT_TOKEN", hide_env_values = true)]
+    #[arg(
+        help_heading = "JWT",
+        long,
+        env = "AUTHPROBE_ALT_TOKEN",
+        hide_env_values = true
+    )]
     pub alt_token: Option<String>,
     /// A URL the target can reach that forwards to this machine's 127.0.0.1:PORT (PORT
     /// from the URL), for jwt.jku_injection against remote targets.
-    #[arg(long, value_name = "URL")]
+    #[arg(help_heading = "JWT", long, value_name = "URL")]
     pub callback_url: Option<String>,
     /// Extra candidate secrets for jwt.weak_hmac_secret (repeatable; gzip detected).
-    #[arg(long, value_name = "FILE")]
+    #[arg(help_heading = "JWT", long, value_name = "FILE")]
     pub wordlist: Vec<PathBuf>,
     /// Time the scan may spend cracking an HS* token, e.g. 30s (at most 1h and --max-time;
     /// default 10s, or --max-time when shorter).
-    #[arg(long, value_parser = crack_time)]
+    #[arg(help_heading = "JWT", long, value_parser = crack_time)]
     pub crack_time: Option<Duration>,
     /// Longest acceptable token lifetime for jwt.long_lifetime, e.g. 24h.
-    #[arg(long, default_value = "24h", value_parser = token_lifetime)]
+    #[arg(help_heading = "JWT", long, default_value = "24h", value_parser = token_lifetime)]
     pub max_token_lifetime: Duration,
 }
 
-/// A duration from the command line within `[min, max]`, or a one-line reason.
+/// A duration from the command line within `[min, max]`, or a one-line reason. A bare
+/// number is seconds (`1.5`), as `--timeout` always took; otherwise humantime (`10s`, `2h`).
 fn duration_in(s: &str, min: Duration, max: Duration) -> Result<Duration, String> {
-    let d = humantime::parse_duration(s).map_err(|e| format!("{e} (e.g. 30s, 10m, 2h)"))?;
+    let d = parse_duration(s)?;
     if d < min || d > max {
         let show = |d: Duration| humantime::format_duration(d).to_string();
         return Err(if min.is_zero() {
@@ -346,10 +518,43 @@ fn duration_in(s: &str, min: Duration, max: Duration) -> Result<Duration, String
     Ok(d)
 }
 
+fn parse_duration(s: &str) -> Result<Duration, String> {
+    Ok(match s.trim().parse::<f64>() {
+        Ok(secs) if secs.is_finite() && secs >= 0.0 => {
+            // Past `max` in any case: the range message below says so, not an overflow.
+            Duration::try_from_secs_f64(secs).unwrap_or(Duration::MAX)
+        }
+        Ok(_) => return Err("must be a duration, e.g. 30s, 10m, 2h".into()),
+        Err(_) => humantime::parse_duration(s).map_err(|e| format!("{e} (e.g. 30s, 10m, 2h)"))?,
+    })
+}
+
+const MINUTE: Duration = Duration::from_secs(60);
 const HOUR: Duration = Duration::from_secs(3600);
 pub const DAY: Duration = Duration::from_secs(24 * 3600);
 /// A year as humantime counts it (365.25 days), so limits print as `1year`, `100years`.
 const YEAR: Duration = Duration::from_secs(31_557_600);
+
+/// Kept in the message: scripts and the hostile tests match `--timeout must be between`.
+fn timeout(s: &str) -> Result<Duration, String> {
+    let d = parse_duration(s)?;
+    if d < Duration::from_millis(1) || d > 10 * MINUTE {
+        return Err("--timeout must be between 1ms and 10m".into());
+    }
+    Ok(d)
+}
+
+fn benchmark_time(s: &str) -> Result<Duration, String> {
+    duration_in(s, Duration::from_millis(1), 10 * MINUTE)
+}
+
+/// `--fail-on`'s values, listed by clap in help, errors and completions; the library's
+/// [`Severity`] stays free of the argument parser.
+fn severity() -> impl clap::builder::TypedValueParser<Value = Severity> {
+    use clap::builder::TypedValueParser;
+    clap::builder::PossibleValuesParser::new(["critical", "high", "medium", "low", "info"])
+        .try_map(|s| s.parse::<Severity>())
+}
 
 fn scan_max_time(s: &str) -> Result<Duration, String> {
     duration_in(s, Duration::from_secs(1), DAY)
@@ -455,9 +660,10 @@ pub struct TlsArgs {
     /// TLS connections in flight at once.
     #[arg(long, default_value_t = 8, value_parser = clap::value_parser!(u32).range(1..=256))]
     pub concurrency: u32,
-    /// Seconds allowed for each connect, and for each server answer.
-    #[arg(long, default_value_t = 5.0)]
-    pub timeout: f64,
+    /// Time allowed for each connect, and for each server answer, e.g. 5s (a bare number
+    /// is seconds; at most 10m).
+    #[arg(long, default_value = "5s", value_parser = timeout)]
+    pub timeout: Duration,
     #[command(flatten)]
     pub output: OutputArgs,
 }

@@ -53,14 +53,11 @@ fn parse_url(s: &str, what: &str) -> Result<url::Url> {
 }
 
 pub fn limits(a: &LimitArgs) -> Result<Limits> {
-    if !(a.timeout.is_finite() && a.timeout > 0.0 && a.timeout <= 600.0) {
-        bail!("--timeout must be between 0 and 600 seconds");
-    }
     Ok(Limits {
         concurrency: a.concurrency as usize,
         rate: a.rate,
         max_requests: a.max_requests,
-        timeout: Duration::from_secs_f64(a.timeout),
+        timeout: a.timeout,
         max_body: a.max_body,
         max_time: a.max_time,
         max_timeouts_per_host: authprobe::http::DEFAULT_MAX_TIMEOUTS_PER_HOST,
@@ -80,9 +77,90 @@ fn check_selection(list: &[String]) -> Result<()> {
     Ok(())
 }
 
+/// The lab's own options (target, credentials, CAs) with the limits, selection and safety
+/// options the user gave: what `demo` and `scan --lab` scan.
+pub fn lab_scan_options(
+    ready: &authprobe_lab::Ready,
+    l: &LimitArgs,
+    show_secrets: bool,
+) -> Result<ScanOptions> {
+    check_selection(&l.checks)?;
+    let mut opts = authprobe::lab_target::scan_options(ready, limits(l)?)?;
+    opts.jwt.crack_time = opts.jwt.crack_time.min(opts.limits.max_time);
+    opts.show_secrets = show_secrets;
+    opts.allow_unsafe_methods = l.allow_unsafe_methods;
+    opts.only = l.checks.clone();
+    opts.basic.lockout_attempts = l.lockout_attempts as usize;
+    Ok(opts)
+}
+
+/// `scan --lab READY.json`: the lab's options, then every option the user added that the
+/// ready JSON does not fill (JWT keys, wordlists, extra headers).
+fn lab_file_options(path: &std::path::Path, a: &ScanArgs) -> Result<ScanOptions> {
+    let text = authprobe::load::files::read_capped(
+        path,
+        authprobe::load::files::MAX_REPORT_FILE,
+        "--lab",
+        "ready files",
+    )?;
+    let ready: authprobe_lab::Ready = serde_json::from_slice(&text).map_err(|e| {
+        anyhow!(
+            "--lab {} is not the ready JSON of `authprobe lab --ready-file`: {e}",
+            path.display()
+        )
+    })?;
+    // The lab's certificates live in a directory it removes when it stops.
+    if !ready.client_cert.exists() {
+        bail!(
+            "--lab {}: {} is gone; is that lab still running?",
+            path.display(),
+            ready.client_cert.display()
+        );
+    }
+    let mut opts = lab_scan_options(&ready, &a.limits, a.output.show_secrets)?;
+    opts.jwt = jwt_options(&a.jwt, opts.limits.max_time)?;
+    opts.creds.headers = headers(&a.headers)?;
+    opts.creds.extra_secrets = jwt_secrets(&a.jwt);
+    if let Some(p) = &a.basic_wordlist {
+        opts.basic.wordlist = read_wordlist(p)?;
+    }
+    Ok(opts)
+}
+
+/// The JWT options' secrets, redacted in reports like the credentials.
+fn jwt_secrets(a: &JwtArgs) -> Vec<String> {
+    [&a.jwt_secret, &a.expired_token, &a.alt_token]
+        .into_iter()
+        .flatten()
+        .cloned()
+        .collect()
+}
+
+fn headers(list: &[String]) -> Result<Vec<(String, String)>> {
+    let mut headers = Vec::new();
+    for h in list {
+        let (k, v) = h
+            .split_once(':')
+            .ok_or_else(|| anyhow!("--header {h:?} must look like 'Name: value'"))?;
+        let k = k.trim();
+        if k.is_empty() || !k.bytes().all(|b| b.is_ascii_graphic() && b != b':') {
+            bail!("--header {h:?} has an invalid name");
+        }
+        headers.push((k.to_string(), v.trim().to_string()));
+    }
+    Ok(headers)
+}
+
 pub fn scan_options(a: &ScanArgs) -> Result<ScanOptions> {
+    if let Some(path) = &a.lab {
+        return lab_file_options(path, a);
+    }
     check_selection(&a.limits.checks)?;
-    let target = parse_url(&a.url, "target")?;
+    let url = a
+        .url
+        .as_deref()
+        .ok_or_else(|| anyhow!("a target URL (or --lab READY.json) is required"))?;
+    let target = parse_url(url, "target")?;
     let basic = match &a.basic {
         Some(b) => {
             let (u, p) = b
@@ -95,17 +173,7 @@ pub fn scan_options(a: &ScanArgs) -> Result<ScanOptions> {
     if a.bearer.as_deref().is_some_and(|b| b.trim().is_empty()) {
         bail!("--bearer is empty");
     }
-    let mut headers = Vec::new();
-    for h in &a.headers {
-        let (k, v) = h
-            .split_once(':')
-            .ok_or_else(|| anyhow!("--header {h:?} must look like 'Name: value'"))?;
-        let k = k.trim();
-        if k.is_empty() || !k.bytes().all(|b| b.is_ascii_graphic() && b != b':') {
-            bail!("--header {h:?} has an invalid name");
-        }
-        headers.push((k.to_string(), v.trim().to_string()));
-    }
+    let headers = headers(&a.headers)?;
     let [client, client2, revoked] = load::client_identities(
         [
             cert_and_key(&a.client_cert, &a.client_key),
@@ -144,11 +212,7 @@ pub fn scan_options(a: &ScanArgs) -> Result<ScanOptions> {
         client_ca,
         client2,
         revoked,
-        extra_secrets: [&a.jwt.jwt_secret, &a.jwt.expired_token, &a.jwt.alt_token]
-            .into_iter()
-            .flatten()
-            .cloned()
-            .collect(),
+        extra_secrets: jwt_secrets(&a.jwt),
     };
     let tls = TlsSettings {
         server_ca,
@@ -265,7 +329,7 @@ impl From<CrackArgs> for CrackOptions {
             max_time: a.max_time,
             json: a.format == Format::Json,
             show_secret: a.show_secret,
-            benchmark: a.benchmark,
+            benchmark: a.benchmark.map(|d| d.as_secs_f64()),
             export_hashcat: a.export_hashcat,
             progress: !a.no_progress,
         }

@@ -8,6 +8,7 @@ use authprobe::load::files;
 use authprobe::report::{Report, pretty};
 use indicatif::{ProgressBar, ProgressStyle};
 use std::io::{IsTerminal, Write};
+use std::path::Path;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
@@ -44,20 +45,77 @@ pub fn spinner(no_progress: bool) -> Option<ProgressBar> {
     })
 }
 
+/// The `-o` extensions and what they write, in the order the error message lists them.
+const EXTENSIONS: [(&str, ReportFormat); 8] = [
+    ("json", ReportFormat::Json),
+    ("sarif", ReportFormat::Sarif),
+    ("xml", ReportFormat::Junit),
+    ("md", ReportFormat::Markdown),
+    ("markdown", ReportFormat::Markdown),
+    ("html", ReportFormat::Html),
+    ("htm", ReportFormat::Html),
+    ("txt", ReportFormat::Pretty),
+];
+
+/// `-o -`: the report on stdout, in --format.
+fn is_stdout(path: &Path) -> bool {
+    path.as_os_str() == "-"
+}
+
 impl ReportFormat {
-    /// The format a file name asks for: .json, .sarif, .xml (JUnit), .md, .html.
-    pub fn from_path(path: &std::path::Path) -> Option<Self> {
-        let ext = path.extension()?.to_str()?.to_ascii_lowercase();
-        Some(match ext.as_str() {
-            "json" => Self::Json,
-            "sarif" => Self::Sarif,
-            "xml" => Self::Junit,
-            "md" | "markdown" => Self::Markdown,
-            "html" | "htm" => Self::Html,
-            "txt" => Self::Pretty,
-            _ => return None,
-        })
+    /// The format a file name asks for: `None` without an extension (--format then
+    /// applies), an error naming the known ones for any other extension.
+    pub fn from_path(path: &Path) -> Result<Option<Self>> {
+        let Some(ext) = path.extension() else {
+            return Ok(None);
+        };
+        let ext = ext.to_string_lossy().to_ascii_lowercase();
+        EXTENSIONS
+            .iter()
+            .find(|(e, _)| *e == ext)
+            .map(|(_, f)| Some(*f))
+            .ok_or_else(|| {
+                anyhow!(
+                    "-o {}: unknown extension .{ext}; known: {} (JUnit is .xml; without an \
+                     extension, --format)",
+                    path.display(),
+                    EXTENSIONS
+                        .iter()
+                        .map(|(e, _)| format!(".{e}"))
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                )
+            })
     }
+}
+
+/// Every `-o` path checked before anything is sent: a typo must not cost a whole scan,
+/// let alone its bursts of failed logins, and then lose the report.
+pub fn check_outputs(out: &OutputArgs) -> Result<()> {
+    for path in out.output.iter().filter(|p| !is_stdout(p)) {
+        ReportFormat::from_path(path)?;
+        writable(path).map_err(|e| anyhow!("-o {}: cannot write there: {e}", path.display()))?;
+    }
+    Ok(())
+}
+
+/// Opens the file as the report will, without changing an existing one and without
+/// leaving a new one behind.
+fn writable(path: &Path) -> std::io::Result<()> {
+    if path.is_dir() {
+        return Err(std::io::Error::other("it is a directory"));
+    }
+    if path.exists() {
+        return std::fs::OpenOptions::new()
+            .append(true)
+            .open(path)
+            .map(drop);
+    }
+    std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .open(path)?;
+    std::fs::remove_file(path)
 }
 
 /// Applies `--baseline`, writes every output, and returns the gates' exit code.
@@ -89,14 +147,19 @@ pub fn load_baseline(path: &std::path::Path) -> Result<Report> {
 }
 
 /// `detail`: the TLS section in full (every suite) above the findings, for `authprobe tls`.
-fn render_report(report: &Report, format: ReportFormat, colour: bool, detail: bool) -> String {
+fn render_report(
+    report: &Report,
+    format: ReportFormat,
+    style: pretty::Style,
+    detail: bool,
+) -> String {
     match format {
         ReportFormat::Pretty => {
             let mut s = String::new();
             if detail && let Some(t) = &report.tls {
                 s.push_str(&pretty::render_tls_detail(t));
             }
-            s.push_str(&pretty::render(report, colour));
+            s.push_str(&pretty::render(report, style));
             s
         }
         ReportFormat::Json => report.to_json(),
@@ -108,17 +171,48 @@ fn render_report(report: &Report, format: ReportFormat, colour: bool, detail: bo
 }
 
 fn emit_with(report: &Report, out: &OutputArgs, detail: bool) -> Result<()> {
-    let colour = std::io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none();
-    for path in &out.output {
-        let format = ReportFormat::from_path(path).unwrap_or(out.format);
-        let text = render_report(report, format, false, detail);
+    for path in out.output.iter().filter(|p| !is_stdout(p)) {
+        let format = ReportFormat::from_path(path)?.unwrap_or(out.format);
+        let text = render_report(report, format, pretty::Style::default(), detail);
         std::fs::write(path, text.trim_end().to_string() + "\n")
             .with_context(|| format!("cannot write {}", path.display()))?;
     }
-    let text = render_report(report, out.format, colour, detail);
-    let mut stdout = std::io::stdout().lock();
+    // Styled always: anstream strips the styles when the colour policy says no, so there
+    // is one decision, made in one place, for every stream.
+    let style = pretty::Style {
+        colour: true,
+        width: terminal_width(),
+    };
+    let text = render_report(report, out.format, style, detail);
+    let mut stdout = anstream::stdout().lock();
     writeln!(stdout, "{}", text.trim_end()).context("writing to stdout")?;
     Ok(())
+}
+
+/// The columns to wrap the pretty report to: only for a person at a terminal, so piped
+/// output keeps one line per item for grep and for tests.
+fn terminal_width() -> Option<usize> {
+    if !std::io::stdout().is_terminal() {
+        return None;
+    }
+    let (terminal_size::Width(w), _) = terminal_size::terminal_size()?;
+    Some(usize::from(w).max(40))
+}
+
+/// `--color`, as the process-wide policy every `anstream` stream (stdout, stderr) follows.
+pub fn set_colour(when: super::args::ColorWhen) {
+    use super::args::ColorWhen;
+    anstream::ColorChoice::write_global(match when {
+        ColorWhen::Auto => anstream::ColorChoice::Auto,
+        ColorWhen::Always => anstream::ColorChoice::Always,
+        ColorWhen::Never => anstream::ColorChoice::Never,
+    });
+}
+
+/// Whether styled text on stderr keeps its styles under the policy (for the log lines,
+/// which `tracing` styles itself).
+pub fn stderr_colour() -> bool {
+    anstream::AutoStream::choice(&std::io::stderr()) != anstream::ColorChoice::Never
 }
 
 fn gates(report: &Report, out: &OutputArgs) -> i32 {

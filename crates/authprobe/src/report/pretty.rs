@@ -1,89 +1,184 @@
 //! The terminal rendering: a header, the grade and why, findings by severity, and the
-//! family scores. Colour only when asked (the CLI asks when stdout is a terminal).
+//! family scores. Styles are anstyle's, written only when [`Style::colour`] asks; the CLI
+//! always asks and lets its anstream stream strip them under `--color`/`NO_COLOR`.
 
 use super::Report;
 use super::tls::TlsSection;
 use crate::finding::{Family, Severity};
+use anstyle::{AnsiColor, Style as Ansi};
+
+/// How to render the report.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct Style {
+    /// Write ANSI styles (the caller's stream may still strip them).
+    pub colour: bool,
+    /// Wrap long lines at this many columns; `None` keeps one line per item, as a pipe
+    /// and a `grep` want.
+    pub width: Option<usize>,
+}
 
 struct Paint(bool);
 
 impl Paint {
-    fn p(&self, code: &str, s: &str) -> String {
+    fn p(&self, style: Ansi, s: &str) -> String {
         if self.0 {
-            format!("\x1b[{code}m{s}\x1b[0m")
+            format!("{}{s}{}", style.render(), style.render_reset())
         } else {
             s.to_string()
         }
     }
     fn sev(&self, s: Severity) -> String {
         let label = format!("{:<8}", s.as_str().to_uppercase());
-        let code = match s {
-            Severity::Critical => "1;97;41",
-            Severity::High => "1;31",
-            Severity::Medium => "1;33",
-            Severity::Low => "36",
-            Severity::Info => "2",
+        let fg = |c: AnsiColor| Ansi::new().fg_color(Some(c.into()));
+        let style = match s {
+            Severity::Critical => fg(AnsiColor::BrightWhite)
+                .bg_color(Some(AnsiColor::Red.into()))
+                .bold(),
+            Severity::High => fg(AnsiColor::Red).bold(),
+            Severity::Medium => fg(AnsiColor::Yellow).bold(),
+            Severity::Low => fg(AnsiColor::Cyan),
+            Severity::Info => Ansi::new().dimmed(),
         };
-        self.p(code, &label)
+        self.p(style, &label)
     }
 }
 
-pub fn render(r: &Report, colour: bool) -> String {
-    let c = Paint(colour);
+/// `1 check`, `2 checks`.
+fn count(n: usize, one: &str, many: &str) -> String {
+    format!("{n} {}", if n == 1 { one } else { many })
+}
+
+/// Appends `prefix` then `atoms` joined by `sep`, as one line, or, within `width`, as
+/// several lines indented by `indent` columns, breaking only between atoms. `prefix_cols`
+/// is the prefix's visible width (it may hold styles).
+fn push_wrapped(
+    out: &mut String,
+    prefix: &str,
+    prefix_cols: usize,
+    atoms: &[String],
+    sep: &str,
+    indent: usize,
+    width: Option<usize>,
+) {
+    out.push_str(prefix);
+    let Some(width) = width else {
+        out.push_str(&atoms.join(sep));
+        out.push('\n');
+        return;
+    };
+    let cols = |s: &str| s.chars().count();
+    let mut col = prefix_cols;
+    let mut first = true;
+    for atom in atoms {
+        if !first {
+            if col + cols(sep) + cols(atom) > width && col > indent {
+                out.push('\n');
+                out.push_str(&" ".repeat(indent));
+                col = indent;
+                // The separator's own spaces would only pad the new line.
+                let bare = sep.trim();
+                if !bare.is_empty() {
+                    out.push_str(bare);
+                    out.push(' ');
+                    col += cols(bare) + 1;
+                }
+            } else {
+                out.push_str(sep);
+                col += cols(sep);
+            }
+        }
+        out.push_str(atom);
+        col += cols(atom);
+        first = false;
+    }
+    out.push('\n');
+}
+
+fn words(s: &str) -> Vec<String> {
+    s.split(' ').map(str::to_string).collect()
+}
+
+pub fn render(r: &Report, style: Style) -> String {
+    let c = Paint(style.colour);
+    let width = style.width;
     let mut out = String::new();
     let traffic = match &r.tls {
-        Some(t) if r.requests_sent == 0 => format!("{} TLS handshakes", t.handshakes),
-        _ => format!("{} requests", r.requests_sent),
+        Some(t) if r.requests_sent == 0 => {
+            count(t.handshakes as usize, "TLS handshake", "TLS handshakes")
+        }
+        _ => count(r.requests_sent, "request", "requests"),
     };
     out.push_str(&format!(
         "{} {} · {} · {traffic} · {:.1} s\n\n",
-        c.p("1", "authprobe"),
+        c.p(Ansi::new().bold(), "authprobe"),
         r.tool.version,
         r.target,
         r.duration_ms as f64 / 1000.0
     ));
-    let grade_code = match r.grade.as_str() {
-        "A" => "1;32",
-        "B" | "C" => "1;33",
-        _ => "1;31",
-    };
-    let caps = if r.grade_caps.is_empty() {
-        String::new()
-    } else {
-        format!(
-            "   (capped: {})",
-            r.grade_caps
-                .iter()
-                .map(|g| format!("{} → {}", g.reason, g.grade))
-                .collect::<Vec<_>>()
-                .join("; ")
-        )
-    };
-    out.push_str(&format!(
-        "  Score {}/100   Grade {}{}\n\n",
-        r.score,
-        c.p(grade_code, &r.grade),
-        caps
+    let grade_style = Ansi::new().bold().fg_color(Some(
+        match r.grade.as_str() {
+            "A" => AnsiColor::Green,
+            "B" | "C" => AnsiColor::Yellow,
+            _ => AnsiColor::Red,
+        }
+        .into(),
     ));
+    let grade = format!(
+        "  Score {}/100   Grade {}",
+        r.score,
+        c.p(grade_style, &r.grade)
+    );
+    let grade_cols = format!("  Score {}/100   Grade {}", r.score, r.grade)
+        .chars()
+        .count();
+    if r.grade_caps.is_empty() {
+        out.push_str(&grade);
+        out.push('\n');
+    } else {
+        let caps = r
+            .grade_caps
+            .iter()
+            .map(|g| format!("{} → {}", g.reason, g.grade))
+            .collect::<Vec<_>>()
+            .join("; ");
+        push_wrapped(
+            &mut out,
+            &grade,
+            grade_cols,
+            &words(&format!("  (capped: {caps})")),
+            " ",
+            4,
+            width,
+        );
+    }
+    out.push('\n');
 
     if let Some(b) = &r.baseline {
         out.push_str(&format!(
-            "  Baseline {}: {} known findings suppressed, only new ones shown\n\n",
-            b.file, b.suppressed
+            "  Baseline {}: {} suppressed, only new ones shown\n\n",
+            b.file,
+            count(b.suppressed, "known finding", "known findings")
         ));
     }
     if r.findings.is_empty() {
         out.push_str("  No findings.\n");
     } else {
-        let width = r.findings.iter().map(|f| f.id.len()).max().unwrap_or(0);
+        let id_width = r.findings.iter().map(|f| f.id.len()).max().unwrap_or(0);
         for f in &r.findings {
-            out.push_str(&format!(
-                "  {}  {:<width$}  {} ({})\n",
-                c.sev(f.severity),
-                f.id,
+            let prefix = format!("  {}  {:<id_width$}  ", c.sev(f.severity), f.id);
+            let cols = 2 + 8 + 2 + id_width + 2;
+            let text = format!(
+                "{} ({})",
                 first_line(&f.description),
-                format!("{:?}", f.confidence).to_lowercase(),
-            ));
+                format!("{:?}", f.confidence).to_lowercase()
+            );
+            // A narrow terminal leaves no room for a column under the description.
+            let indent = if width.is_some_and(|w| w < cols + 30) {
+                6
+            } else {
+                cols
+            };
+            push_wrapped(&mut out, &prefix, cols, &words(&text), " ", indent, width);
         }
     }
     out.push('\n');
@@ -103,21 +198,34 @@ pub fn render(r: &Report, colour: bool) -> String {
             None => format!("{} –", f.as_str()),
         })
         .collect();
-    out.push_str(&format!("  {}\n", fams.join(" · ")));
+    let label = "  Family scores (of 100; – none ran): ";
+    push_wrapped(
+        &mut out,
+        label,
+        label.chars().count(),
+        &fams,
+        " · ",
+        4,
+        width,
+    );
     for w in &r.warnings {
-        out.push_str(&format!("  warning: {w}\n"));
+        push_wrapped(&mut out, "  warning: ", 11, &words(w), " ", 4, width);
     }
     out.push_str(&format!(
-        "  {} checks run, {} skipped, {} inconclusive\n",
-        r.checks_run.len(),
+        "  {} run, {} skipped, {} inconclusive\n",
+        count(r.checks_run.len(), "check", "checks"),
         r.checks_skipped.len(),
         r.inconclusive.len()
     ));
     for i in &r.inconclusive {
-        out.push_str(&format!("    inconclusive {}: {}\n", i.id, i.reason));
+        let prefix = format!("    inconclusive {}: ", i.id);
+        let cols = prefix.chars().count();
+        push_wrapped(&mut out, &prefix, cols, &words(&i.reason), " ", 6, width);
     }
     for s in &r.checks_skipped {
-        out.push_str(&format!("    skipped {}: {}\n", s.id, s.reason));
+        let prefix = format!("    skipped {}: ", s.id);
+        let cols = prefix.chars().count();
+        push_wrapped(&mut out, &prefix, cols, &words(&s.reason), " ", 6, width);
     }
     if !r.findings.is_empty() {
         out.push_str("\n  Evidence, curl lines and fixes: --format json, or -o report.json\n");
@@ -134,7 +242,13 @@ fn accepted_line(t: &TlsSection) -> String {
         .protocols
         .iter()
         .filter(|p| p.accepted)
-        .map(|p| format!("{} ({} suites)", p.version, p.suites.len()))
+        .map(|p| {
+            format!(
+                "{} ({})",
+                p.version,
+                count(p.suites.len(), "suite", "suites")
+            )
+        })
         .collect();
     if v.is_empty() {
         "no protocol accepted".to_string()
@@ -156,7 +270,11 @@ fn profile_line(t: &TlsSection) -> String {
     if m.compliant {
         format!("{}: compliant", m.profile)
     } else {
-        format!("{}: {} deviations", m.profile, m.deviations.len())
+        format!(
+            "{}: {}",
+            m.profile,
+            count(m.deviations.len(), "deviation", "deviations")
+        )
     }
 }
 

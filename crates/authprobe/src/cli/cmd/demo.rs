@@ -2,11 +2,12 @@
 
 use crate::cli::args::DemoArgs;
 use crate::cli::cmd::scan::scan_and_report;
-use crate::cli::convert::limits;
+use crate::cli::convert::lab_scan_options;
 use crate::cli::output;
 use anyhow::Result;
 
 pub async fn run_demo(a: DemoArgs) -> Result<i32> {
+    output::check_outputs(&a.output)?;
     let lab = authprobe_lab::start(authprobe_lab::LabOptions {
         profile: authprobe_lab::Profile::Vulnerable,
         flaws: Vec::new(),
@@ -19,12 +20,7 @@ pub async fn run_demo(a: DemoArgs) -> Result<i32> {
         lab.ready.https_url,
         lab.ready.flaws.join(", ")
     ));
-    let mut opts = authprobe::lab_target::scan_options(&lab.ready, limits(&a.limits)?)?;
-    opts.jwt.crack_time = opts.jwt.crack_time.min(opts.limits.max_time);
-    opts.show_secrets = a.output.show_secrets;
-    opts.allow_unsafe_methods = a.limits.allow_unsafe_methods;
-    opts.only = a.limits.checks.clone();
-    opts.basic.lockout_attempts = a.limits.lockout_attempts as usize;
+    let opts = lab_scan_options(&lab.ready, &a.limits, a.output.show_secrets)?;
     let code = scan_and_report(opts, &a.output).await?;
     drop(lab);
     Ok(code)

@@ -3,6 +3,7 @@
 pub mod checks;
 pub mod crack;
 pub mod demo;
+pub mod docs;
 pub mod lab;
 pub mod mint_revoked;
 pub mod scan;

@@ -10,6 +10,7 @@ use std::sync::atomic::Ordering;
 use std::time::Duration;
 
 pub async fn run_scan(a: ScanArgs) -> Result<i32> {
+    output::check_outputs(&a.output)?;
     let opts = scan_options(&a)?;
     // Read locally before anything is sent: the first thing to check when the server
     // then refuses the token.

@@ -2,15 +2,12 @@
 
 use crate::cli::args::TlsArgs;
 use crate::cli::output::finish;
-use anyhow::{Result, anyhow, bail};
+use anyhow::{Result, anyhow};
 use authprobe::http::TlsSettings;
-use std::time::Duration;
 
 pub async fn run_tls(a: TlsArgs) -> Result<i32> {
     use authprobe::facts::tls::{GatherOptions, TlsTarget};
-    if !(a.timeout.is_finite() && a.timeout > 0.0 && a.timeout <= 600.0) {
-        bail!("--timeout must be between 0 and 600 seconds");
-    }
+    crate::cli::output::check_outputs(&a.output)?;
     let target = TlsTarget::parse(&a.target, a.sni.clone()).map_err(|e| anyhow!(e))?;
     let server_ca = match &a.server_ca {
         Some(p) => Some((p.clone(), authprobe::load::load_server_ca(p)?)),
@@ -23,7 +20,7 @@ pub async fn run_tls(a: TlsArgs) -> Result<i32> {
             insecure: false,
         },
         gather: GatherOptions {
-            timeout: Duration::from_secs_f64(a.timeout),
+            timeout: a.timeout,
             concurrency: a.concurrency as usize,
             limiter: None,
         },
