@@ -6,23 +6,7 @@ use super::Report;
 use crate::finding::{Family, Finding, Severity};
 use std::fmt::Write;
 
-/// For text and quoted attribute values.
-pub fn esc(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    for c in s.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&#39;"),
-            '\t' | '\n' | '\r' => out.push(c),
-            c if c.is_control() => {}
-            c => out.push(c),
-        }
-    }
-    out
-}
+pub use super::markup::escape as esc;
 
 const SEVERITIES: [Severity; 4] = [
     Severity::Critical,

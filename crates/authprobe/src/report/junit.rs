@@ -3,29 +3,11 @@
 //! with a note, because the scanner could not prove anything either way.
 
 use super::Report;
+use super::markup::escape as xml_escape;
 use crate::checks;
 use crate::finding::{Family, Finding};
 use std::collections::BTreeMap;
 use std::fmt::Write;
-
-/// Escapes for text and attribute values alike, and drops what XML 1.0 cannot carry at
-/// all (most C0 controls, U+FFFE, U+FFFF), which a hostile server can put in an excerpt.
-pub fn xml_escape(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    for c in s.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&apos;"),
-            '\t' | '\n' | '\r' => out.push(c),
-            c if (c as u32) < 0x20 || c == '\u{FFFE}' || c == '\u{FFFF}' => {}
-            c => out.push(c),
-        }
-    }
-    out
-}
 
 enum Outcome<'a> {
     Passed,

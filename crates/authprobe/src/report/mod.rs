@@ -4,6 +4,7 @@
 pub mod html;
 pub mod junit;
 pub mod markdown;
+pub mod markup;
 pub mod pretty;
 pub mod redact;
 pub mod sarif;
