@@ -537,9 +537,9 @@ fn sarif_locates_root_urls_and_bare_tls_endpoints() {
         (
             "https://api.example.test/",
             "https://api.example.test/",
-            "/",
+            ".",
         ),
-        ("10.0.0.5:8443", "https://10.0.0.5:8443/", "/"),
+        ("10.0.0.5:8443", "https://10.0.0.5:8443/", "."),
         (
             "https://api.example.test:8443/v1/me?x=1",
             "https://api.example.test:8443/",
@@ -557,4 +557,206 @@ fn sarif_locates_root_urls_and_bare_tls_endpoints() {
             uri
         );
     }
+}
+
+fn rules_by_id(doc: &Value) -> std::collections::BTreeMap<String, Value> {
+    doc["runs"][0]["tool"]["driver"]["rules"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| (r["id"].as_str().unwrap().to_string(), r.clone()))
+        .collect()
+}
+
+#[test]
+fn sarif_lands_in_github_code_scanning() {
+    let r = &labs().vulnerable;
+    let doc = sarif_of(r);
+    let run = &doc["runs"][0];
+    let driver = &run["tool"]["driver"];
+    let repo = env!("CARGO_PKG_REPOSITORY");
+    assert_eq!(driver["informationUri"], repo);
+    for (id, rule) in rules_by_id(&doc) {
+        assert!(rule.get("name").is_none_or(|n| n != id.as_str()), "{id}");
+        assert_eq!(rule["helpUri"], format!("{repo}#checks"), "{id}");
+    }
+    // One category per scanned resource, so targets do not close each other's alerts.
+    assert_eq!(
+        run["automationDetails"]["id"],
+        sarif::automation_id(&r.target)
+    );
+    for (target, id) in [
+        ("https://api.example.test/", "authprobe/api.example.test/"),
+        (
+            "https://api.example.test:8443/v1/me/?q=1",
+            "authprobe/api.example.test:8443/v1/me/",
+        ),
+        ("10.0.0.5:8443", "authprobe-tls/10.0.0.5:8443/"),
+    ] {
+        assert_eq!(sarif::automation_id(target), id);
+    }
+    for res in run["results"].as_array().unwrap() {
+        let fp = &res["partialFingerprints"];
+        assert_eq!(fp["primaryLocationLineHash"], fp["authprobe/v1"]);
+    }
+    // Inconclusive checks are notifications tied to their rule.
+    let notes = run["invocations"][0]["toolExecutionNotifications"]
+        .as_array()
+        .unwrap();
+    let rules = driver["rules"].as_array().unwrap();
+    for i in &r.inconclusive {
+        let n = notes
+            .iter()
+            .find(|n| n["message"]["text"].as_str().unwrap().starts_with(&i.id))
+            .unwrap();
+        assert!(n.get("descriptor").is_none());
+        let idx = n["associatedRule"]["index"].as_u64().unwrap() as usize;
+        assert_eq!(n["associatedRule"]["id"], i.id.as_str());
+        assert_eq!(rules[idx]["id"], i.id.as_str());
+    }
+}
+
+/// Microsoft's SARIF multitool, installed by `.ci/run` from tests/sarif's lockfile.
+fn multitool() -> Option<std::path::PathBuf> {
+    let bin = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/sarif/node_modules/.bin/sarif-multitool");
+    if bin.exists() {
+        return Some(bin);
+    }
+    let install = "npm ci --prefix crates/authprobe/tests/sarif";
+    if std::env::var_os("CI").is_some() {
+        panic!("the SARIF multitool is not installed but CI is set: {install}");
+    }
+    eprintln!(
+        "SKIP: the SARIF multitool is not installed ({install}); SARIF is checked against the OASIS schema only"
+    );
+    None
+}
+
+/// The multitool's errors and warnings on `sarif` (its notes are advice, not defects).
+fn multitool_complaints(bin: &std::path::Path, name: &str, sarif: &str) -> Vec<String> {
+    let dir = tempfile::tempdir().unwrap();
+    let input = dir.path().join(format!("{name}.sarif"));
+    let output = dir.path().join("validation.sarif");
+    std::fs::write(&input, sarif).unwrap();
+    let out = std::process::Command::new(bin)
+        .arg("validate")
+        .arg(&input)
+        .arg("--output")
+        .arg(&output)
+        .args(["--log", "ForceOverwrite"])
+        // The .NET program would otherwise need ICU, which a fresh Debian lacks; checking
+        // a SARIF file needs no culture data.
+        .env("DOTNET_SYSTEM_GLOBALIZATION_INVARIANT", "1")
+        .output()
+        .expect("the multitool runs");
+    let console = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        out.status.success(),
+        "multitool failed on {name}: {console}"
+    );
+    // It exits 0 whatever it finds; its own SARIF log holds the verdicts. A result with no
+    // level of its own takes its rule's default, and SARIF's default is "warning".
+    let log: Value = serde_json::from_str(&std::fs::read_to_string(&output).unwrap())
+        .unwrap_or_else(|e| panic!("multitool log of {name}: {e}; {console}"));
+    let run = &log["runs"][0];
+    let rules = run["tool"]["driver"]["rules"]
+        .as_array()
+        .cloned()
+        .unwrap_or_default();
+    let mut complaints = Vec::new();
+    for res in run["results"].as_array().cloned().unwrap_or_default() {
+        let rule_default = res["ruleIndex"]
+            .as_u64()
+            .and_then(|i| rules.get(i as usize))
+            .and_then(|r| r["defaultConfiguration"]["level"].as_str());
+        let level = res["level"].as_str().or(rule_default).unwrap_or("warning");
+        if level == "error" || level == "warning" {
+            complaints.push(format!(
+                "{level} {}: {}",
+                res["ruleId"].as_str().unwrap_or("?"),
+                res["message"]
+            ));
+        }
+    }
+    // The console says the same in words: a line there that the log lacks still counts.
+    complaints.extend(
+        console
+            .lines()
+            .filter(|l| l.contains(": error SARIF") || l.contains(": warning SARIF"))
+            .map(|l| format!("console: {l}")),
+    );
+    complaints
+}
+
+#[test]
+fn sarif_multitool_finds_no_error_or_warning() {
+    let Some(bin) = multitool() else {
+        return;
+    };
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let tls = rt.block_on(async {
+        let lab = common::lab(Profile::Vulnerable, &[]).await;
+        let opts = common::options(&lab, common::quick_limits());
+        // `authprobe tls` without `--server-ca`: the lab's private CA makes the chain
+        // untrusted, a finding to locate (its protocols and suites are beyond reproach).
+        authprobe::engine::tls_scan(&authprobe::engine::TlsScanOptions {
+            target: authprobe::facts::tls::TlsTarget::from_url(&opts.target).unwrap(),
+            tls: authprobe::http::TlsSettings {
+                server_ca: None,
+                insecure: false,
+            },
+            gather: authprobe::facts::tls::GatherOptions {
+                timeout: std::time::Duration::from_secs(5),
+                concurrency: 8,
+                limiter: None,
+            },
+        })
+        .await
+        .expect("tls scan")
+    });
+    // The lab serves its protected resource below the root, and a scan refuses a root
+    // that answers 404 to the lab's own credentials. The same report with its target
+    // moved to the root is what a root-path API's scan looks like: only the target
+    // decides where SARIF locates results.
+    let mut root = labs().vulnerable.clone();
+    let mut at_root = url::Url::parse(&root.target).unwrap();
+    at_root.set_path("/");
+    root.target = at_root.to_string();
+    assert_eq!(url::Url::parse(&root.target).unwrap().path(), "/");
+    assert!(
+        !url::Url::parse(&tls.target).is_ok_and(|u| u.has_host()),
+        "{}",
+        tls.target
+    );
+    let mut failures = Vec::new();
+    for (name, report) in [
+        ("root-path-scan", &root),
+        ("vulnerable-lab-scan", &labs().vulnerable),
+        ("tls", &tls),
+    ] {
+        assert!(!report.findings.is_empty(), "{name}: results to validate");
+        let sarif = sarif::render(report);
+        assert_valid_sarif(&serde_json::from_str(&sarif).unwrap());
+        for c in multitool_complaints(&bin, name, &sarif) {
+            failures.push(format!("{name}: {c}"));
+        }
+    }
+    assert!(failures.is_empty(), "{failures:#?}");
+
+    // The validator bites: the two defects it found before are found again.
+    let mut old = sarif_of(&root);
+    old["runs"][0]["results"][0]["locations"][0]["physicalLocation"]["artifactLocation"]["uri"] =
+        "/".into();
+    let id = old["runs"][0]["tool"]["driver"]["rules"][0]["id"].clone();
+    old["runs"][0]["tool"]["driver"]["rules"][0]["name"] = id;
+    let found = multitool_complaints(&bin, "old", &old.to_string()).join("\n");
+    assert!(
+        found.contains("SARIF1004") && found.contains("SARIF1001"),
+        "{found}"
+    );
 }
