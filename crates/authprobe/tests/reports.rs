@@ -266,6 +266,7 @@ fn hostile_report() -> Report {
         client_auth: None,
         baseline: None,
         warnings: Vec::new(),
+        check_durations_ms: Default::default(),
     }
 }
 
@@ -359,18 +360,26 @@ fn junit_has_a_suite_per_family_and_a_case_per_check() {
             f.len()
         };
         assert_eq!(attr(root, "failures"), failed_cases.to_string());
-        assert_eq!(attr(root, "skipped"), r.checks_skipped.len().to_string());
+        let undecided = r
+            .inconclusive
+            .iter()
+            .filter(|i| !found.contains(&i.id.as_str()))
+            .count();
+        assert_eq!(
+            attr(root, "skipped"),
+            (r.checks_skipped.len() + undecided).to_string()
+        );
         assert_eq!(
             x.matches("<skipped ").count(),
-            r.checks_skipped.len(),
-            "skipped checks are <skipped>"
+            r.checks_skipped.len() + undecided,
+            "skipped and inconclusive checks are <skipped>"
         );
-        // Inconclusive checks are notes, not failures.
+        // Inconclusive checks are skipped, neither failures nor passes.
         for i in &r.inconclusive {
             if !found.contains(&i.id.as_str()) {
                 let at = x.find(&format!("name=\"{}", i.id)).unwrap();
                 let case = &x[at..at + x[at..].find("</testcase>").unwrap()];
-                assert!(case.contains("<system-out>inconclusive"), "{case}");
+                assert!(case.contains("<skipped message=\"inconclusive: "), "{case}");
                 assert!(!case.contains("<failure"));
             }
         }
@@ -557,6 +566,204 @@ fn sarif_locates_root_urls_and_bare_tls_endpoints() {
             uri
         );
     }
+}
+
+#[test]
+fn junit_skips_inconclusive_checks_and_times_each_case() {
+    let mut r = hostile_report();
+    r.check_durations_ms = [
+        ("auth.missing".to_string(), 1250),
+        ("tls.hsts_missing".to_string(), 40),
+    ]
+    .into();
+    let x = junit::render(&r);
+    assert_well_formed_xml(&x);
+    let case = |id: &str| {
+        let at = x.find(&format!("name=\"{id}")).unwrap();
+        let open = x[..at].rfind("<testcase ").unwrap();
+        let end = x[open..]
+            .find("</testcase>")
+            .map_or(x[open..].find("/>").unwrap() + 2, |e| e + 11);
+        x[open..open + end].to_string()
+    };
+    let undecided = case("jwt.alg_none");
+    assert!(
+        undecided.contains("<skipped message=\"inconclusive: baselines do not separate"),
+        "{undecided}"
+    );
+    assert!(!undecided.contains("<failure") && !undecided.contains("<system-out"));
+    assert!(case("auth.missing").contains("time=\"1.250\""));
+    assert!(case("tls.hsts_missing").contains("time=\"0.040\""));
+    // A passing check is a bare testcase: nothing but a pass.
+    assert!(case("tls.hsts_missing").ends_with("/>"));
+    let root = &x[x.find("<testsuites ").unwrap()..];
+    let root = &root[..root.find('>').unwrap()];
+    assert_eq!(
+        attr(root, "skipped"),
+        "2",
+        "one not applicable, one inconclusive"
+    );
+    assert_eq!(attr(root, "time"), "1.200");
+    // A real scan times the checks it ran.
+    let lab = junit::render(&labs().vulnerable);
+    assert!(!labs().vulnerable.check_durations_ms.is_empty());
+    assert!(lab.contains("<testcase ") && !lab.contains("time=\"0\""));
+}
+
+#[test]
+fn old_json_reports_without_check_times_still_load() {
+    let mut v: Value = serde_json::from_str(&labs().vulnerable.to_json()).unwrap();
+    v.as_object_mut().unwrap().remove("check_durations_ms");
+    let r: Report = serde_json::from_value(v).expect("an older report loads");
+    assert!(r.check_durations_ms.is_empty());
+    assert!(junit::render(&r).contains("time=\"0.000\""));
+}
+
+#[test]
+fn markdown_stays_under_githubs_comment_limit_and_says_what_was_cut() {
+    let mut r = hostile_report();
+    let base = r.findings[0].clone();
+    r.findings = (0..120)
+        .map(|i| {
+            let mut f = base.clone();
+            f.id = format!("auth.missing_{i:03}");
+            f.evidence.excerpt = format!("{i} {}", "x".repeat(4_000));
+            f
+        })
+        .collect();
+    let m = markdown::render(&r);
+    let units = m.encode_utf16().count();
+    assert!(
+        units <= markdown::MAX_LEN && units < markdown::GITHUB_COMMENT_LIMIT,
+        "{units} UTF-16 units"
+    );
+    // Every finding keeps its table row; evidence goes, most severe first kept.
+    let rows = m.lines().filter(|l| l.starts_with("| ")).count();
+    assert_eq!(rows, 121);
+    let shown = m.matches("<details>").count();
+    assert!(shown > 0 && shown < 120, "{shown} findings with evidence");
+    assert_eq!(shown, m.matches("</details>").count());
+    let note = m
+        .lines()
+        .find(|l| l.contains("Cut to fit GitHub's 65536-character comment limit"))
+        .expect("the cut is said");
+    assert!(
+        note.contains(&format!("the evidence of {} findings", 120 - shown)),
+        "{note}"
+    );
+    assert!(
+        note.contains(&format!("`auth.missing_{shown:03}`")),
+        "{note}"
+    );
+    assert!(
+        m.trim_end()
+            .ends_with(&format!("authprobe {}", r.tool.version))
+    );
+
+    // So many findings that even the table does not fit: rows are cut and counted too.
+    let mut huge = r.clone();
+    huge.findings = (0..3_000)
+        .map(|i| {
+            let mut f = base.clone();
+            f.id = format!("auth.missing_{i:04}");
+            f
+        })
+        .collect();
+    let m = markdown::render(&huge);
+    assert!(m.encode_utf16().count() <= markdown::MAX_LEN);
+    assert!(
+        m.contains("findings left out of the table"),
+        "{}",
+        &m[m.len() - 600..]
+    );
+    assert!(!m.contains("<details>"));
+
+    // A report that fits is not touched.
+    assert!(!markdown::render(&labs().vulnerable).contains("Cut to fit"));
+}
+
+#[test]
+fn markdown_grade_caps_are_separate_lines() {
+    let mut r = hostile_report();
+    r.grade_caps.push(authprobe::report::GradeCap {
+        grade: "D".into(),
+        reason: "a high finding".into(),
+    });
+    let m = markdown::render(&r);
+    let caps: Vec<&str> = m
+        .lines()
+        .filter(|l| l.contains("Grade capped at"))
+        .collect();
+    assert_eq!(caps.len(), 2);
+    // List items inside the quote: consecutive plain quoted lines would join into one
+    // paragraph when GitHub renders them.
+    assert!(caps.iter().all(|l| l.starts_with("> - ")), "{caps:?}");
+}
+
+#[test]
+fn html_folds_evidence_lists_passed_checks_and_reads_dates() {
+    let r = &labs().vulnerable;
+    let h = html::render(r);
+    assert_eq!(
+        h.matches("<details class=\"ev-box\">").count(),
+        r.findings.len(),
+        "each finding's evidence is folded"
+    );
+    assert!(!h.contains("<details class=\"ev-box\" open"));
+    let passed: Vec<&String> = r
+        .checks_run
+        .iter()
+        .filter(|id| {
+            !r.findings.iter().any(|f| &f.id == *id) && !r.inconclusive.iter().any(|i| &i.id == *id)
+        })
+        .collect();
+    assert!(!passed.is_empty());
+    let section = &h[h.find("<h2>Passed</h2>").expect("a passed section")..];
+    let section = &section[..section.find("</section>").unwrap()];
+    assert!(section.contains(&format!("{} checks ran and found no flaw", passed.len())));
+    for id in &passed {
+        assert!(section.contains(&format!("<code>{id}</code>")), "{id}");
+    }
+    for f in &r.findings {
+        assert!(!section.contains(&format!("<code>{}</code>", f.id)));
+    }
+    // The scan's start in words, the exact instant in the tooltip.
+    assert!(h.contains(&format!("<span title=\"{}\">", r.started_at)));
+    assert!(!h.contains(&format!("{} ·", r.started_at)));
+    assert!(h.contains("@media (max-width:640px)"));
+
+    let mut hostile = hostile_report();
+    hostile.started_at = "2026-03-07T09:05:59Z".into();
+    assert!(html::render(&hostile).contains(">7 Mar 2026, 09:05 UTC</span>"));
+}
+
+#[test]
+fn html_family_chart_puts_the_worst_family_first_with_the_longest_bar() {
+    let mut r = hostile_report();
+    r.categories = [
+        ("auth".to_string(), 20),
+        ("jwt".to_string(), 100),
+        ("tls".to_string(), 70),
+    ]
+    .into();
+    let h = html::render(&r);
+    let chart = &h[h.find("Points lost by family").unwrap()..];
+    let chart = &chart[..chart.find("</svg>").unwrap()];
+    let order: Vec<usize> = ["auth", "tls", "jwt"]
+        .iter()
+        .map(|f| chart.find(&format!(">{f}</text>")).unwrap())
+        .collect();
+    assert!(order.windows(2).all(|w| w[0] < w[1]), "worst first");
+    // Bars are 220 wide at 100 points lost: auth lost 80, tls 30, jwt none.
+    let widths: Vec<&str> = chart
+        .match_indices("width=\"")
+        .map(|(i, _)| {
+            let rest = &chart[i + 7..];
+            &rest[..rest.find('"').unwrap()]
+        })
+        .filter(|w| *w != "220" && *w != "100%")
+        .collect();
+    assert_eq!(widths, ["176.0", "66.0", "0.0"]);
 }
 
 fn rules_by_id(doc: &Value) -> std::collections::BTreeMap<String, Value> {
