@@ -143,7 +143,7 @@ fn family_chart(report: &Report) -> String {
     if rows.is_empty() {
         return "<p class=\"muted\">No family was scored.</p>".into();
     }
-    rows.sort_by(|a, b| b.1.cmp(&a.1));
+    rows.sort_by_key(|r| std::cmp::Reverse(r.1));
     bars(&rows, 100)
 }
 
