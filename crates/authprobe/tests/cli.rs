@@ -35,6 +35,9 @@ struct Report {
     client_auth: Option<ClientAuthSection>,
     /// Present when most checks run could not decide.
     warnings: Option<Vec<String>>,
+    /// Milliseconds each check that ran took, by id (JUnit's `time`); absent in reports
+    /// written before it was added.
+    check_durations_ms: Option<BTreeMap<String, u64>>,
 }
 
 #[derive(Deserialize, Debug)]

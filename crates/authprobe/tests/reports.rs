@@ -266,6 +266,7 @@ fn hostile_report() -> Report {
         client_auth: None,
         baseline: None,
         warnings: Vec::new(),
+        check_durations_ms: Default::default(),
     }
 }
 
@@ -321,7 +322,7 @@ fn assert_entities_ok(s: &str) {
     while let Some(i) = rest.find('&') {
         let after = &rest[i..];
         assert!(
-            ["&amp;", "&lt;", "&gt;", "&quot;", "&apos;"]
+            ["&amp;", "&lt;", "&gt;", "&quot;", "&apos;", "&#39;"]
                 .iter()
                 .any(|e| after.starts_with(e)),
             "bare & in {s:?}"
@@ -359,18 +360,26 @@ fn junit_has_a_suite_per_family_and_a_case_per_check() {
             f.len()
         };
         assert_eq!(attr(root, "failures"), failed_cases.to_string());
-        assert_eq!(attr(root, "skipped"), r.checks_skipped.len().to_string());
+        let undecided = r
+            .inconclusive
+            .iter()
+            .filter(|i| !found.contains(&i.id.as_str()))
+            .count();
+        assert_eq!(
+            attr(root, "skipped"),
+            (r.checks_skipped.len() + undecided).to_string()
+        );
         assert_eq!(
             x.matches("<skipped ").count(),
-            r.checks_skipped.len(),
-            "skipped checks are <skipped>"
+            r.checks_skipped.len() + undecided,
+            "skipped and inconclusive checks are <skipped>"
         );
-        // Inconclusive checks are notes, not failures.
+        // Inconclusive checks are skipped, neither failures nor passes.
         for i in &r.inconclusive {
             if !found.contains(&i.id.as_str()) {
                 let at = x.find(&format!("name=\"{}", i.id)).unwrap();
                 let case = &x[at..at + x[at..].find("</testcase>").unwrap()];
-                assert!(case.contains("<system-out>inconclusive"), "{case}");
+                assert!(case.contains("<skipped message=\"inconclusive: "), "{case}");
                 assert!(!case.contains("<failure"));
             }
         }
@@ -537,9 +546,9 @@ fn sarif_locates_root_urls_and_bare_tls_endpoints() {
         (
             "https://api.example.test/",
             "https://api.example.test/",
-            "/",
+            ".",
         ),
-        ("10.0.0.5:8443", "https://10.0.0.5:8443/", "/"),
+        ("10.0.0.5:8443", "https://10.0.0.5:8443/", "."),
         (
             "https://api.example.test:8443/v1/me?x=1",
             "https://api.example.test:8443/",
@@ -557,4 +566,402 @@ fn sarif_locates_root_urls_and_bare_tls_endpoints() {
             uri
         );
     }
+}
+
+#[test]
+fn junit_skips_inconclusive_checks_and_times_each_case() {
+    let mut r = hostile_report();
+    r.check_durations_ms = [
+        ("auth.missing".to_string(), 1250),
+        ("tls.hsts_missing".to_string(), 40),
+    ]
+    .into();
+    let x = junit::render(&r);
+    assert_well_formed_xml(&x);
+    let case = |id: &str| {
+        let at = x.find(&format!("name=\"{id}")).unwrap();
+        let open = x[..at].rfind("<testcase ").unwrap();
+        let end = x[open..]
+            .find("</testcase>")
+            .map_or(x[open..].find("/>").unwrap() + 2, |e| e + 11);
+        x[open..open + end].to_string()
+    };
+    let undecided = case("jwt.alg_none");
+    assert!(
+        undecided.contains("<skipped message=\"inconclusive: baselines do not separate"),
+        "{undecided}"
+    );
+    assert!(!undecided.contains("<failure") && !undecided.contains("<system-out"));
+    assert!(case("auth.missing").contains("time=\"1.250\""));
+    assert!(case("tls.hsts_missing").contains("time=\"0.040\""));
+    // A passing check is a bare testcase: nothing but a pass.
+    assert!(case("tls.hsts_missing").ends_with("/>"));
+    let root = &x[x.find("<testsuites ").unwrap()..];
+    let root = &root[..root.find('>').unwrap()];
+    assert_eq!(
+        attr(root, "skipped"),
+        "2",
+        "one not applicable, one inconclusive"
+    );
+    assert_eq!(attr(root, "time"), "1.200");
+    // A real scan times the checks it ran.
+    let lab = junit::render(&labs().vulnerable);
+    assert!(!labs().vulnerable.check_durations_ms.is_empty());
+    assert!(lab.contains("<testcase ") && !lab.contains("time=\"0\""));
+}
+
+#[test]
+fn old_json_reports_without_check_times_still_load() {
+    let mut v: Value = serde_json::from_str(&labs().vulnerable.to_json()).unwrap();
+    v.as_object_mut().unwrap().remove("check_durations_ms");
+    let r: Report = serde_json::from_value(v).expect("an older report loads");
+    assert!(r.check_durations_ms.is_empty());
+    assert!(junit::render(&r).contains("time=\"0.000\""));
+}
+
+#[test]
+fn markdown_stays_under_githubs_comment_limit_and_says_what_was_cut() {
+    let mut r = hostile_report();
+    let base = r.findings[0].clone();
+    r.findings = (0..120)
+        .map(|i| {
+            let mut f = base.clone();
+            f.id = format!("auth.missing_{i:03}");
+            f.evidence.excerpt = format!("{i} {}", "x".repeat(4_000));
+            f
+        })
+        .collect();
+    const { assert!(markdown::MAX_LEN < markdown::GITHUB_COMMENT_LIMIT) };
+    let m = markdown::render(&r);
+    let units = m.encode_utf16().count();
+    assert!(units <= markdown::MAX_LEN, "{units} UTF-16 units");
+    // Every finding keeps its table row; evidence goes, most severe first kept.
+    let rows = m.lines().filter(|l| l.starts_with("| ")).count();
+    assert_eq!(rows, 121);
+    let shown = m.matches("<details>").count();
+    assert!(shown > 0 && shown < 120, "{shown} findings with evidence");
+    assert_eq!(shown, m.matches("</details>").count());
+    let note = m
+        .lines()
+        .find(|l| l.contains("Cut to fit GitHub's 65536-character comment limit"))
+        .expect("the cut is said");
+    assert!(
+        note.contains(&format!("the evidence of {} findings", 120 - shown)),
+        "{note}"
+    );
+    assert!(
+        note.contains(&format!("`auth.missing_{shown:03}`")),
+        "{note}"
+    );
+    assert!(
+        m.trim_end()
+            .ends_with(&format!("authprobe {}", r.tool.version))
+    );
+
+    // So many findings that even the table does not fit: rows are cut and counted too.
+    let mut huge = r.clone();
+    huge.findings = (0..3_000)
+        .map(|i| {
+            let mut f = base.clone();
+            f.id = format!("auth.missing_{i:04}");
+            f
+        })
+        .collect();
+    let m = markdown::render(&huge);
+    assert!(m.encode_utf16().count() <= markdown::MAX_LEN);
+    assert!(
+        m.contains("findings left out of the table"),
+        "{}",
+        &m[m.len() - 600..]
+    );
+    assert!(!m.contains("<details>"));
+
+    // A report that fits is not touched.
+    assert!(!markdown::render(&labs().vulnerable).contains("Cut to fit"));
+}
+
+#[test]
+fn markdown_grade_caps_are_separate_lines() {
+    let mut r = hostile_report();
+    r.grade_caps.push(authprobe::report::GradeCap {
+        grade: "D".into(),
+        reason: "a high finding".into(),
+    });
+    let m = markdown::render(&r);
+    let caps: Vec<&str> = m
+        .lines()
+        .filter(|l| l.contains("Grade capped at"))
+        .collect();
+    assert_eq!(caps.len(), 2);
+    // List items inside the quote: consecutive plain quoted lines would join into one
+    // paragraph when GitHub renders them.
+    assert!(caps.iter().all(|l| l.starts_with("> - ")), "{caps:?}");
+}
+
+#[test]
+fn html_folds_evidence_lists_passed_checks_and_reads_dates() {
+    let r = &labs().vulnerable;
+    let h = html::render(r);
+    assert_eq!(
+        h.matches("<details class=\"ev-box\">").count(),
+        r.findings.len(),
+        "each finding's evidence is folded"
+    );
+    assert!(!h.contains("<details class=\"ev-box\" open"));
+    let passed: Vec<&String> = r
+        .checks_run
+        .iter()
+        .filter(|id| {
+            !r.findings.iter().any(|f| &f.id == *id) && !r.inconclusive.iter().any(|i| &i.id == *id)
+        })
+        .collect();
+    assert!(!passed.is_empty());
+    let section = &h[h.find("<h2>Passed</h2>").expect("a passed section")..];
+    let section = &section[..section.find("</section>").unwrap()];
+    assert!(section.contains(&format!("{} checks ran and found no flaw", passed.len())));
+    for id in &passed {
+        assert!(section.contains(&format!("<code>{id}</code>")), "{id}");
+    }
+    for f in &r.findings {
+        assert!(!section.contains(&format!("<code>{}</code>", f.id)));
+    }
+    // The scan's start in words, the exact instant in the tooltip.
+    assert!(h.contains(&format!("<span title=\"{}\">", r.started_at)));
+    assert!(!h.contains(&format!("{} ·", r.started_at)));
+    assert!(h.contains("@media (max-width:640px)"));
+
+    let mut hostile = hostile_report();
+    hostile.started_at = "2026-03-07T09:05:59Z".into();
+    assert!(html::render(&hostile).contains(">7 Mar 2026, 09:05 UTC</span>"));
+}
+
+#[test]
+fn html_family_chart_puts_the_worst_family_first_with_the_longest_bar() {
+    let mut r = hostile_report();
+    r.categories = [
+        ("auth".to_string(), 20),
+        ("jwt".to_string(), 100),
+        ("tls".to_string(), 70),
+    ]
+    .into();
+    let h = html::render(&r);
+    let chart = &h[h.find("Points lost by family").unwrap()..];
+    let chart = &chart[..chart.find("</svg>").unwrap()];
+    let order: Vec<usize> = ["auth", "tls", "jwt"]
+        .iter()
+        .map(|f| chart.find(&format!(">{f}</text>")).unwrap())
+        .collect();
+    assert!(order.windows(2).all(|w| w[0] < w[1]), "worst first");
+    // Bars are 220 wide at 100 points lost: auth lost 80, tls 30, jwt none.
+    let widths: Vec<&str> = chart
+        .match_indices("width=\"")
+        .map(|(i, _)| {
+            let rest = &chart[i + 7..];
+            &rest[..rest.find('"').unwrap()]
+        })
+        .filter(|w| *w != "220" && *w != "100%")
+        .collect();
+    assert_eq!(widths, ["176.0", "66.0", "0.0"]);
+}
+
+fn rules_by_id(doc: &Value) -> std::collections::BTreeMap<String, Value> {
+    doc["runs"][0]["tool"]["driver"]["rules"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| (r["id"].as_str().unwrap().to_string(), r.clone()))
+        .collect()
+}
+
+#[test]
+fn sarif_lands_in_github_code_scanning() {
+    let r = &labs().vulnerable;
+    let doc = sarif_of(r);
+    let run = &doc["runs"][0];
+    let driver = &run["tool"]["driver"];
+    let repo = env!("CARGO_PKG_REPOSITORY");
+    assert_eq!(driver["informationUri"], repo);
+    for (id, rule) in rules_by_id(&doc) {
+        assert!(rule.get("name").is_none_or(|n| n != id.as_str()), "{id}");
+        assert_eq!(rule["helpUri"], format!("{repo}#checks"), "{id}");
+    }
+    // One category per scanned resource, so targets do not close each other's alerts.
+    assert_eq!(
+        run["automationDetails"]["id"],
+        sarif::automation_id(&r.target)
+    );
+    for (target, id) in [
+        ("https://api.example.test/", "authprobe/api.example.test/"),
+        (
+            "https://api.example.test:8443/v1/me/?q=1",
+            "authprobe/api.example.test:8443/v1/me/",
+        ),
+        ("10.0.0.5:8443", "authprobe-tls/10.0.0.5:8443/"),
+    ] {
+        assert_eq!(sarif::automation_id(target), id);
+    }
+    for res in run["results"].as_array().unwrap() {
+        let fp = &res["partialFingerprints"];
+        assert_eq!(fp["primaryLocationLineHash"], fp["authprobe/v1"]);
+    }
+    // Inconclusive checks are notifications tied to their rule.
+    let notes = run["invocations"][0]["toolExecutionNotifications"]
+        .as_array()
+        .unwrap();
+    let rules = driver["rules"].as_array().unwrap();
+    for i in &r.inconclusive {
+        let n = notes
+            .iter()
+            .find(|n| n["message"]["text"].as_str().unwrap().starts_with(&i.id))
+            .unwrap();
+        assert!(n.get("descriptor").is_none());
+        let idx = n["associatedRule"]["index"].as_u64().unwrap() as usize;
+        assert_eq!(n["associatedRule"]["id"], i.id.as_str());
+        assert_eq!(rules[idx]["id"], i.id.as_str());
+    }
+}
+
+/// Microsoft's SARIF multitool, installed by `.ci/run` from tests/sarif's lockfile.
+fn multitool() -> Option<std::path::PathBuf> {
+    let bin = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/sarif/node_modules/.bin/sarif-multitool");
+    if bin.exists() {
+        return Some(bin);
+    }
+    let install = "npm ci --prefix crates/authprobe/tests/sarif";
+    if std::env::var_os("CI").is_some() {
+        panic!("the SARIF multitool is not installed but CI is set: {install}");
+    }
+    eprintln!(
+        "SKIP: the SARIF multitool is not installed ({install}); SARIF is checked against the OASIS schema only"
+    );
+    None
+}
+
+/// The multitool's errors and warnings on `sarif` (its notes are advice, not defects).
+fn multitool_complaints(bin: &std::path::Path, name: &str, sarif: &str) -> Vec<String> {
+    let dir = tempfile::tempdir().unwrap();
+    let input = dir.path().join(format!("{name}.sarif"));
+    let output = dir.path().join("validation.sarif");
+    std::fs::write(&input, sarif).unwrap();
+    let out = std::process::Command::new(bin)
+        .arg("validate")
+        .arg(&input)
+        .arg("--output")
+        .arg(&output)
+        .args(["--log", "ForceOverwrite"])
+        // The .NET program would otherwise need ICU, which a fresh Debian lacks; checking
+        // a SARIF file needs no culture data.
+        .env("DOTNET_SYSTEM_GLOBALIZATION_INVARIANT", "1")
+        .output()
+        .expect("the multitool runs");
+    let console = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        out.status.success(),
+        "multitool failed on {name}: {console}"
+    );
+    // It exits 0 whatever it finds; its own SARIF log holds the verdicts. A result with no
+    // level of its own takes its rule's default, and SARIF's default is "warning".
+    let log: Value = serde_json::from_str(&std::fs::read_to_string(&output).unwrap())
+        .unwrap_or_else(|e| panic!("multitool log of {name}: {e}; {console}"));
+    let run = &log["runs"][0];
+    let rules = run["tool"]["driver"]["rules"]
+        .as_array()
+        .cloned()
+        .unwrap_or_default();
+    let mut complaints = Vec::new();
+    for res in run["results"].as_array().cloned().unwrap_or_default() {
+        let rule_default = res["ruleIndex"]
+            .as_u64()
+            .and_then(|i| rules.get(i as usize))
+            .and_then(|r| r["defaultConfiguration"]["level"].as_str());
+        let level = res["level"].as_str().or(rule_default).unwrap_or("warning");
+        if level == "error" || level == "warning" {
+            complaints.push(format!(
+                "{level} {}: {}",
+                res["ruleId"].as_str().unwrap_or("?"),
+                res["message"]
+            ));
+        }
+    }
+    // The console says the same in words: a line there that the log lacks still counts.
+    complaints.extend(
+        console
+            .lines()
+            .filter(|l| l.contains(": error SARIF") || l.contains(": warning SARIF"))
+            .map(|l| format!("console: {l}")),
+    );
+    complaints
+}
+
+#[test]
+fn sarif_multitool_finds_no_error_or_warning() {
+    let Some(bin) = multitool() else {
+        return;
+    };
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let tls = rt.block_on(async {
+        let lab = common::lab(Profile::Vulnerable, &[]).await;
+        let opts = common::options(&lab, common::quick_limits());
+        // `authprobe tls` without `--server-ca`: the lab's private CA makes the chain
+        // untrusted, a finding to locate (its protocols and suites are beyond reproach).
+        authprobe::engine::tls_scan(&authprobe::engine::TlsScanOptions {
+            target: authprobe::facts::tls::TlsTarget::from_url(&opts.target).unwrap(),
+            tls: authprobe::http::TlsSettings {
+                server_ca: None,
+                insecure: false,
+            },
+            gather: authprobe::facts::tls::GatherOptions {
+                timeout: std::time::Duration::from_secs(5),
+                concurrency: 8,
+                limiter: None,
+            },
+        })
+        .await
+        .expect("tls scan")
+    });
+    // The lab serves its protected resource below the root, and a scan refuses a root
+    // that answers 404 to the lab's own credentials. The same report with its target
+    // moved to the root is what a root-path API's scan looks like: only the target
+    // decides where SARIF locates results.
+    let mut root = labs().vulnerable.clone();
+    let mut at_root = url::Url::parse(&root.target).unwrap();
+    at_root.set_path("/");
+    root.target = at_root.to_string();
+    assert_eq!(url::Url::parse(&root.target).unwrap().path(), "/");
+    assert!(
+        !url::Url::parse(&tls.target).is_ok_and(|u| u.has_host()),
+        "{}",
+        tls.target
+    );
+    let mut failures = Vec::new();
+    for (name, report) in [
+        ("root-path-scan", &root),
+        ("vulnerable-lab-scan", &labs().vulnerable),
+        ("tls", &tls),
+    ] {
+        assert!(!report.findings.is_empty(), "{name}: results to validate");
+        let sarif = sarif::render(report);
+        assert_valid_sarif(&serde_json::from_str(&sarif).unwrap());
+        for c in multitool_complaints(&bin, name, &sarif) {
+            failures.push(format!("{name}: {c}"));
+        }
+    }
+    assert!(failures.is_empty(), "{failures:#?}");
+
+    // The validator bites: the two defects it found before are found again.
+    let mut old = sarif_of(&root);
+    old["runs"][0]["results"][0]["locations"][0]["physicalLocation"]["artifactLocation"]["uri"] =
+        "/".into();
+    let id = old["runs"][0]["tool"]["driver"]["rules"][0]["id"].clone();
+    old["runs"][0]["tool"]["driver"]["rules"][0]["name"] = id;
+    let found = multitool_complaints(&bin, "old", &old.to_string()).join("\n");
+    assert!(
+        found.contains("SARIF1004") && found.contains("SARIF1001"),
+        "{found}"
+    );
 }

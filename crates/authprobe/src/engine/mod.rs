@@ -118,7 +118,9 @@ async fn run_one(
     check: &dyn Check,
     ctx: &Scan,
     progress: &Progress,
+    timings: &Timings,
 ) -> (&'static CheckMeta, Outcome) {
+    let clock = Instant::now();
     let running = Arc::new(Running::with_budget(budget_of(check.meta(), ctx.opts())));
     let mut out = RUNNING.scope(running.clone(), check.run(ctx)).await;
     let n = running.unanswered.load(Ordering::Relaxed);
@@ -146,6 +148,12 @@ async fn run_one(
         ));
     }
     progress.checks_done.fetch_add(1, Ordering::Relaxed);
+    if let Ok(mut t) = timings.lock() {
+        t.insert(
+            check.meta().id.to_string(),
+            clock.elapsed().as_millis() as u64,
+        );
+    }
     let verdict = match &out {
         Outcome::Pass => "pass".to_string(),
         Outcome::Found(f) => format!("found ({:?})", f.confidence),
@@ -159,6 +167,9 @@ async fn run_one(
     );
     (check.meta(), out)
 }
+
+/// Each check's run time by id; checks of one wave run concurrently, hence the lock.
+type Timings = std::sync::Mutex<std::collections::BTreeMap<String, u64>>;
 
 pub async fn scan(opts: ScanOptions, progress: Arc<Progress>) -> Result<Report, ScanError> {
     let registry = checks::registry()
@@ -255,6 +266,7 @@ pub async fn scan_with(
     // Root causes run before the checks they explain (CheckMeta::explained_by), wave by
     // wave; a check whose root was found is not run: its result is implied.
     let mut outcomes: Vec<(&'static CheckMeta, Outcome)> = Vec::new();
+    let timings = Timings::default();
     let mut pending: Vec<&dyn Check> = concurrent.into_iter().map(|c| c.as_ref()).collect();
     while !pending.is_empty() {
         let waiting_on = |c: &dyn Check| {
@@ -282,7 +294,11 @@ pub async fn scan_with(
             }
         }
         outcomes.extend(
-            futures::future::join_all(wave.into_iter().map(|c| run_one(c, &ctx, &progress))).await,
+            futures::future::join_all(
+                wave.into_iter()
+                    .map(|c| run_one(c, &ctx, &progress, &timings)),
+            )
+            .await,
         );
         pending = later;
     }
@@ -291,7 +307,7 @@ pub async fn scan_with(
     for c in last {
         match explained(c.meta(), &outcomes) {
             Some(reason) => outcomes.push((c.meta(), Outcome::Inconclusive(reason))),
-            None => outcomes.push(run_one(c.as_ref(), &ctx, &progress).await),
+            None => outcomes.push(run_one(c.as_ref(), &ctx, &progress, &timings).await),
         }
     }
 
@@ -316,6 +332,7 @@ pub async fn scan_with(
         tls,
     );
     report.client_auth = facts.client_auth.section();
+    report.check_durations_ms = timings.into_inner().unwrap_or_default();
     if !opts.show_secrets {
         report.redact(&opts.creds.secrets());
     }

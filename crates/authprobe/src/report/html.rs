@@ -6,23 +6,7 @@ use super::Report;
 use crate::finding::{Family, Finding, Severity};
 use std::fmt::Write;
 
-/// For text and quoted attribute values.
-pub fn esc(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    for c in s.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&#39;"),
-            '\t' | '\n' | '\r' => out.push(c),
-            c if c.is_control() => {}
-            c => out.push(c),
-        }
-    }
-    out
-}
+pub use super::markup::escape as esc;
 
 const SEVERITIES: [Severity; 4] = [
     Severity::Critical,
@@ -131,8 +115,11 @@ fn family_of(id: &str) -> &str {
     id.split('.').next().unwrap_or(id)
 }
 
+/// One bar per family, as long as the points the family lost and worst first: next to
+/// the severity chart, where a longer bar is also worse, a bar of the score itself would
+/// leave the worst family with the shortest bar, looking the calmest.
 fn family_chart(report: &Report) -> String {
-    let rows: Vec<(String, u32, String, &str)> = Family::ALL
+    let mut rows: Vec<(String, u32, String, &str)> = Family::ALL
         .iter()
         .filter_map(|fam| {
             let score = *report.categories.get(fam.as_str())?;
@@ -145,13 +132,44 @@ fn family_chart(report: &Report) -> String {
                 0 => format!("{score}/100"),
                 n => format!("{score}/100 · {n} ✗"),
             };
-            Some((fam.as_str().to_string(), score, shown, score_colour(score)))
+            Some((
+                fam.as_str().to_string(),
+                100 - score.min(100),
+                shown,
+                score_colour(score),
+            ))
         })
         .collect();
     if rows.is_empty() {
         return "<p class=\"muted\">No family was scored.</p>".into();
     }
+    rows.sort_by_key(|r| std::cmp::Reverse(r.1));
     bars(&rows, 100)
+}
+
+/// `2026-12-06T06:51:09Z` as `6 Dec 2026, 06:51 UTC` (or the date alone), inside a span
+/// whose tooltip keeps the exact RFC 3339 value; anything else is shown as it came.
+fn human_date(rfc3339: &str, with_time: bool) -> String {
+    const MONTHS: [&str; 12] = [
+        "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec",
+    ];
+    let parsed = (|| {
+        let (date, time) = rfc3339.strip_suffix('Z')?.split_once('T')?;
+        let mut d = date.splitn(3, '-');
+        let (y, m, day) = (d.next()?, d.next()?, d.next()?);
+        let month = MONTHS.get(m.parse::<usize>().ok()?.checked_sub(1)?)?;
+        let day: u32 = day.parse().ok()?;
+        let hm = time.get(..5)?;
+        Some(if with_time {
+            format!("{day} {month} {y}, {hm} UTC")
+        } else {
+            format!("{day} {month} {y}")
+        })
+    })();
+    match parsed {
+        Some(h) => format!("<span title=\"{}\">{}</span>", esc(rfc3339), esc(&h)),
+        None => esc(rfc3339),
+    }
 }
 
 fn pre(label: &str, text: &str) -> String {
@@ -182,11 +200,13 @@ fn finding(f: &Finding, n: usize) -> String {
         Some(code) => format!("Request (answered {code})"),
         None => "Request (no HTTP answer)".to_string(),
     };
-    s.push_str("<div class=\"evidence\">");
+    // Closed by default: the summary and fix of every finding fit on a screen, and the
+    // raw exchange is one click away for whoever reproduces it.
+    s.push_str("<details class=\"ev-box\"><summary>Evidence: request, response, curl to reproduce</summary><div class=\"evidence\">");
     s.push_str(&pre(&status, &f.evidence.request));
     s.push_str(&pre("Response excerpt", &f.evidence.excerpt));
     s.push_str(&pre("Reproduce", &f.evidence.curl));
-    s.push_str("</div>");
+    s.push_str("</div></details>");
     let _ = write!(
         s,
         "<div class=\"fix\"><div class=\"ev-label\">Fix</div><p>{}</p>",
@@ -264,8 +284,8 @@ fn tls_section(t: &super::tls::TlsSection) -> String {
                 esc(&c.subject),
                 esc(&c.issuer),
                 esc(&c.key.to_string()),
-                esc(&c.not_before),
-                esc(&c.not_after),
+                human_date(&c.not_before, false),
+                human_date(&c.not_after, false),
                 esc(&c.names())
             );
         }
@@ -291,6 +311,42 @@ fn tls_section(t: &super::tls::TlsSection) -> String {
         let _ = write!(s, "<p class=\"muted\">Probe error: {}</p>", esc(e));
     }
     s.push_str("</section>");
+    s
+}
+
+/// The checks that ran and decided the flaw absent: what the grade stands on, so a
+/// reader can see what was tried, not only what failed.
+fn passed_section(report: &Report) -> String {
+    let registry = crate::checks::registry();
+    let passed: Vec<&String> = report
+        .checks_run
+        .iter()
+        .filter(|id| {
+            !report.findings.iter().any(|f| &f.id == *id)
+                && !report.inconclusive.iter().any(|i| &i.id == *id)
+        })
+        .collect();
+    if passed.is_empty() {
+        return String::new();
+    }
+    let mut s = format!(
+        "<section><h2>Passed</h2><p class=\"muted\">{} checks ran and found no flaw.</p><table class=\"passed\"><thead><tr><th>Check</th><th>What it would have proven</th></tr></thead><tbody>",
+        passed.len()
+    );
+    for id in passed {
+        let what = registry
+            .iter()
+            .find(|c| c.meta().id == id.as_str())
+            .map(|c| c.meta().title)
+            .unwrap_or_default();
+        let _ = write!(
+            s,
+            "<tr><td><code>{}</code></td><td>{}</td></tr>",
+            esc(id),
+            esc(what)
+        );
+    }
+    s.push_str("</tbody></table></section>");
     s
 }
 
@@ -320,7 +376,7 @@ table{width:100%;border-collapse:collapse;background:#fff;border:1px solid #e2e8
 th,td{text-align:left;padding:7px 10px;border-bottom:1px solid #f1f5f9;vertical-align:top}
 th{background:#f8fafc;color:#475569;font-weight:600}
 td code{font-size:12.5px}
-.pill{display:inline-block;min-width:68px;text-align:center;padding:1px 8px;border-radius:999px;color:#fff;font-size:11.5px;font-weight:700;text-transform:uppercase;letter-spacing:.04em}
+.pill{white-space:nowrap;display:inline-block;min-width:68px;text-align:center;padding:1px 8px;border-radius:999px;color:#fff;font-size:11.5px;font-weight:700;text-transform:uppercase;letter-spacing:.04em}
 .sev-critical{background:#b91c1c}.sev-high{background:#ea580c}.sev-medium{background:#ca8a04}.sev-low{background:#2563eb}.sev-info{background:#64748b}
 .finding{background:#fff;border:1px solid #e2e8f0;border-radius:10px;padding:14px 20px;margin:0 0 14px;page-break-inside:avoid}
 .finding header{display:flex;align-items:center;gap:10px;flex-wrap:wrap}
@@ -346,6 +402,22 @@ dt{font-weight:600;color:#334155}dd{margin:0}
 .yes{color:#15803d;font-weight:600}.no{color:#94a3b8}
 .problem{color:#991b1b}
 footer{margin-top:36px;color:#94a3b8;font-size:12px}
+.ev-box{margin-top:6px}
+.ev-box>summary{margin-bottom:4px}
+td{overflow-wrap:anywhere}
+@media (max-width:1000px){.summary{grid-template-columns:minmax(0,1fr) minmax(0,1fr)}.summary .card:first-child{grid-column:1/3}}
+@media (max-width:640px){
+.top{padding:12px 14px}.top .meta{margin-left:0}
+main{padding:14px 10px 32px}
+.summary{grid-template-columns:minmax(0,1fr)}.summary .card:first-child{grid-column:auto}
+.card{padding:12px 14px}
+.evidence{grid-template-columns:minmax(0,1fr)}.evidence .ev:last-child{grid-column:auto}
+.finding{padding:12px 12px}
+table{display:block;overflow-x:auto}
+th,td{padding:6px 6px}
+.findings th:nth-child(n+4),.findings td:nth-child(n+4){display:none}
+dl{grid-template-columns:minmax(0,1fr)}
+}
 @media print{body{background:#fff}.top{background:#fff;color:#0f172a}pre{max-height:none}}
 "#;
 
@@ -364,7 +436,7 @@ pub fn render(report: &Report) -> String {
         h,
         "<div class=\"top\"><span class=\"brand\">authprobe</span><span class=\"target\">{}</span><span class=\"meta\">{} · {} requests · {:.1} s · {} {}</span></div><main>",
         esc(&report.target),
-        esc(&report.started_at),
+        human_date(&report.started_at, true),
         report.requests_sent,
         report.duration_ms as f64 / 1000.0,
         esc(&report.tool.name),
@@ -410,9 +482,9 @@ pub fn render(report: &Report) -> String {
         report.inconclusive.len(),
         report.checks_skipped.len()
     );
-    h.push_str("</div><div class=\"card\"><h2>Score by family</h2>");
+    h.push_str("</div><div class=\"card\"><h2>Points lost by family</h2>");
     h.push_str(&family_chart(report));
-    h.push_str("<p class=\"legend\">Each family scored out of 100 on its own findings (✗ = findings); families with no check run are left out.</p>");
+    h.push_str("<p class=\"legend\">Each family is scored out of 100 on its own findings; the bar is what it lost, worst first (✗ = findings). Families with no check run are left out.</p>");
     h.push_str("</div></div>");
 
     if let Some(b) = &report.baseline {
@@ -428,7 +500,8 @@ pub fn render(report: &Report) -> String {
     if report.findings.is_empty() {
         h.push_str("<div class=\"ok-box\">No findings: every check that applied passed.</div>");
     } else {
-        h.push_str("<table><thead><tr><th>Severity</th><th>Check</th><th>Finding</th><th>CWE</th><th>OWASP API</th></tr></thead><tbody>");
+        // On a phone the CWE and OWASP columns give way; each finding's chips repeat them.
+        h.push_str("<table class=\"findings\"><thead><tr><th>Severity</th><th>Check</th><th>Finding</th><th>CWE</th><th>OWASP API</th></tr></thead><tbody>");
         for (n, f) in report.findings.iter().enumerate() {
             let sev = f.severity.as_str();
             let owasp: Vec<&str> = f
@@ -455,6 +528,8 @@ pub fn render(report: &Report) -> String {
     if let Some(t) = &report.tls {
         h.push_str(&tls_section(t));
     }
+
+    h.push_str(&passed_section(report));
 
     if !report.inconclusive.is_empty() || !report.checks_skipped.is_empty() {
         h.push_str("<section><h2>Not decided</h2><table><thead><tr><th>Check</th><th>Status</th><th>Why</th></tr></thead><tbody>");

@@ -1,31 +1,14 @@
 //! JUnit XML for CI test reports: a testsuite per check family, a testcase per check. A
-//! finding fails its testcase; a skipped check is skipped; an inconclusive one passes
-//! with a note, because the scanner could not prove anything either way.
+//! finding fails its testcase; a check that did not apply, or could not decide, is
+//! skipped: an inconclusive check proved nothing either way, so showing it as passed would
+//! claim a safety nobody saw.
 
 use super::Report;
+use super::markup::escape as xml_escape;
 use crate::checks;
 use crate::finding::{Family, Finding};
 use std::collections::BTreeMap;
 use std::fmt::Write;
-
-/// Escapes for text and attribute values alike, and drops what XML 1.0 cannot carry at
-/// all (most C0 controls, U+FFFE, U+FFFF), which a hostile server can put in an excerpt.
-pub fn xml_escape(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    for c in s.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&apos;"),
-            '\t' | '\n' | '\r' => out.push(c),
-            c if (c as u32) < 0x20 || c == '\u{FFFE}' || c == '\u{FFFF}' => {}
-            c => out.push(c),
-        }
-    }
-    out
-}
 
 enum Outcome<'a> {
     Passed,
@@ -129,7 +112,10 @@ pub fn render(report: &Report) -> String {
         cases.iter().filter(|c| pred(&c.outcome)).count()
     };
     let is_failure = |o: &Outcome| matches!(o, Outcome::Failed(_));
-    let is_skipped = |o: &Outcome| matches!(o, Outcome::Skipped(_));
+    let is_skipped = |o: &Outcome| matches!(o, Outcome::Skipped(_) | Outcome::Inconclusive(_));
+    // Seconds as JUnit wants them; a check decided without running took none.
+    let secs_of =
+        |id: &str| report.check_durations_ms.get(id).copied().unwrap_or(0) as f64 / 1000.0;
     let all: Vec<&Case> = suites.values().flatten().collect();
     let secs = report.duration_ms as f64 / 1000.0;
     let mut x = String::from("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n");
@@ -144,12 +130,14 @@ pub fn render(report: &Report) -> String {
     for (family, cases) in &suites {
         let _ = writeln!(
             x,
-            "  <testsuite name=\"authprobe.{}\" tests=\"{}\" failures=\"{}\" errors=\"0\" skipped=\"{}\" timestamp=\"{}\" time=\"0\">",
+            "  <testsuite name=\"authprobe.{}\" tests=\"{}\" failures=\"{}\" errors=\"0\" skipped=\"{}\" timestamp=\"{}\" time=\"{:.3}\">",
             xml_escape(family),
             cases.len(),
             count(cases, is_failure),
             count(cases, is_skipped),
             xml_escape(&report.started_at),
+            // The family's checks run concurrently, so this sum can exceed the scan's time.
+            cases.iter().map(|c| secs_of(c.id)).sum::<f64>(),
         );
         let _ = writeln!(
             x,
@@ -173,8 +161,9 @@ pub fn render(report: &Report) -> String {
                 xml_escape(&format!("{}: {}", c.id, c.title))
             };
             let open = format!(
-                "    <testcase classname=\"authprobe.{}\" name=\"{name}\" time=\"0\"",
-                xml_escape(family)
+                "    <testcase classname=\"authprobe.{}\" name=\"{name}\" time=\"{:.3}\"",
+                xml_escape(family),
+                secs_of(c.id),
             );
             match &c.outcome {
                 Outcome::Passed => {
@@ -196,7 +185,7 @@ pub fn render(report: &Report) -> String {
                 Outcome::Inconclusive(reason) => {
                     let _ = writeln!(
                         x,
-                        "{open}>\n      <system-out>inconclusive (not a finding): {}</system-out>\n    </testcase>",
+                        "{open}>\n      <skipped message=\"inconclusive: {}\"/>\n    </testcase>",
                         xml_escape(reason)
                     );
                 }

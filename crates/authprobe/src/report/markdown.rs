@@ -57,6 +57,82 @@ fn badge(s: Severity) -> &'static str {
     }
 }
 
+/// GitHub refuses a comment or job summary longer than this many characters.
+pub const GITHUB_COMMENT_LIMIT: usize = 65_536;
+/// What a rendering stays under: the limit less room for what a workflow wraps around it
+/// (a heading, a marker to find and update its own comment).
+pub const MAX_LEN: usize = 60_000;
+/// Kept free for the note that says what was cut.
+const NOTE_ROOM: usize = 2_000;
+/// How many ids of cut findings the note names; the rest are counted.
+const NOTE_IDS: usize = 25;
+
+/// Length as GitHub counts it at worst: UTF-16 units, so an emoji badge counts twice.
+fn len(s: &str) -> usize {
+    s.encode_utf16().count()
+}
+
+fn details(f: &crate::finding::Finding) -> String {
+    let mut m = String::new();
+    let _ = writeln!(
+        m,
+        "<details><summary><b>{}</b> {} ({})</summary>\n",
+        inline(&f.id),
+        inline(&f.title),
+        f.severity.as_str()
+    );
+    // A hard line break keeps the description's own lines apart.
+    let desc: Vec<String> = f.description.lines().map(inline).collect();
+    let _ = writeln!(m, "{}\n", desc.join("  \n"));
+    let status = match f.evidence.status {
+        Some(s) => format!("status {s}"),
+        None => "no HTTP status".into(),
+    };
+    let _ = writeln!(m, "Request ({status}):\n");
+    m.push_str(&fenced("http", &f.evidence.request));
+    m.push_str("\nResponse excerpt:\n\n");
+    m.push_str(&fenced("", &f.evidence.excerpt));
+    m.push_str("\nReproduce:\n\n");
+    m.push_str(&fenced("sh", &f.evidence.curl));
+    let _ = writeln!(m, "\n**Fix:** {}\n", inline(&f.remediation.summary));
+    m.push_str("</details>\n\n");
+    m
+}
+
+/// Names what did not fit, so a reader knows the comment is partial and where the rest is.
+fn cut_note(rows_cut: &[&str], evidence_cut: &[&str]) -> String {
+    let names = |ids: &[&str]| {
+        let mut s: Vec<String> = ids
+            .iter()
+            .take(NOTE_IDS)
+            .map(|id| format!("`{}`", id.replace('`', "'")))
+            .collect();
+        if ids.len() > NOTE_IDS {
+            s.push(format!("and {} more", ids.len() - NOTE_IDS));
+        }
+        s.join(", ")
+    };
+    let mut parts = Vec::new();
+    if !rows_cut.is_empty() {
+        parts.push(format!(
+            "{} findings left out of the table ({})",
+            rows_cut.len(),
+            names(rows_cut)
+        ));
+    }
+    if !evidence_cut.is_empty() {
+        parts.push(format!(
+            "the evidence of {} findings ({})",
+            evidence_cut.len(),
+            names(evidence_cut)
+        ));
+    }
+    format!(
+        "> **Cut to fit GitHub's {GITHUB_COMMENT_LIMIT}-character comment limit:** {}. The JSON, HTML and SARIF reports have every finding in full.\n\n",
+        parts.join("; ")
+    )
+}
+
 pub fn render(report: &Report) -> String {
     let mut m = String::new();
     let _ = writeln!(m, "## authprobe: {}\n", inline(&report.target));
@@ -77,10 +153,11 @@ pub fn render(report: &Report) -> String {
             b.suppressed
         );
     }
+    // A list item each: consecutive quoted lines would join into one paragraph.
     for cap in &report.grade_caps {
         let _ = writeln!(
             m,
-            "> Grade capped at **{}**: {}",
+            "> - Grade capped at **{}**: {}",
             inline(&cap.grade),
             inline(&cap.reason)
         );
@@ -96,56 +173,63 @@ pub fn render(report: &Report) -> String {
             .collect();
         let _ = writeln!(m, "Families: {}\n", cats.join(" · "));
     }
-    if report.findings.is_empty() {
-        m.push_str("No findings.\n\n");
-    } else {
-        m.push_str("| Severity | Check | Finding | CWE |\n|---|---|---|---|\n");
-        for f in &report.findings {
-            let _ = writeln!(
-                m,
-                "| {} | `{}` | {} | {} |",
-                badge(f.severity),
-                f.id.replace('`', "'"),
-                inline(&f.title),
-                inline(&f.cwe.join(", "))
-            );
-        }
-        m.push('\n');
-        for f in &report.findings {
-            let _ = writeln!(
-                m,
-                "<details><summary><b>{}</b> {} ({})</summary>\n",
-                inline(&f.id),
-                inline(&f.title),
-                f.severity.as_str()
-            );
-            // A hard line break keeps the description's own lines apart.
-            let desc: Vec<String> = f.description.lines().map(inline).collect();
-            let _ = writeln!(m, "{}\n", desc.join("  \n"));
-            let status = match f.evidence.status {
-                Some(s) => format!("status {s}"),
-                None => "no HTTP status".into(),
-            };
-            let _ = writeln!(m, "Request ({status}):\n");
-            m.push_str(&fenced("http", &f.evidence.request));
-            m.push_str("\nResponse excerpt:\n\n");
-            m.push_str(&fenced("", &f.evidence.excerpt));
-            m.push_str("\nReproduce:\n\n");
-            m.push_str(&fenced("sh", &f.evidence.curl));
-            let _ = writeln!(m, "\n**Fix:** {}\n", inline(&f.remediation.summary));
-            m.push_str("</details>\n\n");
-        }
-    }
+
+    let mut tail = String::new();
     for w in &report.warnings {
-        let _ = writeln!(m, "> **Warning:** {}\n", inline(w));
+        let _ = writeln!(tail, "> **Warning:** {}\n", inline(w));
     }
     let _ = writeln!(
-        m,
+        tail,
         "{} skipped (not applicable) · {} inconclusive · {} {}",
         report.checks_skipped.len(),
         report.inconclusive.len(),
         inline(&report.tool.name),
         inline(&report.tool.version)
     );
+
+    if report.findings.is_empty() {
+        m.push_str("No findings.\n\n");
+        m.push_str(&tail);
+        return m;
+    }
+    // The table comes first, whole if it can be: one row per finding is the summary a
+    // reviewer needs; evidence fills what room is left, most severe first.
+    let header = "| Severity | Check | Finding | CWE |\n|---|---|---|---|\n";
+    let mut room = MAX_LEN.saturating_sub(len(&m) + len(&tail) + len(header) + NOTE_ROOM + 1);
+    let mut table = String::from(header);
+    let mut rows_cut = Vec::new();
+    let mut shown = Vec::new();
+    for f in &report.findings {
+        let row = format!(
+            "| {} | `{}` | {} | {} |\n",
+            badge(f.severity),
+            f.id.replace('`', "'"),
+            inline(&f.title),
+            inline(&f.cwe.join(", "))
+        );
+        if rows_cut.is_empty() && len(&row) <= room {
+            room -= len(&row);
+            table.push_str(&row);
+            shown.push(f);
+        } else {
+            rows_cut.push(f.id.as_str());
+        }
+    }
+    m.push_str(&table);
+    m.push('\n');
+    let mut evidence_cut = Vec::new();
+    for f in shown {
+        let d = details(f);
+        if evidence_cut.is_empty() && len(&d) <= room {
+            room -= len(&d);
+            m.push_str(&d);
+        } else {
+            evidence_cut.push(f.id.as_str());
+        }
+    }
+    if !rows_cut.is_empty() || !evidence_cut.is_empty() {
+        m.push_str(&cut_note(&rows_cut, &evidence_cut));
+    }
+    m.push_str(&tail);
     m
 }

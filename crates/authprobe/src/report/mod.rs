@@ -4,6 +4,7 @@
 pub mod html;
 pub mod junit;
 pub mod markdown;
+pub mod markup;
 pub mod pretty;
 pub mod redact;
 pub mod sarif;
@@ -67,6 +68,10 @@ pub struct Report {
     /// each; every format shows them above the findings.
     #[serde(skip_serializing_if = "Vec::is_empty", default)]
     pub warnings: Vec<String>,
+    /// Wall-clock milliseconds each check that ran took, by id (JUnit's `time`). Empty in
+    /// reports written before it existed, and for verdicts decided without running.
+    #[serde(skip_serializing_if = "BTreeMap::is_empty", default)]
+    pub check_durations_ms: BTreeMap<String, u64>,
 }
 
 /// The warning every format carries when most checks that ran could not decide: a grade
@@ -130,6 +135,7 @@ impl Report {
             client_auth: None,
             baseline: None,
             warnings,
+            check_durations_ms: BTreeMap::new(),
         }
     }
 

@@ -45,6 +45,37 @@ pub fn split_target(target: &str) -> (String, String) {
     }
 }
 
+/// The project's page, which SARIF viewers link from the tool and each rule: the README's
+/// checks section holds every check's table row, so one anchor serves all rules.
+pub const INFORMATION_URI: &str = env!("CARGO_PKG_REPOSITORY");
+
+pub fn help_uri() -> String {
+    format!("{INFORMATION_URI}#checks")
+}
+
+/// `runAutomationDetails.id`: everything before its last `/` is the category, so one
+/// category per scanned resource keeps code scanning from closing one target's alerts when
+/// another target's run is uploaded. A bare `host:port` is an `authprobe tls` run, kept
+/// apart from a scan of that host's root.
+pub fn automation_id(target: &str) -> String {
+    match url::Url::parse(target) {
+        Ok(u) if u.has_host() => {
+            let host = u.host_str().unwrap_or_default();
+            let authority = match u.port() {
+                Some(p) => format!("{host}:{p}"),
+                None => host.to_string(),
+            };
+            let path = u.path().trim_matches('/');
+            if path.is_empty() {
+                format!("authprobe/{authority}/")
+            } else {
+                format!("authprobe/{authority}/{path}/")
+            }
+        }
+        _ => format!("authprobe-tls/{target}/"),
+    }
+}
+
 /// What identifies one finding across runs: the check and where it was found. The query
 /// string and any evidence are left out on purpose, since they change from run to run.
 pub fn finding_key(check_id: &str, target: &str) -> String {
@@ -79,8 +110,10 @@ fn rule(m: &CheckMeta) -> Value {
     tags.extend(m.cwe_ids());
     tags.extend(m.owasp.iter().map(|o| format!("OWASP-{o}:2023")));
     json!({
+        // No `name`: the id is all the name a check has, and SARIF wants a name that
+        // differs from the id or none (SARIF1001).
         "id": m.id,
-        "name": m.id,
+        "helpUri": help_uri(),
         "shortDescription": { "text": m.title },
         "fullDescription": { "text": m.description },
         "help": { "text": help.trim_end(), "markdown": help_md.trim_end() },
@@ -96,12 +129,15 @@ fn rule(m: &CheckMeta) -> Value {
 
 fn result(f: &Finding, index: Option<usize>, report: &Report) -> Value {
     let (_, path) = split_target(&report.target);
-    // An empty reference would name the base itself, which some SARIF consumers refuse.
+    // The root is the base itself, and "." resolves to exactly that. "/" would replace
+    // whatever path a base has, so validators refuse it (SARIF1004); an empty reference
+    // some consumers refuse.
     let path = if path.is_empty() {
-        "/".to_string()
+        ".".to_string()
     } else {
         path
     };
+    let fp = fingerprint(&f.id, &report.target);
     let mut r = json!({
         "ruleId": f.id,
         "level": level(f.severity),
@@ -113,7 +149,14 @@ fn result(f: &Finding, index: Option<usize>, report: &Report) -> Value {
                 "region": { "startLine": 1 }
             }
         }],
-        "partialFingerprints": { "authprobe/v1": fingerprint(&f.id, &report.target) },
+        // Code scanning keys an alert on the rule, the location's path and
+        // `primaryLocationLineHash`; upload-sarif computes that hash only from a file in the
+        // checkout, which a URL never is, so the scanner supplies it. `authprobe/v1` is the
+        // same value under the scanner's own name, for other consumers and baselines.
+        "partialFingerprints": {
+            "primaryLocationLineHash": fp,
+            "authprobe/v1": fp,
+        },
         "properties": {
             "severity": f.severity,
             "confidence": f.confidence,
@@ -150,11 +193,16 @@ pub fn render(report: &Report) -> String {
             })
         })
         .chain(report.inconclusive.iter().map(|s| {
-            json!({
+            let mut n = json!({
                 "level": "note",
                 "message": { "text": format!("{} inconclusive: {}", s.id, s.reason) },
-                "descriptor": { "id": s.id },
-            })
+            });
+            // A notification about a check points at its rule; `descriptor` would name a
+            // notification descriptor, which this tool does not declare.
+            if let Some(i) = metas.iter().position(|m| m.id == s.id) {
+                n["associatedRule"] = json!({ "id": s.id, "index": i });
+            }
+            n
         }))
         .collect();
     let log = json!({
@@ -166,8 +214,12 @@ pub fn render(report: &Report) -> String {
                     "name": report.tool.name,
                     "version": report.tool.version,
                     "semanticVersion": report.tool.version,
+                    "informationUri": INFORMATION_URI,
                     "rules": rules,
                 }
+            },
+            "automationDetails": {
+                "id": automation_id(&report.target),
             },
             "originalUriBaseIds": {
                 URI_BASE_ID: { "uri": origin, "description": { "text": "The scanned API's origin." } }
