@@ -76,6 +76,21 @@ impl ClientIdentity {
                         cert.display()
                     );
                 }
+                if matches!(
+                    e,
+                    rustls::Error::InconsistentKeys(rustls::InconsistentKeys::KeyMismatch)
+                ) {
+                    // The usual slip: the key of another certificate (last year's, the
+                    // CA's, a colleague's); both names let the user see which pair is off.
+                    return anyhow!(
+                        "client certificate {} and key {} cannot be used together: the key \
+                         is not the one the certificate was issued for (their public keys \
+                         differ); give the key that belongs to {}",
+                        cert.display(),
+                        key.display(),
+                        cert.display()
+                    );
+                }
                 anyhow!(
                     "client certificate {} and key {} cannot be used together: {e}",
                     cert.display(),
