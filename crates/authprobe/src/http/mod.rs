@@ -108,6 +108,10 @@ pub enum TransportError {
     /// The server's certificate did not verify against the trusted roots.
     #[error("TLS handshake failed: {0}")]
     ServerCertificate(String),
+    /// What came back to the ClientHello was not TLS at all (typically a plain-HTTP
+    /// `400 Bad Request`): an `https://` URL pointing at a plain-HTTP port.
+    #[error("TLS handshake failed: {0}")]
+    NotTls(String),
     #[error("timed out after {0:?}")]
     Timeout(Duration),
     #[error("request failed: {0}")]
@@ -528,6 +532,12 @@ fn classify(e: reqwest::Error, limit: Duration) -> TransportError {
     match rustls_error(&e) {
         Some(rustls::Error::AlertReceived(_)) => TransportError::TlsAlert(text),
         Some(rustls::Error::InvalidCertificate(_)) => TransportError::ServerCertificate(text),
+        // A record whose content type or version is no TLS one: the peer is not speaking
+        // TLS. A real TLS server's corrupt message would fail later, as another error.
+        Some(rustls::Error::InvalidMessage(
+            rustls::InvalidMessage::InvalidContentType
+            | rustls::InvalidMessage::UnknownProtocolVersion,
+        )) => TransportError::NotTls(text),
         Some(_) => TransportError::Tls(text),
         None if e.is_connect() => TransportError::Connect(text),
         None => TransportError::Other(text),
@@ -536,7 +546,8 @@ fn classify(e: reqwest::Error, limit: Duration) -> TransportError {
 
 /// The rustls error somewhere in `e`'s causes, found by type rather than by its words
 /// (reqwest's own `is_timeout`/`is_connect` work the same way). `std::io::Error` does not
-/// list the error it wraps among its sources, so that layer is opened by hand.
+/// list the error it wraps among its sources, so that layer is opened by hand, and it may
+/// wrap another `io::Error` (hyper-rustls wraps tokio-rustls's with `io::Error::other`).
 pub fn rustls_error<'a>(e: &'a (dyn std::error::Error + 'static)) -> Option<&'a rustls::Error> {
     let mut cur: Option<&'a (dyn std::error::Error + 'static)> = Some(e);
     while let Some(err) = cur {
@@ -548,10 +559,7 @@ pub fn rustls_error<'a>(e: &'a (dyn std::error::Error + 'static)) -> Option<&'a 
             .and_then(|io| io.get_ref())
         {
             let inner: &'a (dyn std::error::Error + 'static) = inner;
-            if let Some(r) = inner.downcast_ref::<rustls::Error>() {
-                return Some(r);
-            }
-            cur = inner.source();
+            cur = Some(inner);
             continue;
         }
         cur = err.source();
