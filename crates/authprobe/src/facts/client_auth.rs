@@ -264,6 +264,9 @@ impl ClientAuth {
                 if url.scheme() != "https" {
                     return Err("the target is not https://".to_string());
                 }
+                if ctx.opts().proxy.is_some() {
+                    return Err(crate::facts::NOT_THROUGH_PROXY.to_string());
+                }
                 let Some(target) = TlsTarget::from_url(url) else {
                     return Err("the target URL has no host".to_string());
                 };

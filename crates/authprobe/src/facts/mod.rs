@@ -12,6 +12,12 @@ pub mod tls;
 use std::sync::Arc;
 use tokio::sync::OnceCell;
 
+/// Why the probes that open their own TCP connections (the TLS prober, client-auth
+/// discovery) did not run under `--proxy`: sent around the proxy they would reach the
+/// target from another address than the scan's requests, unseen by the user watching the
+/// proxy; tunnelling them through CONNECT would judge the proxy's TLS when it intercepts.
+pub const NOT_THROUGH_PROXY: &str = "not run with --proxy: this probe opens its own TLS connections, which would bypass the proxy (run `authprobe tls` without a proxy for it)";
+
 #[derive(Default)]
 pub struct Facts {
     /// Keys (given, found, cracked, confused), the crack result, the shared forgeries and

@@ -119,6 +119,16 @@ pub struct TlsSettings {
 
 impl TlsSettings {
     pub fn client_config(&self, identity: Option<&ClientIdentity>) -> Result<ClientConfig> {
+        self.client_config_trusting(identity, &[])
+    }
+
+    /// As [`TlsSettings::client_config`], also trusting `extra` (an intercepting proxy's
+    /// CA) beside the server's anchors.
+    pub fn client_config_trusting(
+        &self,
+        identity: Option<&ClientIdentity>,
+        extra: &[CertificateDer<'static>],
+    ) -> Result<ClientConfig> {
         let builder = ClientConfig::builder_with_provider(provider())
             .with_safe_default_protocol_versions()?;
         let builder = if self.insecure {
@@ -137,6 +147,9 @@ impl TlsSettings {
                     let found = rustls_native_certs::load_native_certs();
                     roots.add_parsable_certificates(found.certs);
                 }
+            }
+            for c in extra {
+                roots.add(c.clone())?;
             }
             builder.with_root_certificates(roots)
         };
