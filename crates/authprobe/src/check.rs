@@ -71,10 +71,9 @@ impl Need {
     }
 }
 
-/// The most requests one run of a check may send (on one operation, with a spec),
-/// counting the shared facts it may be the first to ask for (a JWKS lookup, the alg-none
-/// probes a minted token builds on): which check asks first is a race, so each carries
-/// the cost. The engine holds each check to it.
+/// The most requests one run of a check may send (on one operation, with a spec). The
+/// shared facts it asks for (a JWKS lookup, the alg-none probes a minted token builds on)
+/// are gathered outside it: they serve every check. The engine holds each check to it.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Budget {
     /// Sends no request of its own: reads the token, the baselines or what others probed.

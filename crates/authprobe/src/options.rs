@@ -2,7 +2,7 @@
 //! the options of the JWT and Basic checks. Plain data; how credentials are presented on
 //! the wire is [`crate::creds`].
 
-use crate::http::{ClientIdentity, Limits, TlsSettings};
+use crate::http::{ClientIdentity, Limits, Proxy, TlsSettings};
 use std::path::PathBuf;
 use std::sync::Arc;
 use url::Url;
@@ -100,6 +100,12 @@ pub struct ScanOptions {
     pub only: Vec<String>,
     pub jwt: JwtOptions,
     pub basic: BasicOptions,
+    /// `--proxy`: every HTTP request goes through it; the probes that open their own
+    /// connections (TLS enumeration, client-auth discovery) are skipped, not sent around it.
+    pub proxy: Option<Proxy>,
+    /// `--allow-plain-http-credentials`: send the bearer token or Basic pair to an
+    /// `http://` target that is not this machine.
+    pub allow_plain_http_credentials: bool,
 }
 
 /// The one way to build [`ScanOptions`], shared by the command line and the lab: start from
@@ -120,6 +126,8 @@ impl ScanOptions {
             only: Vec::new(),
             jwt: JwtOptions::defaults(),
             basic: BasicOptions::default(),
+            proxy: None,
+            allow_plain_http_credentials: false,
         }
     }
 
@@ -173,6 +181,16 @@ impl ScanOptions {
 
     pub fn with_unsafe_methods(mut self, allow: bool) -> Self {
         self.allow_unsafe_methods = allow;
+        self
+    }
+
+    pub fn with_proxy(mut self, proxy: Option<Proxy>) -> Self {
+        self.proxy = proxy;
+        self
+    }
+
+    pub fn with_plain_http_credentials(mut self, allow: bool) -> Self {
+        self.allow_plain_http_credentials = allow;
         self
     }
 }

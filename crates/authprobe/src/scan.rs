@@ -277,6 +277,9 @@ pub(crate) struct Running {
     /// The most requests the check may send; 0 for no limit of its own.
     pub(crate) budget: usize,
     pub(crate) spent: AtomicUsize,
+    /// The check a shared fact is being gathered for: its unanswered probes count there
+    /// too, its requests do not (see [`outside_budget`]).
+    parent: Option<Arc<Running>>,
 }
 
 impl Running {
@@ -288,6 +291,9 @@ impl Running {
     }
 
     pub(crate) fn note(&self, e: String) {
+        if let Some(p) = &self.parent {
+            p.note(e.clone());
+        }
         self.unanswered.fetch_add(1, Ordering::Relaxed);
         if let Ok(mut f) = self.first.lock()
             && f.is_none()
@@ -311,4 +317,17 @@ impl Running {
 
 tokio::task_local! {
     pub(crate) static RUNNING: Arc<Running>;
+}
+
+/// Runs `fut` (the gathering of a shared fact) outside the running check's request
+/// budget: whichever check asks first is a race, and the fact serves every check, so its
+/// requests are no one check's. A probe of it that gets no answer still counts against
+/// the check that waited for it.
+pub(crate) async fn outside_budget<F: std::future::Future>(fut: F) -> F::Output {
+    let parent = RUNNING.try_with(Arc::clone).ok();
+    let running = Arc::new(Running {
+        parent,
+        ..Running::default()
+    });
+    RUNNING.scope(running, fut).await
 }

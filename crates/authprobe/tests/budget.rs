@@ -33,9 +33,11 @@ static META: CheckMeta = CheckMeta {
 };
 
 /// Sends `wants` requests and passes if every one was answered; counts what got out.
+/// With `facts`, first asks for shared facts that send requests of their own.
 struct Greedy {
     wants: usize,
     sent: Arc<AtomicUsize>,
+    facts: bool,
 }
 
 impl Check for Greedy {
@@ -45,6 +47,11 @@ impl Check for Greedy {
 
     fn run<'a>(&'a self, ctx: &'a Scan) -> CheckFuture<'a> {
         Box::pin(async move {
+            if self.facts {
+                // The JWKS lookup (several well-known paths) and the garbage probe.
+                let _ = ctx.facts().jwt.public_key(ctx).await;
+                let _ = ctx.facts().auth.garbage_accepted(ctx).await;
+            }
             for _ in 0..self.wants {
                 match ctx.send(ctx.bare("GET")).await {
                     Ok(_) => {
@@ -59,12 +66,17 @@ impl Check for Greedy {
 }
 
 async fn run(wants: usize) -> (authprobe::report::Report, usize) {
+    run_with(wants, false).await
+}
+
+async fn run_with(wants: usize, facts: bool) -> (authprobe::report::Report, usize) {
     let lab = common::lab(Profile::Hardened, &[]).await;
     let opts = common::options(&lab, common::quick_limits());
     let sent = Arc::new(AtomicUsize::new(0));
     let check: Box<dyn Check> = Box::new(Greedy {
         wants,
         sent: sent.clone(),
+        facts,
     });
     let r = engine::scan_with(opts, vec![check], Arc::new(Progress::default()))
         .await
@@ -91,4 +103,16 @@ async fn a_check_over_its_budget_is_cut_off_and_inconclusive() {
         .map(|s| s.reason.clone())
         .unwrap_or_else(|| panic!("inconclusive: {r:#?}"));
     assert!(reason.contains("budget of 3"), "{reason}");
+}
+
+#[tokio::test]
+async fn shared_facts_are_gathered_outside_the_asking_checks_budget() {
+    let (r, sent) = run_with(3, true).await;
+    assert_eq!(sent, 3);
+    assert!(r.inconclusive.is_empty(), "{:?}", r.inconclusive);
+    assert!(
+        r.requests_sent > 3 + 6,
+        "the facts did send requests: {}",
+        r.requests_sent
+    );
 }

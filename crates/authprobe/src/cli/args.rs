@@ -303,6 +303,10 @@ pub struct LimitArgs {
     /// plain-HTTP URL (a leak of that password if anyone watches the path).
     #[arg(help_heading = "Basic", long)]
     pub allow_cleartext_basic: bool,
+    /// Send --bearer, --basic and credential headers to an http:// target that is not
+    /// this machine (refused otherwise: anyone on the path can read them).
+    #[arg(long)]
+    pub allow_plain_http_credentials: bool,
 }
 
 #[derive(Args)]
@@ -414,6 +418,15 @@ pub struct ScanArgs {
     /// Do not verify the server certificate (credentials may then reach an impostor).
     #[arg(help_heading = "Target", long, conflicts_with = "server_ca")]
     pub insecure: bool,
+    /// Send every request through this proxy: http://, https://, socks5:// or socks5h://
+    /// (e.g. Burp or ZAP at http://127.0.0.1:8080); `env` takes it from HTTPS_PROXY,
+    /// HTTP_PROXY, ALL_PROXY and NO_PROXY, which are ignored otherwise. The TLS prober and
+    /// client-auth discovery open their own connections and are skipped.
+    #[arg(long, value_name = "URL|env")]
+    pub proxy: Option<String>,
+    /// Also trust this CA (PEM) for the server certificate: an intercepting proxy's.
+    #[arg(long, value_name = "PEM", requires = "proxy")]
+    pub proxy_ca: Option<PathBuf>,
     /// The plain-HTTP URL of the same resource, when not http:// on port 80 of the host.
     #[arg(help_heading = "Target", long, value_name = "URL")]
     pub http_url: Option<String>,

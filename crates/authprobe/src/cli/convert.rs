@@ -4,8 +4,9 @@
 
 use super::args::{CrackArgs, Format, JwtArgs, LimitArgs, ScanArgs};
 use super::cmd::crack::CrackOptions;
+use super::output;
 use anyhow::{Context, Result, anyhow, bail};
-use authprobe::http::{Limits, TlsSettings};
+use authprobe::http::{Limits, Proxy, ProxyRoute, TlsSettings};
 use authprobe::load::CertAndKey;
 use authprobe::options::{BasicOptions, Credentials, JwtOptions, ScanOptions};
 use authprobe::{checks, load};
@@ -151,6 +152,48 @@ fn headers(list: &[String]) -> Result<Vec<(String, String)>> {
     Ok(headers)
 }
 
+/// The target URL; `host:port` or `host/path` without a scheme is taken as https://, with
+/// a note, since a bare host is what people paste from a browser's address bar.
+fn target_url(s: &str) -> Result<url::Url> {
+    if s.contains("://") || s.trim().is_empty() || s.contains(char::is_whitespace) {
+        return parse_url(s, "target");
+    }
+    let with = format!("https://{s}");
+    let u = parse_url(&with, "target").map_err(|_| anyhow!("target {s:?} is not a valid URL"))?;
+    output::note(&format!(
+        "authprobe: note: no scheme in {s:?}; using {u} (write http:// for plain HTTP)"
+    ));
+    Ok(u)
+}
+
+/// `--proxy` and `--proxy-ca`.
+fn proxy(a: &ScanArgs) -> Result<Option<Proxy>> {
+    let Some(p) = a.proxy.as_deref() else {
+        return Ok(None);
+    };
+    let route = if p == "env" {
+        ProxyRoute::Env
+    } else {
+        let u = url::Url::parse(p).map_err(|e| {
+            anyhow!("--proxy {p:?} is not a valid URL: {e} (e.g. http://127.0.0.1:8080, or env)")
+        })?;
+        if !matches!(u.scheme(), "http" | "https" | "socks5" | "socks5h") {
+            bail!(
+                "--proxy {p:?} must be an http://, https://, socks5:// or socks5h:// URL, or env"
+            );
+        }
+        if u.host_str().is_none() {
+            bail!("--proxy {p:?} has no host");
+        }
+        ProxyRoute::Url(u)
+    };
+    let ca = match &a.proxy_ca {
+        Some(path) => Some((path.clone(), load::load_certs(path, "--proxy-ca")?)),
+        None => None,
+    };
+    Ok(Some(Proxy { route, ca }))
+}
+
 pub fn scan_options(a: &ScanArgs) -> Result<ScanOptions> {
     if let Some(path) = &a.lab {
         return lab_file_options(path, a);
@@ -160,7 +203,7 @@ pub fn scan_options(a: &ScanArgs) -> Result<ScanOptions> {
         .url
         .as_deref()
         .ok_or_else(|| anyhow!("a target URL (or --lab READY.json) is required"))?;
-    let target = parse_url(url, "target")?;
+    let target = target_url(url)?;
     let basic = match &a.basic {
         Some(b) => {
             let (u, p) = b
@@ -241,7 +284,7 @@ pub fn scan_options(a: &ScanArgs) -> Result<ScanOptions> {
         },
         allow_cleartext: a.limits.allow_cleartext_basic,
     };
-    Ok(ScanOptions::new(target)
+    let opts = ScanOptions::new(target)
         .with_http_url(http_url)
         .with_origin(origin)
         .with_credentials(creds)
@@ -251,7 +294,27 @@ pub fn scan_options(a: &ScanArgs) -> Result<ScanOptions> {
         .with_basic(basic)
         .with_only(a.limits.checks.clone())
         .with_show_secrets(a.output.show_secrets)
-        .with_unsafe_methods(a.limits.allow_unsafe_methods))
+        .with_unsafe_methods(a.limits.allow_unsafe_methods)
+        .with_proxy(proxy(a)?)
+        .with_plain_http_credentials(a.limits.allow_plain_http_credentials);
+    let exposed = authprobe::engine::plain_http_credentials(&opts);
+    if !exposed.is_empty() && opts.allow_plain_http_credentials {
+        // Not a note: --quiet must not hide that a secret is going out in clear.
+        eprintln!(
+            "authprobe: WARNING: sending {} over plain HTTP to {}: anyone on the path can \
+             read it (--allow-plain-http-credentials)",
+            exposed.join(", "),
+            opts.target
+        );
+    }
+    if let Some(p) = &opts.proxy {
+        output::note(&format!(
+            "authprobe: note: every request goes through {}; the TLS prober and client-auth \
+             discovery are skipped (they would bypass it)",
+            p.describe()
+        ));
+    }
+    Ok(opts)
 }
 
 /// Most pairs a wordlist may add: the request budget would stop a longer list anyway, and

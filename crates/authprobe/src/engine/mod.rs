@@ -3,13 +3,16 @@
 //! and assembles the report from their outcomes and the facts gathered on the way. It
 //! knows no check by name and no family.
 
+mod mistakes;
 pub mod preflight;
+
+pub use mistakes::{is_loopback, plain_http_credentials};
 
 use crate::check::{Check, CheckMeta, Need, Outcome, Phase};
 use crate::checks;
 use crate::creds::{authorized_probe, bare_probe, invalid_probe};
 use crate::finding::Finding;
-use crate::http::{Http, Probe, TransportError};
+use crate::http::{Http, Probe};
 use crate::oracle::{Class, Sample};
 use crate::report::{Report, Skipped};
 use crate::scan::{Baseline, Baselines, RUNNING, Running, Scan};
@@ -186,7 +189,8 @@ pub async fn scan_with(
 ) -> Result<Report, ScanError> {
     let started_at = SystemTime::now();
     let clock = Instant::now();
-    let http = Http::new(opts.limits.clone(), opts.tls.clone());
+    mistakes::check_plain_http_credentials(&opts)?;
+    let http = Http::new(opts.limits.clone(), opts.tls.clone()).with_proxy(opts.proxy.clone());
 
     let authorized = opts.creds.has_any().then(|| authorized_probe(&opts, "GET"));
     let transport_only = (opts.creds.client.is_some() && opts.creds.has_app_credentials())
@@ -204,9 +208,25 @@ pub async fn scan_with(
             }
         }
     };
+    // An http:// target is first asked without credentials: if all it does is redirect
+    // to HTTPS, the scan stops before any credential crosses the wire in clear.
+    let mut anonymous_first = None;
+    if opts.target.scheme() == "http" {
+        let b = take_baseline(&http, "anonymous", bare_probe(&opts, "GET")).await?;
+        if let Some(to) = mistakes::https_redirect(&opts.target, &b) {
+            return Err(mistakes::redirect_error(&opts.target, &to));
+        }
+        anonymous_first = Some(b);
+    }
+    let anonymous = async {
+        match anonymous_first {
+            Some(b) => Ok(b),
+            None => take_baseline(&http, "anonymous", bare_probe(&opts, "GET")).await,
+        }
+    };
     let (authorized, anonymous, transport_only, invalid, app_without_cert) = tokio::join!(
         optional(authorized, "authorized"),
-        take_baseline(&http, "anonymous", bare_probe(&opts, "GET")),
+        anonymous,
         optional(transport_only, "certificate without token"),
         optional(invalid, "invalid credentials"),
         optional(app_without_cert, "credentials without a certificate"),
@@ -230,15 +250,17 @@ pub async fn scan_with(
     {
         let first = reference.exchanges[0].result.as_ref().err();
         let err = first.map(|e| e.to_string()).unwrap_or_default();
-        let hint = if matches!(first, Some(TransportError::ServerCertificate(_))) {
-            " (use --server-ca PEM to trust the server's CA, or --insecure)"
-        } else {
-            ""
-        };
+        let hint = mistakes::unreachable_hint(&opts, first, opts.limits.timeout).await;
         return Err(ScanError::Unreachable(format!(
             "cannot reach {}: {err}{hint}",
             opts.target
         )));
+    }
+    if opts.target.scheme() == "http"
+        && let Some(e) =
+            mistakes::bad_request_from_tls_port(&opts, reference, opts.limits.timeout).await
+    {
+        return Err(e);
     }
     preflight::check(&opts, &baselines)?;
     tracing::info!(target = %opts.target, "baselines taken; the credentials are accepted");

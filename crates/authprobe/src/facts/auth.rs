@@ -1,15 +1,15 @@
 //! Root causes of the `auth.*` family that other checks defer to: whether plain garbage in
 //! the bearer is accepted, and whether the certificate alone is.
 
+use crate::facts::FactCell;
 use crate::http::Value;
 use crate::oracle::{Sample, Verdict};
 use crate::scan::{Compare, Scan};
-use tokio::sync::OnceCell;
 
 #[derive(Default)]
 pub struct AuthFacts {
-    garbage: OnceCell<bool>,
-    cert_alone: OnceCell<bool>,
+    garbage: FactCell<bool>,
+    cert_alone: FactCell<bool>,
 }
 
 impl AuthFacts {

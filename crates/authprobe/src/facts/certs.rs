@@ -3,18 +3,18 @@
 //! the probe certificate where the token is bound to the user's (RFC 8705
 //! `cnf.x5t#S256`). The self-signed trial is sent once per scan.
 
+use crate::facts::FactCell;
 use crate::http::{ClientIdentity, Exchange, Probe};
 use crate::oracle::{Sample, Verdict};
 use crate::pki::{Minter, UserCert};
 use crate::scan::{Compare, Scan, Trial};
 use std::sync::Arc;
-use tokio::sync::OnceCell;
 
 #[derive(Default)]
 pub struct CertFacts {
-    minter: OnceCell<Result<Arc<Minter>, String>>,
+    minter: FactCell<Result<Arc<Minter>, String>>,
     /// The self-signed copy of the user's certificate, with the user's credentials.
-    self_signed: OnceCell<Result<CertTrial, String>>,
+    self_signed: FactCell<Result<CertTrial, String>>,
 }
 
 /// The user's certificate, parsed.

@@ -3,6 +3,7 @@
 //! recording certificate resolver keeps what the CertificateRequest announced (the CA
 //! names and signature schemes rustls hands every client).
 
+use crate::facts::FactCell;
 use crate::facts::tls::TlsTarget;
 use crate::scan::Scan;
 use rustls::client::ResolvesClientCert;
@@ -12,7 +13,6 @@ use serde::{Deserialize, Serialize};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use tokio::sync::OnceCell;
 use tokio::sync::Semaphore;
 
 /// The `client_auth` section of the JSON report.
@@ -252,7 +252,7 @@ async fn probe_version(
 /// Client-auth discovery, run at most once per scan.
 #[derive(Default)]
 pub struct ClientAuth {
-    cell: OnceCell<Result<ClientAuthSection, String>>,
+    cell: FactCell<Result<ClientAuthSection, String>>,
 }
 
 impl ClientAuth {
@@ -263,6 +263,9 @@ impl ClientAuth {
                 let url = &ctx.opts().target;
                 if url.scheme() != "https" {
                     return Err("the target is not https://".to_string());
+                }
+                if ctx.opts().proxy.is_some() {
+                    return Err(crate::facts::NOT_THROUGH_PROXY.to_string());
                 }
                 let Some(target) = TlsTarget::from_url(url) else {
                     return Err("the target URL has no host".to_string());

@@ -9,13 +9,13 @@
 //! then a role-like claim. The identity claims never change for a verdict.
 
 use crate::creds::BEARER_VAR;
+use crate::facts::FactCell;
 use crate::http::{Exchange, Seg, Value};
 use crate::oracle::{Oracle, Sample, Verdict};
 use crate::scan::{Compare, Scan, Trial};
 use authprobe_jwt::attacks::{Forged, Signer};
 use authprobe_jwt::{Alg, Edit, Jwt, PrivateKey, PublicKey, SigningKey};
 use std::time::Duration;
-use tokio::sync::OnceCell;
 
 /// A key that signs tokens the server trusts.
 pub struct KnownKey {
@@ -115,13 +115,13 @@ pub struct Unverified {
 
 #[derive(Default)]
 pub struct JwtFacts {
-    cracked: OnceCell<Result<Option<CrackResult>, String>>,
-    key: OnceCell<Result<Option<KnownKey>, String>>,
-    minter: OnceCell<Result<Option<Minter>, String>>,
-    public_key: OnceCell<Result<Option<FoundKey>, String>>,
-    unverified: OnceCell<Option<Unverified>>,
-    confusion: OnceCell<Result<SharedForgery, String>>,
-    alg_none: OnceCell<Result<SharedForgery, String>>,
+    cracked: FactCell<Result<Option<CrackResult>, String>>,
+    key: FactCell<Result<Option<KnownKey>, String>>,
+    minter: FactCell<Result<Option<Minter>, String>>,
+    public_key: FactCell<Result<Option<FoundKey>, String>>,
+    unverified: FactCell<Option<Unverified>>,
+    confusion: FactCell<Result<SharedForgery, String>>,
+    alg_none: FactCell<Result<SharedForgery, String>>,
 }
 
 /// The user's bearer token parsed as a JWT, if it is one.

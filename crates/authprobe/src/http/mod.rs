@@ -108,6 +108,10 @@ pub enum TransportError {
     /// The server's certificate did not verify against the trusted roots.
     #[error("TLS handshake failed: {0}")]
     ServerCertificate(String),
+    /// What came back to the ClientHello was not TLS at all (typically a plain-HTTP
+    /// `400 Bad Request`): an `https://` URL pointing at a plain-HTTP port.
+    #[error("TLS handshake failed: {0}")]
+    NotTls(String),
     #[error("timed out after {0:?}")]
     Timeout(Duration),
     #[error("request failed: {0}")]
@@ -199,9 +203,48 @@ struct HostGate {
     consecutive_timeouts: AtomicUsize,
 }
 
+/// Where requests go when not straight to the target (`--proxy`).
+#[derive(Clone, Debug)]
+pub enum ProxyRoute {
+    /// An `http://`, `https://`, `socks5://` or `socks5h://` proxy URL.
+    Url(Url),
+    /// `HTTPS_PROXY`, `HTTP_PROXY`, `ALL_PROXY` and `NO_PROXY`, as curl reads them.
+    Env,
+}
+
+/// `--proxy` and `--proxy-ca`.
+#[derive(Clone, Debug)]
+pub struct Proxy {
+    pub route: ProxyRoute,
+    /// An intercepting proxy's CA (Burp, ZAP), trusted beside the target's own anchors:
+    /// such a proxy re-signs the target's certificate, and speaks TLS itself when its URL
+    /// is `https://`.
+    pub ca: Option<(
+        std::path::PathBuf,
+        Vec<rustls_pki_types::CertificateDer<'static>>,
+    )>,
+}
+
+impl Proxy {
+    /// The proxy as the report and notes name it: the URL without its password.
+    pub fn describe(&self) -> String {
+        match &self.route {
+            ProxyRoute::Env => "the proxy of HTTPS_PROXY/HTTP_PROXY/ALL_PROXY".to_string(),
+            ProxyRoute::Url(u) => {
+                let mut u = u.clone();
+                if u.password().is_some() {
+                    let _ = u.set_password(Some("***"));
+                }
+                u.to_string()
+            }
+        }
+    }
+}
+
 pub struct Http {
     limits: Limits,
     tls: TlsSettings,
+    proxy: Option<Proxy>,
     sent: AtomicUsize,
     /// When the scan's time is up; `None` when `max_time` is too large to represent.
     deadline: Option<tokio::time::Instant>,
@@ -218,12 +261,24 @@ impl Http {
         Self {
             limits,
             tls,
+            proxy: None,
             sent: AtomicUsize::new(0),
             deadline,
             clients: Mutex::new(HashMap::new()),
             hosts: Mutex::new(HashMap::new()),
             answer_timeout_ms: std::sync::atomic::AtomicU64::new(0),
         }
+    }
+
+    /// Sends every request through `proxy` (`None`: straight to the target, whatever the
+    /// environment says).
+    pub fn with_proxy(mut self, proxy: Option<Proxy>) -> Self {
+        self.proxy = proxy;
+        self
+    }
+
+    pub fn proxy(&self) -> Option<&Proxy> {
+        self.proxy.as_ref()
     }
 
     /// Shortens how long each later request waits for its answer (never beyond
@@ -482,20 +537,35 @@ impl Http {
         if let Some(c) = clients.get(&key) {
             return Ok(c.clone());
         }
+        let proxy_ca = self
+            .proxy
+            .as_ref()
+            .and_then(|p| p.ca.as_ref())
+            .map_or(&[][..], |(_, certs)| certs.as_slice());
         let config = self
             .tls
-            .client_config(identity.map(|i| i.as_ref()))
+            .client_config_trusting(identity.map(|i| i.as_ref()), proxy_ca)
             .map_err(|e| SendError::Invalid(format!("TLS configuration: {e}")))?;
-        let client = reqwest::Client::builder()
+        let builder = reqwest::Client::builder()
             .tls_backend_preconfigured(config)
             .redirect(reqwest::redirect::Policy::none())
             .connect_timeout(self.limits.timeout)
             .read_timeout(self.limits.timeout)
             .timeout(self.limits.timeout)
             .pool_max_idle_per_host(self.limits.concurrency.max(1))
-            .no_proxy()
             .user_agent(concat!("authprobe/", env!("CARGO_PKG_VERSION")))
-            .http1_only()
+            .http1_only();
+        // reqwest reads the proxy variables by default; a scanner carrying credentials
+        // must not hand them to whatever proxy a shell happens to export.
+        let builder = match self.proxy.as_ref().map(|p| &p.route) {
+            None => builder.no_proxy(),
+            Some(ProxyRoute::Env) => builder,
+            Some(ProxyRoute::Url(u)) => builder.proxy(
+                reqwest::Proxy::all(u.as_str())
+                    .map_err(|e| SendError::Invalid(format!("--proxy {u}: {e}")))?,
+            ),
+        };
+        let client = builder
             .build()
             .map_err(|e| SendError::Invalid(format!("HTTP client: {e}")))?;
         clients.insert(key, client.clone());
@@ -528,6 +598,12 @@ fn classify(e: reqwest::Error, limit: Duration) -> TransportError {
     match rustls_error(&e) {
         Some(rustls::Error::AlertReceived(_)) => TransportError::TlsAlert(text),
         Some(rustls::Error::InvalidCertificate(_)) => TransportError::ServerCertificate(text),
+        // A record whose content type or version is no TLS one: the peer is not speaking
+        // TLS. A real TLS server's corrupt message would fail later, as another error.
+        Some(rustls::Error::InvalidMessage(
+            rustls::InvalidMessage::InvalidContentType
+            | rustls::InvalidMessage::UnknownProtocolVersion,
+        )) => TransportError::NotTls(text),
         Some(_) => TransportError::Tls(text),
         None if e.is_connect() => TransportError::Connect(text),
         None => TransportError::Other(text),
@@ -536,7 +612,8 @@ fn classify(e: reqwest::Error, limit: Duration) -> TransportError {
 
 /// The rustls error somewhere in `e`'s causes, found by type rather than by its words
 /// (reqwest's own `is_timeout`/`is_connect` work the same way). `std::io::Error` does not
-/// list the error it wraps among its sources, so that layer is opened by hand.
+/// list the error it wraps among its sources, so that layer is opened by hand, and it may
+/// wrap another `io::Error` (hyper-rustls wraps tokio-rustls's with `io::Error::other`).
 pub fn rustls_error<'a>(e: &'a (dyn std::error::Error + 'static)) -> Option<&'a rustls::Error> {
     let mut cur: Option<&'a (dyn std::error::Error + 'static)> = Some(e);
     while let Some(err) = cur {
@@ -548,10 +625,7 @@ pub fn rustls_error<'a>(e: &'a (dyn std::error::Error + 'static)) -> Option<&'a 
             .and_then(|io| io.get_ref())
         {
             let inner: &'a (dyn std::error::Error + 'static) = inner;
-            if let Some(r) = inner.downcast_ref::<rustls::Error>() {
-                return Some(r);
-            }
-            cur = inner.source();
+            cur = Some(inner);
             continue;
         }
         cur = err.source();

@@ -76,6 +76,21 @@ impl ClientIdentity {
                         cert.display()
                     );
                 }
+                if matches!(
+                    e,
+                    rustls::Error::InconsistentKeys(rustls::InconsistentKeys::KeyMismatch)
+                ) {
+                    // The usual slip: the key of another certificate (last year's, the
+                    // CA's, a colleague's); both names let the user see which pair is off.
+                    return anyhow!(
+                        "client certificate {} and key {} cannot be used together: the key \
+                         is not the one the certificate was issued for (their public keys \
+                         differ); give the key that belongs to {}",
+                        cert.display(),
+                        key.display(),
+                        cert.display()
+                    );
+                }
                 anyhow!(
                     "client certificate {} and key {} cannot be used together: {e}",
                     cert.display(),
@@ -104,6 +119,16 @@ pub struct TlsSettings {
 
 impl TlsSettings {
     pub fn client_config(&self, identity: Option<&ClientIdentity>) -> Result<ClientConfig> {
+        self.client_config_trusting(identity, &[])
+    }
+
+    /// As [`TlsSettings::client_config`], also trusting `extra` (an intercepting proxy's
+    /// CA) beside the server's anchors.
+    pub fn client_config_trusting(
+        &self,
+        identity: Option<&ClientIdentity>,
+        extra: &[CertificateDer<'static>],
+    ) -> Result<ClientConfig> {
         let builder = ClientConfig::builder_with_provider(provider())
             .with_safe_default_protocol_versions()?;
         let builder = if self.insecure {
@@ -122,6 +147,9 @@ impl TlsSettings {
                     let found = rustls_native_certs::load_native_certs();
                     roots.add_parsable_certificates(found.certs);
                 }
+            }
+            for c in extra {
+                roots.add(c.clone())?;
             }
             builder.with_root_certificates(roots)
         };

@@ -389,5 +389,10 @@ mod tests {
         let other = Files::new();
         let e = err(load_identity(&f.cert(), &other.plain_key()));
         assert!(e.contains("cannot be used together"), "{e}");
+        // Both files are named, and the reason is words, not rustls's `KeyMismatch`.
+        assert!(
+            e.contains("c.pem") && e.contains("k.pem") && e.contains("public keys differ"),
+            "{e}"
+        );
     }
 }

@@ -49,6 +49,9 @@ pub fn transport_checks() -> Vec<(&'static CheckMeta, Evaluate)> {
 async fn on_facts(ctx: &Scan, eval: Evaluate) -> Outcome {
     match crate::facts::tls::for_scan(ctx).await {
         Ok(f) => eval(&f),
+        // Deliberately not run, so skipped: an inconclusive check would fail
+        // --fail-on-inconclusive for a choice the user made.
+        Err(e) if ctx.opts().proxy.is_some() => Outcome::NotApplicable(e),
         Err(e) => Outcome::Inconclusive(e),
     }
 }

@@ -104,6 +104,9 @@ pub async fn for_scan(ctx: &Scan) -> Result<Arc<TlsFacts>, String> {
     ctx.facts()
         .tls
         .get_or_init(|| async {
+            if ctx.opts().proxy.is_some() {
+                return Err(crate::facts::NOT_THROUGH_PROXY.to_string());
+            }
             let Some(target) = TlsTarget::from_url(&ctx.opts().target) else {
                 return Err("the target URL has no host".to_string());
             };
