@@ -100,6 +100,9 @@ pub struct ScanOptions {
     pub only: Vec<String>,
     pub jwt: JwtOptions,
     pub basic: BasicOptions,
+    /// `--keep-artifacts`: where minted certificates, keys and served key sets are kept
+    /// after the scan; without it they live in a temporary directory the scan removes.
+    pub keep_artifacts: Option<PathBuf>,
 }
 
 /// The one way to build [`ScanOptions`], shared by the command line and the lab: start from
@@ -120,6 +123,7 @@ impl ScanOptions {
             only: Vec::new(),
             jwt: JwtOptions::defaults(),
             basic: BasicOptions::default(),
+            keep_artifacts: None,
         }
     }
 
@@ -163,6 +167,11 @@ impl ScanOptions {
     /// Run only these checks (ids or families); empty runs every one.
     pub fn with_only(mut self, checks: Vec<String>) -> Self {
         self.only = checks;
+        self
+    }
+
+    pub fn with_keep_artifacts(mut self, dir: Option<PathBuf>) -> Self {
+        self.keep_artifacts = dir;
         self
     }
 

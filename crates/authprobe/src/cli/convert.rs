@@ -187,6 +187,7 @@ pub fn scan_options(a: &ScanArgs) -> Result<ScanOptions> {
         .with_basic(basic)
         .with_only(a.limits.checks.clone())
         .with_show_secrets(a.output.show_secrets)
+        .with_keep_artifacts(a.output.keep_artifacts.clone())
         .with_unsafe_methods(a.limits.allow_unsafe_methods))
 }
 

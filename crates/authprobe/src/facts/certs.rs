@@ -36,7 +36,12 @@ impl CertFacts {
                     .client_ca
                     .as_ref()
                     .map(|(c, k)| (c.as_path(), k.as_path()));
-                Minter::new(ca).map(Arc::new).map_err(|e| e.to_string())
+                match &ctx.opts().keep_artifacts {
+                    Some(dir) => Minter::kept(ca, dir),
+                    None => Minter::new(ca),
+                }
+                .map(Arc::new)
+                .map_err(|e| e.to_string())
             })
             .await
             .clone()

@@ -22,6 +22,7 @@ pub async fn run_demo(a: DemoArgs) -> Result<i32> {
     let mut opts = authprobe::lab_target::scan_options(&lab.ready, limits(&a.limits)?)?;
     opts.jwt.crack_time = opts.jwt.crack_time.min(opts.limits.max_time);
     opts.show_secrets = a.output.show_secrets;
+    opts.keep_artifacts = a.output.keep_artifacts.clone();
     opts.allow_unsafe_methods = a.limits.allow_unsafe_methods;
     opts.only = a.limits.checks.clone();
     opts.basic.lockout_attempts = a.limits.lockout_attempts as usize;
