@@ -266,6 +266,7 @@ fn hostile_report() -> Report {
         client_auth: None,
         baseline: None,
         warnings: Vec::new(),
+        variables: Default::default(),
     }
 }
 

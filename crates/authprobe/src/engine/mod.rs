@@ -316,6 +316,7 @@ pub async fn scan_with(
         tls,
     );
     report.client_auth = facts.client_auth.section();
+    report.variables = ctx.variables();
     if !opts.show_secrets {
         report.redact(&opts.creds.secrets());
     }

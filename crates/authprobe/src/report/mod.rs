@@ -67,6 +67,10 @@ pub struct Report {
     /// each; every format shows them above the findings.
     #[serde(skip_serializing_if = "Vec::is_empty", default)]
     pub warnings: Vec<String>,
+    /// What each `${AUTHPROBE_…}` variable of the evidence holds: live credentials, never
+    /// rendered, only written by `--secrets-file`.
+    #[serde(skip)]
+    pub variables: BTreeMap<String, String>,
 }
 
 /// The warning every format carries when most checks that ran could not decide: a grade
@@ -130,6 +134,7 @@ impl Report {
             client_auth: None,
             baseline: None,
             warnings,
+            variables: BTreeMap::new(),
         }
     }
 
