@@ -12,6 +12,7 @@ use rsa::pkcs8::{
 };
 use rsa::traits::{PrivateKeyParts, PublicKeyParts};
 use rsa::{BigUint, RsaPrivateKey, RsaPublicKey};
+use rustls_pki_types::pem::{self, SectionKind};
 use serde_json::Value;
 use thiserror::Error;
 
@@ -168,40 +169,31 @@ fn check_size(len: usize) -> Result<(), KeyError> {
     }
 }
 
-/// One `-----BEGIN label-----` block, base64 body decoded.
-struct PemBlock {
-    label: String,
-    der: Vec<u8>,
-}
-
-/// A forgiving PEM reader: any line width, CRLF, leading text, several blocks. Strict
-/// readers reject keys that servers and tools happily print, and this crate only needs the
-/// DER inside.
-fn pem_blocks(text: &str) -> Result<Vec<PemBlock>, KeyError> {
+/// The sections of PEM text that keys come in, DER decoded, read by rustls-pki-types (the
+/// workspace's one PEM reader: any line width, CRLF, leading text, several blocks).
+/// Encrypted keys are refused up front: that reader skips labels it does not know, and
+/// "no key" would hide why.
+fn pem_blocks(text: &str) -> Result<Vec<(SectionKind, Vec<u8>)>, KeyError> {
     check_size(text.len())?;
+    if text.contains("-----BEGIN ENCRYPTED PRIVATE KEY-----") || text.contains("Proc-Type:") {
+        return Err(KeyError::Encrypted);
+    }
+    // PKCS#1's RSA PUBLIC KEY is not a label TLS uses, so the reader does not know it: it is
+    // read under the SPKI label, and PublicKey::from_der tells the two apart by their DER.
+    let text = text
+        .replace(
+            "-----BEGIN RSA PUBLIC KEY-----",
+            "-----BEGIN PUBLIC KEY-----",
+        )
+        .replace("-----END RSA PUBLIC KEY-----", "-----END PUBLIC KEY-----");
+    let mut rd = text.as_bytes();
     let mut out = Vec::new();
-    let mut rest = text;
-    while let Some(start) = rest.find("-----BEGIN ") {
-        let after = &rest[start + "-----BEGIN ".len()..];
-        let label_end = after
-            .find("-----")
-            .ok_or_else(|| KeyError::Pem("unterminated BEGIN line".into()))?;
-        let label = after[..label_end].trim().to_owned();
-        let body_and_rest = &after[label_end + 5..];
-        let end_marker = format!("-----END {label}-----");
-        let body_end = body_and_rest
-            .find(&end_marker)
-            .ok_or_else(|| KeyError::Pem(format!("no END line for {label}")))?;
-        let body = &body_and_rest[..body_end];
-        if body.contains("Proc-Type:") || label == "ENCRYPTED PRIVATE KEY" {
-            return Err(KeyError::Encrypted);
+    loop {
+        match pem::from_buf(&mut rd) {
+            Ok(Some(section)) => out.push(section),
+            Ok(None) => break,
+            Err(e) => return Err(KeyError::Pem(e.to_string())),
         }
-        let b64: String = body.chars().filter(|c| !c.is_ascii_whitespace()).collect();
-        let der = base64::engine::general_purpose::STANDARD
-            .decode(b64.as_bytes())
-            .map_err(|e| KeyError::Pem(format!("{label}: {e}")))?;
-        out.push(PemBlock { label, der });
-        rest = &body_and_rest[body_end + end_marker.len()..];
     }
     if out.is_empty() {
         Err(KeyError::NoPem)
@@ -246,15 +238,15 @@ impl PrivateKey {
     /// (`EC PRIVATE KEY`, with or without a preceding `EC PARAMETERS` block) or PKCS#8
     /// (`PRIVATE KEY`).
     pub fn from_pem(text: &str) -> Result<PrivateKey, KeyError> {
-        for block in pem_blocks(text)? {
-            match block.label.as_str() {
-                "RSA PRIVATE KEY" => {
-                    return RsaPrivateKey::from_pkcs1_der(&block.der)
+        for (kind, der) in pem_blocks(text)? {
+            match kind {
+                SectionKind::RsaPrivateKey => {
+                    return RsaPrivateKey::from_pkcs1_der(&der)
                         .map(|k| PrivateKey::Rsa(Box::new(k)))
                         .map_err(|e| KeyError::Malformed(e.to_string()));
                 }
-                "EC PRIVATE KEY" => return PrivateKey::from_sec1_der(&block.der),
-                "PRIVATE KEY" => return PrivateKey::from_pkcs8_der(&block.der),
+                SectionKind::EcPrivateKey => return PrivateKey::from_sec1_der(&der),
+                SectionKind::PrivateKey => return PrivateKey::from_pkcs8_der(&der),
                 _ => continue,
             }
         }
@@ -381,16 +373,17 @@ impl PublicKey {
     /// Reads the first public key in PEM text: SPKI (`PUBLIC KEY`), PKCS#1
     /// (`RSA PUBLIC KEY`), an X.509 `CERTIFICATE`, or the public half of a private key.
     pub fn from_pem(text: &str) -> Result<PublicKey, KeyError> {
-        let blocks = pem_blocks(text)?;
-        for block in &blocks {
-            match block.label.as_str() {
-                "PUBLIC KEY" => return PublicKey::from_spki_der(&block.der),
-                "RSA PUBLIC KEY" => {
-                    return RsaPublicKey::from_pkcs1_der(&block.der)
-                        .map_err(|e| KeyError::Malformed(e.to_string()))
-                        .and_then(PublicKey::rsa_checked);
+        for (kind, der) in pem_blocks(text)? {
+            match kind {
+                // SPKI, or PKCS#1 read under its label (see pem_blocks).
+                SectionKind::PublicKey => {
+                    return PublicKey::from_spki_der(&der).or_else(|e| {
+                        RsaPublicKey::from_pkcs1_der(&der)
+                            .map_err(|_| e)
+                            .and_then(PublicKey::rsa_checked)
+                    });
                 }
-                "CERTIFICATE" => return PublicKey::from_certificate_der(&block.der),
+                SectionKind::Certificate => return PublicKey::from_certificate_der(&der),
                 _ => continue,
             }
         }

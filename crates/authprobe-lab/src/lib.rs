@@ -601,40 +601,24 @@ fn header_identity<B>(req: &hyper::Request<B>) -> (Option<String>, Option<String
 }
 
 fn percent_decode(raw: &[u8]) -> Vec<u8> {
-    let hex = |b: u8| (b as char).to_digit(16);
-    let mut out = Vec::with_capacity(raw.len());
-    let mut i = 0;
-    while i < raw.len() {
-        let escaped = match raw.get(i..i + 3) {
-            Some([b'%', h, l]) => hex(*h).zip(hex(*l)).map(|(h, l)| (h * 16 + l) as u8),
-            _ => None,
-        };
-        match escaped {
-            Some(b) => {
-                out.push(b);
-                i += 3;
-            }
-            None => {
-                out.push(raw[i]);
-                i += 1;
-            }
-        }
-    }
-    out
+    percent_encoding::percent_decode(raw).collect()
 }
 
 fn pem_to_der(pem: &[u8]) -> Option<Vec<u8>> {
-    const BEGIN: &[u8] = b"-----BEGIN CERTIFICATE-----";
-    const END: &[u8] = b"-----END CERTIFICATE-----";
-    let find = |hay: &[u8], needle: &[u8]| hay.windows(needle.len()).position(|w| w == needle);
-    let start = find(pem, BEGIN)? + BEGIN.len();
-    let len = find(&pem[start..], END)?;
-    let body: Vec<u8> = pem[start..start + len]
-        .iter()
-        .copied()
-        .filter(|b| !b.is_ascii_whitespace())
-        .collect();
-    base64::engine::general_purpose::STANDARD.decode(body).ok()
+    use rustls_pki_types::pem::PemObject;
+    // The PEM reader reads lines, and a proxy that puts PEM in a header may have turned
+    // its newlines into spaces: the markers go back on lines of their own (base64 skips
+    // the spaces left in the body).
+    let text = std::str::from_utf8(pem)
+        .ok()?
+        .replace(
+            "-----BEGIN CERTIFICATE-----",
+            "\n-----BEGIN CERTIFICATE-----\n",
+        )
+        .replace("-----END CERTIFICATE-----", "\n-----END CERTIFICATE-----\n");
+    CertificateDer::from_pem_slice(text.as_bytes())
+        .ok()
+        .map(|c| c.to_vec())
 }
 
 /// The origin: the application at its own address behind the TLS front, which trusts the

@@ -75,6 +75,20 @@ impl Callback {
         }
     }
 
+    /// The documents served under `prefix`, by path: what a rerun of the evidence
+    /// needs served again once the listener is gone.
+    pub fn documents(&self, prefix: &str) -> Vec<(String, String)> {
+        self.docs
+            .lock()
+            .map(|d| {
+                d.iter()
+                    .filter(|(p, _, _)| p.starts_with(prefix))
+                    .map(|(p, _, body)| (p.clone(), body.clone()))
+                    .collect()
+            })
+            .unwrap_or_default()
+    }
+
     /// The paths under `prefix` the target has fetched so far.
     pub fn fetched(&self, prefix: &str) -> Vec<String> {
         self.seen

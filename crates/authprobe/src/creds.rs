@@ -71,7 +71,7 @@ pub fn bare_probe(opts: &ScanOptions, method: &str) -> Probe {
     for (name, value) in &opts.creds.headers {
         let v = if is_secret_header(name) {
             Value::from_segs(vec![crate::http::Seg::Secret {
-                expr: format!("${{AUTHPROBE_HEADER_{}}}", env_name(name)),
+                expr: format!("${{{}}}", header_var(name)),
                 raw: value.clone(),
             }])
         } else {
@@ -80,6 +80,29 @@ pub fn bare_probe(opts: &ScanOptions, method: &str) -> Probe {
         p = p.header(name, v);
     }
     p
+}
+
+/// The variables the user's own credentials appear as, with their values. Only those a
+/// `${NAME}` alone cannot recover from the evidence: the Basic pair (shown through
+/// `printf | base64`) and the token (shown cut, `${AUTHPROBE_BEARER##*.}`).
+pub fn variables(opts: &ScanOptions) -> std::collections::BTreeMap<String, String> {
+    let mut vars = std::collections::BTreeMap::new();
+    if let Some(t) = &opts.creds.bearer {
+        vars.insert(BEARER_VAR.to_string(), t.clone());
+    }
+    if let Some((u, p)) = &opts.creds.basic {
+        vars.insert(BASIC_VAR.to_string(), format!("{u}:{p}"));
+    }
+    for (name, value) in &opts.creds.headers {
+        if is_secret_header(name) {
+            vars.insert(header_var(name), value.clone());
+        }
+    }
+    vars
+}
+
+fn header_var(name: &str) -> String {
+    format!("AUTHPROBE_HEADER_{}", env_name(name))
 }
 
 pub fn env_name(header: &str) -> String {

@@ -54,3 +54,4 @@ pub mod oracle;
 pub mod pki;
 pub mod report;
 pub mod scan;
+pub mod secrets_file;

@@ -106,6 +106,9 @@ pub struct ScanOptions {
     /// `--allow-plain-http-credentials`: send the bearer token or Basic pair to an
     /// `http://` target that is not this machine.
     pub allow_plain_http_credentials: bool,
+    /// `--keep-artifacts`: where minted certificates, keys and served key sets are kept
+    /// after the scan; without it they live in a temporary directory the scan removes.
+    pub keep_artifacts: Option<PathBuf>,
 }
 
 /// The one way to build [`ScanOptions`], shared by the command line and the lab: start from
@@ -128,6 +131,7 @@ impl ScanOptions {
             basic: BasicOptions::default(),
             proxy: None,
             allow_plain_http_credentials: false,
+            keep_artifacts: None,
         }
     }
 
@@ -171,6 +175,11 @@ impl ScanOptions {
     /// Run only these checks (ids or families); empty runs every one.
     pub fn with_only(mut self, checks: Vec<String>) -> Self {
         self.only = checks;
+        self
+    }
+
+    pub fn with_keep_artifacts(mut self, dir: Option<PathBuf>) -> Self {
+        self.keep_artifacts = dir;
         self
     }
 

@@ -3,10 +3,11 @@
 //! that differ from a valid one in exactly one way (expired, wrong EKU, unmapped subject,
 //! a second key for the same subject).
 //!
-//! Every minted certificate and key is written to one directory per scan that outlives
-//! the scan (mode 0700, keys 0600), so the `curl` line of a finding can be rerun. Keys are
-//! throwaway; a certificate signed by the user's CA is nonetheless a credential for that
-//! CA's servers, which is why the directory is private and named in the report.
+//! Every minted certificate and key is written to one private directory per scan (mode
+//! 0700, keys 0600), because curl and the TLS stack take files. A certificate signed by
+//! the user's CA is a credential for that CA's servers, so the directory is a temporary
+//! one removed with the scan, unless the user names one with `--keep-artifacts` to rerun
+//! the `curl` lines afterwards.
 
 use crate::http::ClientIdentity;
 use anyhow::{Context, Result, anyhow};
@@ -100,6 +101,10 @@ fn rcgen_name(name: &x509_parser::x509::X509Name<'_>) -> DistinguishedName {
 pub struct Minter {
     dir: PathBuf,
     ca: Option<Issuer<'static, KeyPair>>,
+    /// Removes the directory when the minter, owned by the scan, is dropped.
+    _temp: Option<tempfile::TempDir>,
+    /// Whether files may already be there from an earlier run (a kept directory).
+    reused: bool,
 }
 
 impl std::fmt::Debug for Minter {
@@ -138,20 +143,36 @@ impl Minter {
             Some((cert, key)) => Some(load_ca(cert, key)?),
             None => None,
         };
-        let dir = tempfile::Builder::new()
+        let temp = tempfile::Builder::new()
             .prefix("authprobe-certs-")
             .tempdir()
-            .context("creating a directory for minted certificates")?
-            .keep();
-        Ok(Self { dir, ca })
+            .context("creating a directory for minted certificates")?;
+        Ok(Self {
+            dir: temp.path().to_path_buf(),
+            ca,
+            _temp: Some(temp),
+            reused: false,
+        })
     }
 
     /// A minter writing into `dir` (created if missing), for `authprobe mint-revoked`.
     pub fn in_dir(ca: (&Path, &Path), dir: &Path) -> Result<Self> {
-        std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
+        Self::kept(Some(ca), dir)
+    }
+
+    /// A minter writing into `dir` (created if missing, private), which outlives the scan:
+    /// `--keep-artifacts`. Files of an earlier run there are replaced.
+    pub fn kept(ca: Option<(&Path, &Path)>, dir: &Path) -> Result<Self> {
+        create_private_dir(dir)?;
+        let ca = match ca {
+            Some((cert, key)) => Some(load_ca(cert, key)?),
+            None => None,
+        };
         Ok(Self {
             dir: dir.to_path_buf(),
-            ca: Some(load_ca(ca.0, ca.1)?),
+            ca,
+            _temp: None,
+            reused: true,
         })
     }
 
@@ -271,6 +292,11 @@ impl Minter {
     ) -> Result<Arc<ClientIdentity>> {
         let cert_path = self.dir.join(format!("{stem}.pem"));
         let key_path = self.dir.join(format!("{stem}.key"));
+        if self.reused {
+            // write_private refuses to follow an existing file; in the user's own
+            // directory a previous run's key is simply replaced.
+            let _ = std::fs::remove_file(&key_path);
+        }
         std::fs::write(&cert_path, cert_pem)
             .with_context(|| format!("writing {}", cert_path.display()))?;
         write_private(&key_path, key.serialize_pem().as_bytes())?;
@@ -300,6 +326,23 @@ fn replace_cn(subject: &DistinguishedName, cn: &str) -> DistinguishedName {
         out.push(DnType::CommonName, cn);
     }
     out
+}
+
+/// Creates `dir` (and its parents), private to the user when it is new. An existing
+/// directory keeps its mode: it may be the user's own (`--keep-artifacts .`).
+pub fn create_private_dir(dir: &Path) -> Result<()> {
+    if dir.is_dir() {
+        return Ok(());
+    }
+    let mut b = std::fs::DirBuilder::new();
+    b.recursive(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::DirBuilderExt;
+        b.mode(0o700);
+    }
+    b.create(dir)
+        .with_context(|| format!("creating {}", dir.display()))
 }
 
 fn write_private(path: &Path, bytes: &[u8]) -> Result<()> {

@@ -81,16 +81,19 @@ pub struct Scan {
     baselines: Baselines,
     facts: Facts,
     callback: tokio::sync::OnceCell<Result<Callback, String>>,
+    /// What each `${AUTHPROBE_…}` variable of the evidence holds, for `--secrets-file`.
+    variables: std::sync::Mutex<std::collections::BTreeMap<String, String>>,
 }
 
 impl Scan {
     pub(crate) fn new(opts: ScanOptions, http: Http, baselines: Baselines) -> Self {
         Self {
-            opts,
             http,
             baselines,
+            variables: std::sync::Mutex::new(creds::variables(&opts)),
             facts: Facts::default(),
             callback: tokio::sync::OnceCell::new(),
+            opts,
         }
     }
 
@@ -259,7 +262,19 @@ impl Scan {
     }
 
     pub fn evidence(&self, x: &Exchange) -> crate::finding::Evidence {
+        if let Ok(mut vars) = self.variables.lock() {
+            for (_, v) in &x.probe.headers {
+                for (name, raw) in v.variables() {
+                    vars.insert(name.to_string(), raw.to_string());
+                }
+            }
+        }
         crate::evidence::evidence(x, &self.opts.tls, self.opts.show_secrets)
+    }
+
+    /// Every variable the evidence so far may use, with its value.
+    pub fn variables(&self) -> std::collections::BTreeMap<String, String> {
+        self.variables.lock().map(|v| v.clone()).unwrap_or_default()
     }
 
     pub fn sample(x: &Exchange) -> Sample {

@@ -176,7 +176,12 @@ async fn found_key_feeds_the_claim_checks(source: &str, how: &str) {
         assert!(f.description.contains(how), "{}: {}", f.id, f.description);
         // The minted token is withheld, and it kept the user's identity: the lab looks the
         // user up from sub, so acceptance proves it (an unknown user gets 401).
-        assert!(f.evidence.request.contains("${AUTHPROBE_MINTED_TOKEN}"));
+        // Each check's minted token has its own variable, named after the check.
+        let var = format!(
+            "${{AUTHPROBE_MINTED_{}}}",
+            f.id.trim_start_matches("jwt.").to_uppercase()
+        );
+        assert!(f.evidence.request.contains(&var), "{}", f.evidence.request);
     }
     primary_probes_keep_every_claim(&r, &lab.ready.token);
 }
@@ -279,7 +284,7 @@ async fn expired_accepted() {
         r.findings[0]
             .evidence
             .request
-            .contains("${AUTHPROBE_MINTED_TOKEN}")
+            .contains("${AUTHPROBE_MINTED_EXPIRED_ACCEPTED}")
     );
 }
 

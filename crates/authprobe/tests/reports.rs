@@ -267,6 +267,7 @@ fn hostile_report() -> Report {
         baseline: None,
         warnings: Vec::new(),
         check_durations_ms: Default::default(),
+        variables: Default::default(),
     }
 }
 

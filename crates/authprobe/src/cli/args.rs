@@ -226,6 +226,14 @@ pub struct OutputArgs {
     /// Show tokens and passwords in the report instead of shell variables.
     #[arg(help_heading = "Output and gates", long)]
     pub show_secrets: bool,
+    /// Write every shell variable the evidence uses (`export NAME='…'`, mode 0600), so
+    /// that `source FILE` makes each curl line runnable.
+    #[arg(long, value_name = "FILE")]
+    pub secrets_file: Option<PathBuf>,
+    /// Keep the minted certificates, keys and served key sets in DIR (the curl lines then
+    /// point there) instead of a temporary directory removed when the scan ends.
+    #[arg(long, value_name = "DIR")]
+    pub keep_artifacts: Option<PathBuf>,
     /// Never draw the progress indicator.
     #[arg(help_heading = "Output and gates", long)]
     pub no_progress: bool,

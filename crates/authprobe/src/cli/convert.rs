@@ -119,6 +119,7 @@ fn lab_file_options(path: &std::path::Path, a: &ScanArgs) -> Result<ScanOptions>
         );
     }
     let mut opts = lab_scan_options(&ready, &a.limits, a.output.show_secrets)?;
+    opts.keep_artifacts = a.output.keep_artifacts.clone();
     opts.jwt = jwt_options(&a.jwt, opts.limits.max_time)?;
     opts.creds.headers = headers(&a.headers)?;
     opts.creds.extra_secrets = jwt_secrets(&a.jwt);
@@ -294,6 +295,7 @@ pub fn scan_options(a: &ScanArgs) -> Result<ScanOptions> {
         .with_basic(basic)
         .with_only(a.limits.checks.clone())
         .with_show_secrets(a.output.show_secrets)
+        .with_keep_artifacts(a.output.keep_artifacts.clone())
         .with_unsafe_methods(a.limits.allow_unsafe_methods)
         .with_proxy(proxy(a)?)
         .with_plain_http_credentials(a.limits.allow_plain_http_credentials);

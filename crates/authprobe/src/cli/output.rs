@@ -132,6 +132,16 @@ pub fn finish(mut report: Report, out: &OutputArgs, detail: bool) -> Result<i32>
             ));
         }
     }
+    if let Some(path) = &out.secrets_file {
+        let unknown = authprobe::secrets_file::write(path, &report)?;
+        if !unknown.is_empty() {
+            note(&format!(
+                "authprobe: --secrets-file {}: export {} yourself before running the curl lines",
+                path.display(),
+                unknown.join(", ")
+            ));
+        }
+    }
     emit_with(&report, out, detail)?;
     Ok(gates(&report, out))
 }

@@ -355,6 +355,7 @@ pub async fn scan_with(
     );
     report.client_auth = facts.client_auth.section();
     report.check_durations_ms = timings.into_inner().unwrap_or_default();
+    report.variables = ctx.variables();
     if !opts.show_secrets {
         report.redact(&opts.creds.secrets());
     }

@@ -36,7 +36,12 @@ impl CertFacts {
                     .client_ca
                     .as_ref()
                     .map(|(c, k)| (c.as_path(), k.as_path()));
-                Minter::new(ca).map(Arc::new).map_err(|e| e.to_string())
+                match &ctx.opts().keep_artifacts {
+                    Some(dir) => Minter::kept(ca, dir),
+                    None => Minter::new(ca),
+                }
+                .map(Arc::new)
+                .map_err(|e| e.to_string())
             })
             .await
             .clone()
@@ -211,9 +216,21 @@ pub async fn cert_trial(ctx: &Scan, identity: Arc<ClientIdentity>) -> Result<Cer
     );
     let rebound = match minted {
         Ok(f) => {
+            // One variable per probe certificate: each carries its own re-bound token.
+            let stem = identity
+                .cert_path
+                .file_stem()
+                .map(|s| s.to_string_lossy().into_owned())
+                .unwrap_or_default();
             let p = with_identity(ctx, Some(identity))
                 .without_header("Authorization")
-                .header("Authorization", crate::facts::jwt::minted_value(&f.token));
+                .header(
+                    "Authorization",
+                    crate::facts::jwt::minted_value(
+                        &crate::facts::jwt::minted_var(&format!("bound_{stem}")),
+                        &f.token,
+                    ),
+                );
             trial(ctx, p).await
         }
         Err(e) => Err(format!("could not re-bind the token: {e}")),

@@ -540,9 +540,17 @@ pub fn forged_value(ctx: &Scan, token: &str) -> Value {
 }
 
 /// A token minted with the real signing key is a live credential: reports show a variable
-/// in its place (or the token with `--show-secrets`).
-pub fn minted_value(token: &str) -> Value {
-    Value::prefixed_secret("Bearer ", "${AUTHPROBE_MINTED_TOKEN}", token)
+/// in its place (or the token with `--show-secrets`). Each kind of minted token has its
+/// own variable ([`minted_var`]), so a secrets file can define them all at once.
+pub fn minted_value(var: &str, token: &str) -> Value {
+    Value::prefixed_secret("Bearer ", &format!("${{{var}}}"), token)
+}
+
+/// The variable of the tokens minted for `what` (a check id such as
+/// `jwt.expired_accepted`, or a probe's name): `AUTHPROBE_MINTED_EXPIRED_ACCEPTED`.
+pub fn minted_var(what: &str) -> String {
+    let what = what.split_once('.').map_or(what, |(_, rest)| rest);
+    format!("AUTHPROBE_MINTED_{}", crate::creds::env_name(what))
 }
 
 pub fn oracle(ctx: &Scan) -> Result<Oracle<'_>, String> {

@@ -52,6 +52,18 @@ impl Value {
         &self.raw
     }
 
+    /// The secrets shown as a bare `${NAME}`, with what each variable holds: the values a
+    /// secrets file must define for the evidence to run.
+    pub fn variables(&self) -> impl Iterator<Item = (&str, &str)> {
+        self.segs.iter().filter_map(|s| match s {
+            Seg::Secret { expr, raw } => {
+                let name = expr.strip_prefix("${")?.strip_suffix('}')?;
+                crate::secrets_file::is_var_name(name).then_some((name, raw.as_str()))
+            }
+            Seg::Lit(_) => None,
+        })
+    }
+
     pub fn has_secret(&self) -> bool {
         self.segs.iter().any(|s| matches!(s, Seg::Secret { .. }))
     }

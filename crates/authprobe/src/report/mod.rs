@@ -72,6 +72,10 @@ pub struct Report {
     /// reports written before it existed, and for verdicts decided without running.
     #[serde(skip_serializing_if = "BTreeMap::is_empty", default)]
     pub check_durations_ms: BTreeMap<String, u64>,
+    /// What each `${AUTHPROBE_…}` variable of the evidence holds: live credentials, never
+    /// rendered, only written by `--secrets-file`.
+    #[serde(skip)]
+    pub variables: BTreeMap<String, String>,
 }
 
 /// The warning every format carries when most checks that ran could not decide: a grade
@@ -136,6 +140,7 @@ impl Report {
             baseline: None,
             warnings,
             check_durations_ms: BTreeMap::new(),
+            variables: BTreeMap::new(),
         }
     }
 

@@ -1,3 +1,4 @@
+use crate::callback::Callback;
 use crate::check::{Check, CheckFuture, CheckMeta, Need, Outcome, Remediation};
 use crate::finding::{Confidence, Family, Severity};
 use crate::scan::Scan;
@@ -89,7 +90,7 @@ impl Check for JkuInjection {
                 };
             let outcome = super::forgery_check(ctx, &META, &jwt, &build, "a token signed with a key served from an attacker-chosen jku/x5u URL got the authorized answer").await;
             let fetched = listener.fetched(&format!("/authprobe-{nonce}/"));
-            match outcome {
+            let outcome = match outcome {
                 Outcome::Pass | Outcome::Inconclusive(_) if !fetched.is_empty() => {
                     // The server fetched the attacker's URL: SSRF and key injection in the
                     // making, even though this token was refused.
@@ -111,7 +112,55 @@ impl Check for JkuInjection {
                     }
                 }
                 other => other,
+            };
+            match outcome {
+                Outcome::Found(mut f) => {
+                    f.description.push('\n');
+                    f.description
+                        .push_str(&replay_note(ctx, listener, &jku_path, &nonce));
+                    Outcome::Found(f)
+                }
+                other => other,
             }
         })
     }
+}
+
+/// How to rerun the evidence's `curl` line: its token names the scan's listener, which
+/// closed with the scan, so the key set must be served at the same URL again. With
+/// `--keep-artifacts` the documents are written under DIR in the listener's path layout,
+/// so any static file server rooted there serves them.
+fn replay_note(ctx: &Scan, listener: &Callback, jku_path: &str, nonce: &str) -> String {
+    let jku_url = listener.url(jku_path);
+    let port = url::Url::parse(&jku_url)
+        .ok()
+        .and_then(|u| u.port_or_known_default())
+        .unwrap_or(80);
+    let fixed = if ctx.opts().jwt.callback_url.is_some() {
+        ""
+    } else {
+        " (its port was chosen at random: scan with --callback-url http://127.0.0.1:PORT to fix it)"
+    };
+    match &ctx.opts().keep_artifacts {
+        Some(dir) => match save_documents(listener, dir, nonce) {
+            Ok(()) => format!(
+                "To rerun the curl line, serve the key set again at {jku_url}{fixed}: python3 -m http.server {port} --bind 127.0.0.1 --directory {}",
+                dir.display()
+            ),
+            Err(e) => format!("The key set could not be kept: {e}"),
+        },
+        None => format!(
+            "The curl line's token names {jku_url}, served by the scan's listener, which closed with the scan{fixed}; to rerun it, scan with --keep-artifacts DIR, then serve DIR at that address as the finding will say."
+        ),
+    }
+}
+
+fn save_documents(listener: &Callback, dir: &std::path::Path, nonce: &str) -> Result<(), String> {
+    let sub = dir.join(format!("authprobe-{nonce}"));
+    crate::pki::create_private_dir(&sub).map_err(|e| e.to_string())?;
+    for (path, body) in listener.documents(&format!("/authprobe-{nonce}/")) {
+        let file = sub.join(path.rsplit('/').next().unwrap_or(&path));
+        std::fs::write(&file, body).map_err(|e| format!("writing {}: {e}", file.display()))?;
+    }
+    Ok(())
 }

@@ -265,29 +265,44 @@ pub async fn minted_check(
         Ok(j) => j,
         Err(o) => return o,
     };
-    let (values, how): (Vec<(String, Value)>, String) = match ctx.facts().jwt.minter(ctx).await {
+    let (values, how, var): (Vec<(String, Value)>, String, String) = match ctx
+        .facts()
+        .jwt
+        .minter(ctx)
+        .await
+    {
         Err(e) => return Outcome::Inconclusive(e),
         Ok(Some(m)) => match mint(&jwt, &m.signer) {
-            Ok(f) => (
-                f.into_iter()
-                    .map(|f| (f.label, minted_value(&f.token)))
-                    .collect(),
-                m.how.clone(),
-            ),
+            Ok(f) => {
+                let var = minted_var(meta.id);
+                (
+                    f.into_iter()
+                        .map(|f| (f.label, minted_value(&var, &f.token)))
+                        .collect(),
+                    m.how.clone(),
+                    var,
+                )
+            }
             Err(e) => return Outcome::Inconclusive(format!("could not mint: {e}")),
         },
         Ok(None) => match given {
-            Some((label, token)) => (
-                vec![(
-                    label.to_string(),
-                    Value::prefixed_secret("Bearer ", "${AUTHPROBE_GIVEN_TOKEN}", &token),
-                )],
-                "given on the command line".to_string(),
-            ),
+            Some((label, token)) => {
+                // Named after the check, like a minted token: the expired and the
+                // other-audience tokens given are different credentials.
+                let var = minted_var(meta.id).replacen("MINTED", "GIVEN", 1);
+                (
+                    vec![(
+                        label.to_string(),
+                        Value::prefixed_secret("Bearer ", &format!("${{{var}}}"), &token),
+                    )],
+                    "given on the command line".to_string(),
+                    var,
+                )
+            }
             None => {
                 return Outcome::NotApplicable(
-                    "needs a way to sign tokens the server accepts: --jwt-secret, --jwt-key, or one the scan finds (a crackable HMAC secret, a confused public key, alg none, an unverified signature), or a suitable token".into(),
-                );
+                        "needs a way to sign tokens the server accepts: --jwt-secret, --jwt-key, or one the scan finds (a crackable HMAC secret, a confused public key, alg none, an unverified signature), or a suitable token".into(),
+                    );
             }
         },
     };
@@ -302,7 +317,7 @@ pub async fn minted_check(
         Some(t) => Outcome::found(meta.finding(
             Confidence::Firm,
             format!(
-                "{what} ({}; the token was {how})\nThe token in the evidence is withheld as ${{AUTHPROBE_MINTED_TOKEN}}: it is a live credential; rerun with --show-secrets to print it.",
+                "{what} ({}; the token was {how})\nThe token in the evidence is withheld as ${{{var}}}: it is a live credential (--secrets-file writes it; --show-secrets prints it).",
                 t.label
             ),
             ctx.evidence(&t.exchange),

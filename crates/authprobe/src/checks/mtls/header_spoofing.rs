@@ -67,18 +67,16 @@ fn pem_body(der: &[u8]) -> String {
     base64::engine::general_purpose::STANDARD.encode(der)
 }
 
-/// Percent-encoding of everything but RFC 3986 unreserved characters: what nginx's
-/// `$ssl_client_escaped_cert` and Envoy's XFCC `Cert=` carry.
+/// Everything but RFC 3986 unreserved characters: what nginx's `$ssl_client_escaped_cert`
+/// and Envoy's XFCC `Cert=` escape.
+const NOT_UNRESERVED: &percent_encoding::AsciiSet = &percent_encoding::NON_ALPHANUMERIC
+    .remove(b'-')
+    .remove(b'.')
+    .remove(b'_')
+    .remove(b'~');
+
 fn escaped(s: &str) -> String {
-    s.bytes()
-        .map(|b| {
-            if b.is_ascii_alphanumeric() || b"-._~".contains(&b) {
-                (b as char).to_string()
-            } else {
-                format!("%{b:02X}")
-            }
-        })
-        .collect()
+    percent_encoding::utf8_percent_encode(s, NOT_UNRESERVED).to_string()
 }
 
 /// The header sets to try, each a label and (name, value) pairs.

@@ -121,9 +121,10 @@ pub async fn swapped_cert_check(
             Confidence::Firm,
             format!(
                 "{what} {how}
-Probe certificate {}, key {}.",
+Probe certificate {}, key {}{}.",
                 identity.cert_path.display(),
-                identity.key_path.display()
+                identity.key_path.display(),
+                removed_note(ctx)
             ),
             ctx.evidence(x),
         ));
@@ -169,3 +170,13 @@ pub const VERIFY_CLIENT_CERTS: &[(&str, &str)] = &[
         "Terminate mTLS at the proxy with verification on (see nginx); in the app, trust the forwarded certificate only with SSL_CLIENT_VERIFY == SUCCESS and only from the proxy's address.",
     ),
 ];
+
+/// Said after a probe certificate's path: without `--keep-artifacts` the file is gone by
+/// the time anyone reads the report.
+pub fn removed_note(ctx: &Scan) -> &'static str {
+    if ctx.opts().keep_artifacts.is_some() {
+        ""
+    } else {
+        " (removed with the scan: rerun with --keep-artifacts DIR to keep them)"
+    }
+}

@@ -1,6 +1,6 @@
 use crate::check::{Check, CheckFuture, CheckMeta, Need, Outcome, Remediation};
 use crate::checks::mtls;
-use crate::facts::jwt::{minted_value, user_jwt};
+use crate::facts::jwt::{minted_value, minted_var, user_jwt};
 use crate::finding::{Confidence, Family, Severity};
 use crate::http::ClientIdentity;
 use crate::oracle::Verdict;
@@ -142,16 +142,17 @@ impl Check for TokenNotBound {
                 );
                 match minted {
                     Ok(f) => {
+                        let var = minted_var(META.id);
                         let p = ctx
                             .authorized_probe("GET")
                             .without_header("Authorization")
-                            .header("Authorization", minted_value(&f.token));
+                            .header("Authorization", minted_value(&var, &f.token));
                         match mtls::trial(ctx, p).await {
                             Ok(t) if t.accepted() => {
                                 return Outcome::found(META.finding(
                                     Confidence::Firm,
                                     format!(
-                                        "a token whose cnf.x5t#S256 names another certificate (minted with the signing key {}) got the authorized answer over the user's certificate: the server never compares the token's binding with the connection\nThe token in the evidence is withheld as ${{AUTHPROBE_MINTED_TOKEN}}: it is a live credential; rerun with --show-secrets to print it.",
+                                        "a token whose cnf.x5t#S256 names another certificate (minted with the signing key {}) got the authorized answer over the user's certificate: the server never compares the token's binding with the connection\nThe token in the evidence is withheld as ${{{var}}}: it is a live credential (--secrets-file writes it; --show-secrets prints it).",
                                         k.source
                                     ),
                                     ctx.evidence(&t.exchange),

@@ -74,8 +74,9 @@ impl Check for UntrustedCertAccepted {
                 return Outcome::found(META.finding(
                     Confidence::Firm,
                     format!(
-                        "{label} with the user's subject ({}) {how}: the client certificate's chain is not verified, so anyone can claim any subject\nAccepted: {all}. Probe certificate {path} (its key is beside it).",
-                        user.subject_text
+                        "{label} with the user's subject ({}) {how}: the client certificate's chain is not verified, so anyone can claim any subject\nAccepted: {all}. Probe certificate {path} (its key is beside it){}.",
+                        user.subject_text,
+                        super::removed_note(ctx)
                     ),
                     ctx.evidence(x),
                 ));

@@ -20,7 +20,8 @@ pub async fn run_demo(a: DemoArgs) -> Result<i32> {
         lab.ready.https_url,
         lab.ready.flaws.join(", ")
     ));
-    let opts = lab_scan_options(&lab.ready, &a.limits, a.output.show_secrets)?;
+    let mut opts = lab_scan_options(&lab.ready, &a.limits, a.output.show_secrets)?;
+    opts.keep_artifacts = a.output.keep_artifacts.clone();
     let code = scan_and_report(opts, &a.output).await?;
     drop(lab);
     Ok(code)
