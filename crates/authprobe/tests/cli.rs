@@ -700,7 +700,7 @@ fn baseline_suppresses_known_findings_and_gates_only_on_new_ones() {
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(0), "{stderr}");
     assert!(
-        stderr.contains("1 known findings suppressed, 0 new"),
+        stderr.contains("1 known finding suppressed, 0 new"),
         "{stderr}"
     );
     let r: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();

@@ -118,6 +118,13 @@ fn lab_file_options(path: &std::path::Path, a: &ScanArgs) -> Result<ScanOptions>
             ready.client_cert.display()
         );
     }
+    if a.bearer.is_some() || a.basic.is_some() {
+        // The environment may hold a real API's credentials: say they are not sent.
+        output::note(
+            "authprobe: note: --lab scans with the lab's own token and Basic pair; the \
+             --bearer/--basic given (or AUTHPROBE_BEARER/AUTHPROBE_BASIC) are not used",
+        );
+    }
     let mut opts = lab_scan_options(&ready, &a.limits, a.output.show_secrets)?;
     opts.keep_artifacts = a.output.keep_artifacts.clone();
     opts.jwt = jwt_options(&a.jwt, opts.limits.max_time)?;

@@ -125,9 +125,10 @@ pub fn finish(mut report: Report, out: &OutputArgs, detail: bool) -> Result<i32>
         report.apply_baseline(&known, path.display().to_string());
         if let Some(b) = &report.baseline {
             note(&format!(
-                "authprobe: baseline {}: {} known findings suppressed, {} new",
+                "authprobe: baseline {}: {} known finding{} suppressed, {} new",
                 path.display(),
                 b.suppressed,
+                if b.suppressed == 1 { "" } else { "s" },
                 report.findings.len()
             ));
         }

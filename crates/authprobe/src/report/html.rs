@@ -490,8 +490,9 @@ pub fn render(report: &Report) -> String {
     if let Some(b) = &report.baseline {
         let _ = write!(
             h,
-            "<p class=\"muted\">{} known findings suppressed by the baseline {}; only new ones are shown.</p>",
+            "<p class=\"muted\">{} known finding{} suppressed by the baseline {}; only new ones are shown.</p>",
             b.suppressed,
+            if b.suppressed == 1 { "" } else { "s" },
             esc(&b.file)
         );
     }

@@ -149,8 +149,9 @@ pub fn render(report: &Report) -> String {
     if let Some(b) = &report.baseline {
         let _ = writeln!(
             m,
-            "{} known findings suppressed by the baseline; only new ones are listed.\n",
-            b.suppressed
+            "{} known finding{} suppressed by the baseline; only new ones are listed.\n",
+            b.suppressed,
+            if b.suppressed == 1 { "" } else { "s" }
         );
     }
     // A list item each: consecutive quoted lines would join into one paragraph.
