@@ -347,15 +347,7 @@ pub fn create_private_dir(dir: &Path) -> Result<()> {
 
 fn write_private(path: &Path, bytes: &[u8]) -> Result<()> {
     use std::io::Write;
-    let mut opts = std::fs::OpenOptions::new();
-    opts.write(true).create_new(true);
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::OpenOptionsExt;
-        opts.mode(0o600);
-    }
-    let mut f = opts
-        .open(path)
+    let mut f = crate::load::files::create_private(path)
         .with_context(|| format!("writing {}", path.display()))?;
     f.write_all(bytes)
         .with_context(|| format!("writing {}", path.display()))

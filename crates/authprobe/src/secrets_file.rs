@@ -81,15 +81,7 @@ pub fn write(path: &Path, report: &Report) -> Result<Vec<String>> {
         }
         _ => {}
     }
-    let mut opts = std::fs::OpenOptions::new();
-    opts.write(true).create_new(true);
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::OpenOptionsExt;
-        opts.mode(0o600);
-    }
-    let mut f = opts
-        .open(path)
+    let mut f = crate::load::files::create_private(path)
         .with_context(|| format!("cannot write --secrets-file {}", path.display()))?;
     f.write_all(text.as_bytes())
         .with_context(|| format!("cannot write --secrets-file {}", path.display()))?;

@@ -79,6 +79,19 @@ pub fn size(n: u64) -> String {
     }
 }
 
+/// Creates `path` for secrets (keys, tokens): a new file only the user can read (0600 on
+/// Unix), never an existing one reopened.
+pub fn create_private(path: &Path) -> std::io::Result<std::fs::File> {
+    let mut opts = std::fs::OpenOptions::new();
+    opts.write(true).create_new(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        opts.mode(0o600);
+    }
+    opts.open(path)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
