@@ -196,6 +196,7 @@ impl CheckMeta {
             description,
             evidence,
             remediation: self.remediation_text(),
+            operations: Vec::new(),
         }
     }
 }

@@ -103,4 +103,9 @@ pub struct Finding {
     pub description: String,
     pub evidence: Evidence,
     pub remediation: RemediationText,
+    /// In a whole-API scan, the operations (`"GET /orders/{id}"`) or targets this finding
+    /// covers: the one an enforcement check probed, or every operation behind the verifier
+    /// a deep suite tested once. Empty in a single-URL scan.
+    #[serde(skip_serializing_if = "Vec::is_empty", default)]
+    pub operations: Vec<String>,
 }

@@ -247,7 +247,7 @@ fn json_report_of_vulnerable_lab_matches_the_contract() {
         String::from_utf8_lossy(&out.stderr)
     );
     let report: Report = serde_json::from_slice(&out.stdout).expect("report matches the contract");
-    assert_eq!(report.schema_version, 1);
+    assert_eq!(report.schema_version, 2);
     assert_eq!(report.tool.name, "authprobe");
     assert_eq!(report.grade, "F");
     assert!(report.score < 50);

@@ -230,6 +230,7 @@ fn hostile_report() -> Report {
             summary: format!("fix {nasty}"),
             frameworks: [("nginx".to_string(), format!("auth_request {nasty};"))].into(),
         },
+        operations: vec![format!("GET /api/{XSS}")],
     };
     Report {
         schema_version: 1,
@@ -268,6 +269,8 @@ fn hostile_report() -> Report {
         warnings: Vec::new(),
         check_durations_ms: Default::default(),
         variables: Default::default(),
+        api: None,
+        operations: Vec::new(),
     }
 }
 

@@ -1,6 +1,7 @@
 //! The report model (the JSON contract of DESIGN.md) and its renderings. Every format is
 //! rendered from this one model, never by re-running checks.
 
+pub mod api;
 pub mod html;
 pub mod junit;
 pub mod markdown;
@@ -17,7 +18,10 @@ use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use std::time::{Duration, SystemTime};
 
-pub const SCHEMA_VERSION: u32 = 1;
+/// 1: a single URL. 2 (this one): adds `api`, `operations` and `Finding::operations` for
+/// whole-API scans (`--spec`, `--targets`); a single-URL report is otherwise unchanged, and
+/// version 1 reports still load. Every change is listed in docs/report-schema.md.
+pub const SCHEMA_VERSION: u32 = 2;
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Tool {
@@ -76,6 +80,13 @@ pub struct Report {
     /// rendered, only written by `--secrets-file`.
     #[serde(skip)]
     pub variables: BTreeMap<String, String>,
+    /// A whole-API scan: what the description or target list held and how much of it was
+    /// probed. Absent for a single URL.
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub api: Option<api::ApiSummary>,
+    /// A whole-API scan: each operation or target, in the description's order.
+    #[serde(skip_serializing_if = "Vec::is_empty", default)]
+    pub operations: Vec<api::OperationReport>,
 }
 
 /// The warning every format carries when most checks that ran could not decide: a grade
@@ -141,6 +152,8 @@ impl Report {
             warnings,
             check_durations_ms: BTreeMap::new(),
             variables: BTreeMap::new(),
+            api: None,
+            operations: Vec::new(),
         }
     }
 
@@ -159,7 +172,11 @@ impl Report {
                 }
             }
         };
-        for f in &mut self.findings {
+        let op_findings = self
+            .operations
+            .iter_mut()
+            .flat_map(|o| o.findings.iter_mut());
+        for f in self.findings.iter_mut().chain(op_findings) {
             scrub(&mut f.description);
             scrub(&mut f.evidence.request);
             scrub(&mut f.evidence.excerpt);
@@ -168,12 +185,21 @@ impl Report {
                 f.evidence.excerpt = clean;
             }
         }
+        let op_reasons = self.operations.iter_mut().flat_map(|o| {
+            o.inconclusive
+                .iter_mut()
+                .chain(o.checks_skipped.iter_mut())
+                .map(|s| &mut s.reason)
+                .chain(o.reason.as_mut())
+        });
         for s in self
             .inconclusive
             .iter_mut()
             .chain(self.checks_skipped.iter_mut())
+            .map(|s| &mut s.reason)
+            .chain(op_reasons)
         {
-            scrub(&mut s.reason);
+            scrub(s);
         }
     }
 

@@ -120,6 +120,7 @@ mod tests {
                 summary: String::new(),
                 frameworks: Default::default(),
             },
+            operations: vec![],
         }
     }
 
