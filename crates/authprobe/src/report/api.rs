@@ -159,3 +159,126 @@ impl OperationReport {
         }
     }
 }
+
+/// The order every format lists operations in, worst first: the lowest score, then (at
+/// the same score, or with none) failed before the rest, then by id. Operations without a
+/// score (public, skipped, not probed) come after every scored one.
+pub fn worst_first(ops: &[OperationReport]) -> Vec<&OperationReport> {
+    let mut v: Vec<&OperationReport> = ops.iter().collect();
+    v.sort_by(|a, b| {
+        let key = |o: &OperationReport| {
+            (
+                o.score.unwrap_or(u32::MAX),
+                o.status != OperationStatus::Failed,
+            )
+        };
+        key(a).cmp(&key(b)).then_with(|| a.id.cmp(&b.id))
+    });
+    v
+}
+
+/// `GET /a, GET /b, GET /c and 44 more`: the first `shown` ids, then how many are left.
+pub fn list_ids(ids: &[String], shown: usize) -> String {
+    let mut s = ids
+        .iter()
+        .take(shown)
+        .map(String::as_str)
+        .collect::<Vec<_>>()
+        .join(", ");
+    if ids.len() > shown {
+        s.push_str(&format!(" and {} more", ids.len() - shown));
+    }
+    s
+}
+
+/// `covers 1 operation` or `covers 47 operations`.
+pub fn covers(n: usize) -> String {
+    format!("covers {n} operation{}", if n == 1 { "" } else { "s" })
+}
+
+/// The operation a finding belongs to when it names exactly one; a finding that names
+/// none or several (a deep suite's, covering every operation behind one verifier) is
+/// API-wide.
+pub fn single_operation(f: &Finding) -> Option<&str> {
+    match f.operations.as_slice() {
+        [one] => Some(one.as_str()),
+        _ => None,
+    }
+}
+
+/// The one-line count of a whole-API scan: `47 operations: 40 probed, 3 public, 2
+/// skipped, 1 not probed (budget), 1 failed`.
+pub fn counts_line(a: &ApiSummary) -> String {
+    format!(
+        "{} operation{}: {} probed, {} public, {} skipped, {} not probed (budget), {} failed",
+        a.operations_total,
+        if a.operations_total == 1 { "" } else { "s" },
+        a.probed,
+        a.public,
+        a.skipped,
+        a.not_probed_budget,
+        a.failed
+    )
+}
+
+/// The summary of a report that has operations but no `api` (counted from them).
+pub fn summary_of(ops: &[OperationReport]) -> ApiSummary {
+    let n = |s: OperationStatus| ops.iter().filter(|o| o.status == s).count();
+    ApiSummary {
+        kind: ApiKind::Targets,
+        source: String::new(),
+        title: None,
+        spec_version: None,
+        base_url: None,
+        operations_total: ops.len(),
+        probed: n(OperationStatus::Probed),
+        public: n(OperationStatus::Public),
+        skipped: n(OperationStatus::Skipped),
+        not_probed_budget: n(OperationStatus::NotProbedBudget),
+        failed: n(OperationStatus::Failed),
+        deep_suite_operation: None,
+        budget: None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn op(id: &str, status: OperationStatus, score: Option<u32>) -> OperationReport {
+        let mut o = OperationReport::not_probed(
+            id.into(),
+            "GET".into(),
+            format!("https://x.test{}", id.trim_start_matches("GET ")),
+            status,
+            "r".into(),
+        );
+        o.score = score;
+        o
+    }
+
+    #[test]
+    fn worst_first_orders_by_score_then_failed_then_id() {
+        let ops = vec![
+            op("GET /z", OperationStatus::Skipped, None),
+            op("GET /a", OperationStatus::Probed, Some(100)),
+            op("GET /b", OperationStatus::Probed, Some(60)),
+            op("GET /c", OperationStatus::Failed, None),
+            op("GET /d", OperationStatus::Failed, Some(60)),
+            op("GET /e", OperationStatus::Public, None),
+        ];
+        let ids: Vec<&str> = worst_first(&ops).iter().map(|o| o.id.as_str()).collect();
+        assert_eq!(
+            ids,
+            ["GET /d", "GET /b", "GET /a", "GET /c", "GET /e", "GET /z"]
+        );
+    }
+
+    #[test]
+    fn lists_ids_with_how_many_more() {
+        let ids: Vec<String> = (0..5).map(|i| format!("GET /{i}")).collect();
+        assert_eq!(list_ids(&ids, 2), "GET /0, GET /1 and 3 more");
+        assert_eq!(list_ids(&ids[..2], 10), "GET /0, GET /1");
+        assert_eq!(covers(1), "covers 1 operation");
+    }
+}

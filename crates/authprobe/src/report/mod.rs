@@ -3,6 +3,7 @@
 
 pub mod api;
 pub mod html;
+pub mod jsonl;
 pub mod junit;
 pub mod markdown;
 pub mod markup;
@@ -99,8 +100,9 @@ pub fn undecided_warning(run: usize, inconclusive: usize) -> Option<String> {
     })
 }
 
-/// What `--baseline` did: findings matched (check id and target) in the earlier report
-/// are left out of this one, so gates and reviewers see only new ones.
+/// What `--baseline` did: findings matched (check id and target, or in a whole-API scan
+/// check id and operation) in the earlier report are left out of this one, so gates and
+/// reviewers see only new ones.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Baseline {
     /// The earlier report's path, as given.
@@ -203,24 +205,51 @@ impl Report {
         }
     }
 
-    /// Drops the findings `known` already reported for the same check and target. The
-    /// score and grade stay those of the whole scan: the baseline hides what is known, it
-    /// does not make the API any safer.
+    /// Drops the findings `known` already reported for the same check and target, or, for
+    /// a finding that names operations (a whole-API scan), for the same check on each of
+    /// them: a finding is known only if every operation it names was, so a new operation
+    /// left unenforced is not hidden by an old finding of the same check elsewhere. The
+    /// operations' own `findings` lose the same ones. The score and grade stay those of
+    /// the whole scan: the baseline hides what is known, it does not make the API any
+    /// safer.
     pub fn apply_baseline(&mut self, known: &Report, file: String) {
         let keys: std::collections::HashSet<String> = known
             .findings
             .iter()
-            .map(|f| sarif::finding_key(&f.id, &known.target))
+            .flat_map(|f| sarif::finding_keys(f, &known.target))
             .collect();
+        let target = self.target.clone();
+        let is_known = |f: &Finding| {
+            sarif::finding_keys(f, &target)
+                .iter()
+                .all(|k| keys.contains(k))
+        };
         let (old, new): (Vec<Finding>, Vec<Finding>) = std::mem::take(&mut self.findings)
             .into_iter()
-            .partition(|f| keys.contains(&sarif::finding_key(&f.id, &self.target)));
+            .partition(|f| is_known(f));
+        for op in &mut self.operations {
+            op.findings.retain(|f| !is_known(f));
+        }
         self.findings = new;
         self.baseline = Some(Baseline {
             file,
             suppressed: old.len(),
             suppressed_ids: old.into_iter().map(|f| f.id).collect(),
         });
+    }
+
+    /// A whole-API scan (`--spec`, `--targets`): the formats group it by operation. A
+    /// single-URL report renders as it always did.
+    pub fn is_whole_api(&self) -> bool {
+        self.api.is_some() || !self.operations.is_empty()
+    }
+
+    /// The API summary, or one counted from the operations when the report has none.
+    pub fn api_summary(&self) -> std::borrow::Cow<'_, api::ApiSummary> {
+        match &self.api {
+            Some(a) => std::borrow::Cow::Borrowed(a),
+            None => std::borrow::Cow::Owned(api::summary_of(&self.operations)),
+        }
     }
 
     pub fn worst(&self) -> Option<Severity> {

@@ -1,5 +1,8 @@
 //! SARIF 2.1.0, shaped for GitHub code scanning: one run, a rule per catalog check, one
-//! result per finding located at the scanned URL.
+//! result per finding located at the scanned URL. In a whole-API scan a finding is located
+//! at each operation it names (up to [`MAX_LOCATIONS`]), and a finding on one operation
+//! is fingerprinted by check and operation, so code scanning keeps one alert per
+//! operation.
 
 use super::Report;
 use crate::check::CheckMeta;
@@ -83,11 +86,39 @@ pub fn finding_key(check_id: &str, target: &str) -> String {
     format!("{check_id}|{origin}{path}")
 }
 
+/// What identifies one finding of a check on one operation across runs: the check and the
+/// operation's id (`GET /orders/{orderId}`: the method tells apart operations sharing a
+/// path). A target of a list is its URL, keyed as [`finding_key`] keys a single-URL scan,
+/// so the query string is left out and an earlier scan of that URL matches.
+pub fn operation_key(check_id: &str, operation: &str) -> String {
+    match url::Url::parse(operation) {
+        Ok(u) if u.has_host() => finding_key(check_id, operation),
+        _ => format!("{check_id}|{operation}"),
+    }
+}
+
+/// Every key of a finding: one per operation it names, or its check and the report's
+/// target when it names none (a single-URL scan, and every report of schema version 1).
+pub fn finding_keys(f: &Finding, target: &str) -> Vec<String> {
+    if f.operations.is_empty() {
+        vec![finding_key(&f.id, target)]
+    } else {
+        f.operations
+            .iter()
+            .map(|op| operation_key(&f.id, op))
+            .collect()
+    }
+}
+
 /// FNV-1a 64: stable across Rust versions and platforms (the std hasher is not), and a
 /// fingerprint needs no collision resistance against an adversary.
 pub fn fingerprint(check_id: &str, target: &str) -> String {
+    fnv(&finding_key(check_id, target))
+}
+
+fn fnv(key: &str) -> String {
     let mut h: u64 = 0xcbf2_9ce4_8422_2325;
-    for b in finding_key(check_id, target).bytes() {
+    for b in key.bytes() {
         h ^= u64::from(b);
         h = h.wrapping_mul(0x0000_0100_0000_01b3);
     }
@@ -127,28 +158,95 @@ fn rule(m: &CheckMeta) -> Value {
     })
 }
 
-fn result(f: &Finding, index: Option<usize>, report: &Report) -> Value {
-    let (_, path) = split_target(&report.target);
-    // The root is the base itself, and "." resolves to exactly that. "/" would replace
-    // whatever path a base has, so validators refuse it (SARIF1004); an empty reference
-    // some consumers refuse.
-    let path = if path.is_empty() {
+/// How many operations a result names as locations; the rest are counted in its
+/// `operationsOmitted` property (and all of them listed in `operations`).
+pub const MAX_LOCATIONS: usize = 20;
+
+/// The root is the base itself, and "." resolves to exactly that. "/" would replace
+/// whatever path a base has, so validators refuse it (SARIF1004); an empty reference
+/// some consumers refuse.
+fn relative(path: String) -> String {
+    if path.is_empty() {
         ".".to_string()
     } else {
         path
+    }
+}
+
+fn location(artifact: Value) -> Value {
+    json!({
+        "physicalLocation": {
+            "artifactLocation": artifact,
+            // Code scanning wants a region; a URL has no lines, so the first stands in.
+            "region": { "startLine": 1 }
+        }
+    })
+}
+
+/// What a whole-API report's results are located against: the API's base URL when it has
+/// one, else the report's target.
+fn base_of(report: &Report) -> &str {
+    match &report.api {
+        Some(a) if report.is_whole_api() => a.base_url.as_deref().unwrap_or(&report.target),
+        _ => &report.target,
+    }
+}
+
+/// Each operation of a whole-API report by id, for locating the findings that name it.
+type Urls<'a> = std::collections::HashMap<&'a str, &'a str>;
+
+/// A location per operation the finding names (its URL, relative to the base when it
+/// shares the base's origin), the fingerprint, and how many operations were left out.
+fn api_locations(f: &Finding, report: &Report, urls: &Urls) -> (Vec<Value>, String, usize) {
+    let base = base_of(report);
+    let (origin, _) = split_target(base);
+    let locations = f
+        .operations
+        .iter()
+        .take(MAX_LOCATIONS)
+        .map(|op| {
+            let url = urls.get(op.as_str()).copied().unwrap_or(&report.target);
+            let (o, path) = split_target(url);
+            let artifact = if o == origin {
+                json!({ "uri": relative(path), "uriBaseId": URI_BASE_ID })
+            } else {
+                json!({ "uri": format!("{o}{path}") })
+            };
+            let mut l = location(artifact);
+            l["message"] = json!({ "text": op });
+            l
+        })
+        .collect::<Vec<_>>();
+    let fp = match super::api::single_operation(f) {
+        Some(op) => fnv(&operation_key(&f.id, op)),
+        None => fingerprint(&f.id, base),
     };
-    let fp = fingerprint(&f.id, &report.target);
+    let omitted = f.operations.len().saturating_sub(MAX_LOCATIONS);
+    if locations.is_empty() {
+        let (_, path) = split_target(base);
+        let artifact = json!({ "uri": relative(path), "uriBaseId": URI_BASE_ID });
+        return (vec![location(artifact)], fp, 0);
+    }
+    (locations, fp, omitted)
+}
+
+fn result(f: &Finding, index: Option<usize>, report: &Report, urls: &Urls) -> Value {
+    let (locations, fp, omitted) = if report.is_whole_api() {
+        api_locations(f, report, urls)
+    } else {
+        let (_, path) = split_target(&report.target);
+        let artifact = json!({ "uri": relative(path), "uriBaseId": URI_BASE_ID });
+        (
+            vec![location(artifact)],
+            fingerprint(&f.id, &report.target),
+            0,
+        )
+    };
     let mut r = json!({
         "ruleId": f.id,
         "level": level(f.severity),
         "message": { "text": format!("{}: {}", f.title, f.description) },
-        "locations": [{
-            "physicalLocation": {
-                "artifactLocation": { "uri": path, "uriBaseId": URI_BASE_ID },
-                // Code scanning wants a region; a URL has no lines, so the first stands in.
-                "region": { "startLine": 1 }
-            }
-        }],
+        "locations": locations,
         // Code scanning keys an alert on the rule, the location's path and
         // `primaryLocationLineHash`; upload-sarif computes that hash only from a file in the
         // checkout, which a URL never is, so the scanner supplies it. `authprobe/v1` is the
@@ -170,6 +268,12 @@ fn result(f: &Finding, index: Option<usize>, report: &Report) -> Value {
     if let Some(i) = index {
         r["ruleIndex"] = json!(i);
     }
+    if report.is_whole_api() && !f.operations.is_empty() {
+        r["properties"]["operations"] = json!(f.operations);
+        if omitted > 0 {
+            r["properties"]["operationsOmitted"] = json!(omitted);
+        }
+    }
     r
 }
 
@@ -177,12 +281,17 @@ pub fn render(report: &Report) -> String {
     let registry = checks::registry();
     let metas: Vec<&'static CheckMeta> = registry.iter().map(|c| c.meta()).collect();
     let rules: Vec<Value> = metas.iter().map(|m| rule(m)).collect();
+    let urls: Urls = report
+        .operations
+        .iter()
+        .map(|o| (o.id.as_str(), o.url.as_str()))
+        .collect();
     let results: Vec<Value> = report
         .findings
         .iter()
-        .map(|f| result(f, metas.iter().position(|m| m.id == f.id), report))
+        .map(|f| result(f, metas.iter().position(|m| m.id == f.id), report, &urls))
         .collect();
-    let (origin, _) = split_target(&report.target);
+    let (origin, _) = split_target(base_of(report));
     let notifications: Vec<Value> = report
         .warnings
         .iter()
@@ -219,7 +328,7 @@ pub fn render(report: &Report) -> String {
                 }
             },
             "automationDetails": {
-                "id": automation_id(&report.target),
+                "id": automation_id(base_of(report)),
             },
             "originalUriBaseIds": {
                 URI_BASE_ID: { "uri": origin, "description": { "text": "The scanned API's origin." } }
@@ -243,5 +352,9 @@ pub fn render(report: &Report) -> String {
             }
         }]
     });
+    let mut log = log;
+    if report.is_whole_api() {
+        log["runs"][0]["properties"]["api"] = json!(report.api_summary());
+    }
     serde_json::to_string_pretty(&log).unwrap_or_else(|e| format!("{{\"error\":\"{e}\"}}"))
 }
