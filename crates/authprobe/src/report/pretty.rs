@@ -152,6 +152,9 @@ pub fn render(r: &Report, style: Style) -> String {
         );
     }
     out.push('\n');
+    if r.is_whole_api() {
+        out.push_str(&api_overview(r, &c, width));
+    }
 
     if let Some(b) = &r.baseline {
         out.push_str(&format!(
@@ -179,6 +182,18 @@ pub fn render(r: &Report, style: Style) -> String {
                 cols
             };
             push_wrapped(&mut out, &prefix, cols, &words(&text), " ", indent, width);
+            if r.is_whole_api() && !f.operations.is_empty() {
+                let on = match f.operations.as_slice() {
+                    [one] => format!("on {one}"),
+                    many => format!(
+                        "on {} operations: {}",
+                        many.len(),
+                        super::api::list_ids(many, 3)
+                    ),
+                };
+                let pad = " ".repeat(indent);
+                push_wrapped(&mut out, &pad, indent, &words(&on), " ", indent + 2, width);
+            }
         }
     }
     out.push('\n');
@@ -227,10 +242,130 @@ pub fn render(r: &Report, style: Style) -> String {
         let cols = prefix.chars().count();
         push_wrapped(&mut out, &prefix, cols, &words(&s.reason), " ", 6, width);
     }
+    let not_probed = if r.is_whole_api() {
+        not_probed_lines(r)
+    } else {
+        Vec::new()
+    };
+    if !not_probed.is_empty() {
+        out.push_str("  Operations not probed:\n");
+        for line in not_probed {
+            push_wrapped(&mut out, "    ", 4, &words(&line), " ", 6, width);
+        }
+    }
     if !r.findings.is_empty() {
         out.push_str("\n  Evidence, curl lines and fixes: --format json, or -o report.json\n");
     }
     out
+}
+
+/// How many worst operations the overview lists.
+const WORST_SHOWN: usize = 10;
+
+/// A whole-API scan's counts, then its worst operations: grade, score, id and the most
+/// severe finding on it, for those with a finding or a failed scan.
+fn api_overview(r: &Report, c: &Paint, width: Option<usize>) -> String {
+    use super::api::{OperationStatus, single_operation, worst_first};
+    let mut out = String::new();
+    let api = r.api_summary();
+    push_wrapped(
+        &mut out,
+        "  ",
+        2,
+        &words(&super::api::counts_line(&api)),
+        " ",
+        4,
+        width,
+    );
+    if let Some(deep) = &api.deep_suite_operation {
+        push_wrapped(
+            &mut out,
+            "  ",
+            2,
+            &words(&format!(
+                "Deep suites (jwt, mtls, basic, tls, spec) ran on {deep}"
+            )),
+            " ",
+            4,
+            width,
+        );
+    }
+    let mut worst_of: std::collections::HashMap<&str, &crate::finding::Finding> =
+        std::collections::HashMap::new();
+    for f in &r.findings {
+        if let Some(op) = single_operation(f) {
+            let e = worst_of.entry(op).or_insert(f);
+            if f.severity > e.severity {
+                *e = f;
+            }
+        }
+    }
+    let bad: Vec<_> = worst_first(&r.operations)
+        .into_iter()
+        .filter(|o| worst_of.contains_key(o.id.as_str()) || o.status == OperationStatus::Failed)
+        .collect();
+    if !bad.is_empty() {
+        out.push_str("\n  Worst operations:\n");
+        for o in bad.iter().take(WORST_SHOWN) {
+            let grade = o.grade.as_deref().unwrap_or("–");
+            let score = o.score.map_or("–".to_string(), |s| s.to_string());
+            let prefix = format!(
+                "    {} {:>3}  ",
+                c.p(Ansi::new().bold(), &format!("{grade:<2}")),
+                score
+            );
+            let cols = 4 + grade.chars().count().max(2) + 1 + score.chars().count().max(3) + 2;
+            let worst = match worst_of.get(o.id.as_str()) {
+                Some(f) => format!("{} ({})", f.id, f.severity.as_str()),
+                None => format!(
+                    "{}: {}",
+                    o.status.as_str(),
+                    o.reason.as_deref().unwrap_or("no reason given")
+                ),
+            };
+            let atoms = words(&format!("{}  {worst}", o.id));
+            push_wrapped(&mut out, &prefix, cols, &atoms, " ", cols, width);
+        }
+        if bad.len() > WORST_SHOWN {
+            out.push_str(&format!(
+                "    and {} more with findings or a failed scan\n",
+                bad.len() - WORST_SHOWN
+            ));
+        }
+    }
+    out.push('\n');
+    out
+}
+
+/// The operations not probed, by status and reason: `skipped: unsafe method (3
+/// operations: POST /a, PUT /b, DELETE /c)`.
+fn not_probed_lines(r: &Report) -> Vec<String> {
+    use super::api::OperationStatus;
+    let mut groups: Vec<((&str, &str), Vec<String>)> = Vec::new();
+    for o in &r.operations {
+        if o.status == OperationStatus::Probed {
+            continue;
+        }
+        let key = (
+            o.status.as_str(),
+            o.reason.as_deref().unwrap_or("no reason given"),
+        );
+        match groups.iter_mut().find(|(k, _)| *k == key) {
+            Some((_, ids)) => ids.push(o.id.clone()),
+            None => groups.push((key, vec![o.id.clone()])),
+        }
+    }
+    groups
+        .into_iter()
+        .map(|((status, reason), ids)| {
+            format!(
+                "{status}: {reason} ({} operation{}: {})",
+                ids.len(),
+                if ids.len() == 1 { "" } else { "s" },
+                super::api::list_ids(&ids, 3)
+            )
+        })
+        .collect()
 }
 
 fn first_line(s: &str) -> &str {
