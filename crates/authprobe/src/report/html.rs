@@ -4,6 +4,7 @@
 
 use super::Report;
 use crate::finding::{Family, Finding, Severity};
+use std::collections::HashMap;
 use std::fmt::Write;
 
 pub use super::markup::escape as esc;
@@ -180,7 +181,27 @@ fn pre(label: &str, text: &str) -> String {
     )
 }
 
-fn finding(f: &Finding, n: usize) -> String {
+/// `on GET /x`, or what a finding naming several operations covers, the full list folded.
+fn operations_line(f: &Finding) -> String {
+    match f.operations.as_slice() {
+        [] => String::new(),
+        [one] => format!("<p class=\"on\">on <code>{}</code></p>", esc(one)),
+        many => {
+            let mut s = format!(
+                "<details class=\"on\"><summary>{}: {}</summary><ul class=\"oplist\">",
+                esc(&super::api::covers(many.len())),
+                esc(&super::api::list_ids(many, 5))
+            );
+            for op in many {
+                let _ = write!(s, "<li><code>{}</code></li>", esc(op));
+            }
+            s.push_str("</ul></details>");
+            s
+        }
+    }
+}
+
+fn finding(f: &Finding, n: usize, whole_api: bool) -> String {
     let mut s = String::new();
     let sev = f.severity.as_str();
     let _ = write!(
@@ -190,6 +211,9 @@ fn finding(f: &Finding, n: usize) -> String {
         title = esc(&f.title),
         conf = f.confidence,
     );
+    if whole_api {
+        s.push_str(&operations_line(f));
+    }
     s.push_str("<div class=\"chips\">");
     for c in f.cwe.iter().chain(&f.owasp) {
         let _ = write!(s, "<span class=\"chip\">{}</span>", esc(c));
@@ -350,6 +374,288 @@ fn passed_section(report: &Report) -> String {
     s
 }
 
+/// Rows shown before a long list folds the rest away in `<details>`.
+const ROWS_SHOWN: usize = 25;
+/// Operations whose findings show before the rest fold away.
+const GROUPS_SHOWN: usize = 20;
+
+/// Styles only a whole-API page uses, so a single-URL page stays as it was.
+const API_CSS: &str = r#"
+.api dl{grid-template-columns:140px 1fr}
+.counts{display:flex;flex-wrap:wrap;gap:8px;margin:10px 0 0}
+.count{background:#f1f5f9;border-radius:6px;padding:4px 10px;font-size:13px}
+.count b{font-size:16px;margin-right:4px}
+.op-h{font-size:15px;margin:18px 0 6px;display:flex;gap:10px;align-items:baseline;flex-wrap:wrap}
+.op-h code{overflow-wrap:anywhere}
+.grade-pill{display:inline-block;min-width:26px;text-align:center;border-radius:4px;color:#fff;font-weight:700;font-size:12px;padding:0 5px}
+.on{margin:6px 0 0;font-size:13px;color:#334155}
+.oplist{margin:4px 0 0;padding-left:18px;columns:2;font-size:12.5px}
+details.more{margin-top:8px}
+details.more>summary{margin:6px 0}
+.ops td:nth-child(n+4){white-space:nowrap}
+@media (max-width:640px){.ops th:nth-child(2),.ops td:nth-child(2),.ops th:nth-child(7),.ops td:nth-child(7){display:none}.oplist{columns:1}.api dl{grid-template-columns:minmax(0,1fr)}}
+"#;
+
+fn grade_pill(grade: Option<&str>, score: Option<u32>) -> String {
+    match (grade, score) {
+        (Some(g), Some(s)) => format!(
+            "<span class=\"grade-pill\" style=\"background:{}\">{}</span>",
+            score_colour(s),
+            esc(g)
+        ),
+        (Some(g), None) => esc(g),
+        _ => "–".to_string(),
+    }
+}
+
+/// The API as described and what became of its operations.
+fn api_section(report: &Report) -> String {
+    use super::api::ApiKind;
+    let a = report.api_summary();
+    let mut s = String::from("<section><h2>API</h2><div class=\"card api\"><dl>");
+    let mut row = |k: &str, v: String| {
+        let _ = write!(s, "<dt>{}</dt><dd>{v}</dd>", esc(k));
+    };
+    if let Some(t) = &a.title {
+        row("Title", esc(t));
+    }
+    if !a.source.is_empty() {
+        let kind = match a.kind {
+            ApiKind::Openapi => "API description",
+            ApiKind::Targets => "target list",
+        };
+        row(
+            "Source",
+            format!("<code>{}</code> ({kind})", esc(&a.source)),
+        );
+    }
+    if let Some(v) = &a.spec_version {
+        row("Spec version", esc(v));
+    }
+    if let Some(b) = &a.base_url {
+        row("Base URL", format!("<code>{}</code>", esc(b)));
+    }
+    if let Some(d) = &a.deep_suite_operation {
+        row(
+            "Deep suites",
+            format!("ran once, on <code>{}</code>", esc(d)),
+        );
+    }
+    if let Some(b) = &a.budget {
+        row(
+            "Budget",
+            format!(
+                "{} requests in all (sent {}), at most {} per operation, {} spent by the deep suites",
+                b.max_requests, report.requests_sent, b.per_operation, b.deep_suite
+            ),
+        );
+    }
+    s.push_str("</dl><div class=\"counts\">");
+    for (n, label) in [
+        (a.operations_total, "operations"),
+        (a.probed, "probed"),
+        (a.public, "public"),
+        (a.skipped, "skipped"),
+        (a.not_probed_budget, "not probed (budget)"),
+        (a.failed, "failed"),
+    ] {
+        let _ = write!(s, "<span class=\"count\"><b>{n}</b>{}</span>", esc(label));
+    }
+    s.push_str("</div></div></section>");
+    s
+}
+
+/// Findings with their index in the report (the `#f{n}` anchor of their evidence).
+type Numbered<'a> = Vec<(usize, &'a Finding)>;
+
+/// The findings of each operation by id, and those that name no single operation.
+fn split_findings(report: &Report) -> (HashMap<&str, Numbered<'_>>, Numbered<'_>) {
+    let mut by_op: HashMap<&str, Numbered> = HashMap::new();
+    let mut wide = Vec::new();
+    for (n, f) in report.findings.iter().enumerate() {
+        match super::api::single_operation(f) {
+            Some(op) => by_op.entry(op).or_default().push((n, f)),
+            None => wide.push((n, f)),
+        }
+    }
+    (by_op, wide)
+}
+
+/// A table's rows, the first [`ROWS_SHOWN`] in view and the rest folded under `more`.
+fn folded_table(head: &str, rows: &[String], more: &str) -> String {
+    let mut s = format!("<table class=\"ops\"><thead><tr>{head}</tr></thead><tbody>");
+    for r in rows.iter().take(ROWS_SHOWN) {
+        s.push_str(r);
+    }
+    s.push_str("</tbody></table>");
+    if rows.len() > ROWS_SHOWN {
+        let _ = write!(
+            s,
+            "<details class=\"more\"><summary>{} {}</summary><table class=\"ops\"><thead><tr>{head}</tr></thead><tbody>",
+            rows.len() - ROWS_SHOWN,
+            esc(more)
+        );
+        for r in &rows[ROWS_SHOWN..] {
+            s.push_str(r);
+        }
+        s.push_str("</tbody></table></details>");
+    }
+    s
+}
+
+/// Every operation, worst first; an operation with findings links to them.
+fn operations_section(report: &Report) -> String {
+    let (by_op, _) = split_findings(report);
+    let ordered = super::api::worst_first(&report.operations);
+    let anchors: HashMap<&str, usize> = ordered
+        .iter()
+        .filter(|o| by_op.contains_key(o.id.as_str()))
+        .enumerate()
+        .map(|(i, o)| (o.id.as_str(), i))
+        .collect();
+    let rows: Vec<String> = ordered
+        .iter()
+        .map(|o| {
+            let id = match anchors.get(o.id.as_str()) {
+                Some(i) => format!("<a href=\"#op{i}\"><code>{}</code></a>", esc(&o.id)),
+                None => format!("<code>{}</code>", esc(&o.id)),
+            };
+            format!(
+                "<tr><td>{id}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
+                esc(o.declared_security.as_deref().unwrap_or("–")),
+                esc(o.status.as_str()),
+                grade_pill(o.grade.as_deref(), o.score),
+                o.score.map_or("–".to_string(), |s| s.to_string()),
+                by_op.get(o.id.as_str()).map_or(0, Vec::len),
+                o.requests_sent
+            )
+        })
+        .collect();
+    format!(
+        "<section><h2>Operations</h2><p class=\"muted\">{} · worst first: lowest score, then failed, then by id.</p>{}</section>",
+        esc(&super::api::counts_line(&report.api_summary())),
+        folded_table(
+            "<th>Operation</th><th>Security</th><th>Status</th><th>Grade</th><th>Score</th><th>Findings</th><th>Requests</th>",
+            &rows,
+            "more operations"
+        )
+    )
+}
+
+fn findings_table(rows: &[(usize, &Finding)]) -> String {
+    let mut s = String::from(
+        "<table class=\"findings\"><thead><tr><th>Severity</th><th>Check</th><th>Finding</th><th>CWE</th><th>OWASP API</th></tr></thead><tbody>",
+    );
+    for (n, f) in rows {
+        let sev = f.severity.as_str();
+        let owasp: Vec<&str> = f
+            .owasp
+            .iter()
+            .map(|o| o.split(' ').next().unwrap_or(o))
+            .collect();
+        let _ = write!(
+            s,
+            "<tr><td><span class=\"pill sev-{sev}\">{sev}</span></td><td><a href=\"#f{n}\"><code>{}</code></a></td><td>{}</td><td>{}</td><td>{}</td></tr>",
+            esc(&f.id),
+            esc(&f.title),
+            esc(&f.cwe.join(", ")),
+            esc(&owasp.join(", "))
+        );
+    }
+    s.push_str("</tbody></table>");
+    s
+}
+
+/// The findings: those run once for the whole API with what they cover, then a table per
+/// operation worst first (the first [`GROUPS_SHOWN`] in view).
+fn grouped_findings(report: &Report) -> String {
+    let (by_op, wide) = split_findings(report);
+    let mut groups: Vec<String> = Vec::new();
+    let mut placed = std::collections::HashSet::new();
+    for o in super::api::worst_first(&report.operations) {
+        let Some(rows) = by_op.get(o.id.as_str()) else {
+            continue;
+        };
+        placed.insert(o.id.as_str());
+        groups.push(format!(
+            "<h3 class=\"op-h\" id=\"op{}\"><code>{}</code>{}<span class=\"muted\">{} · {} finding{}</span></h3>{}",
+            groups.len(),
+            esc(&o.id),
+            grade_pill(o.grade.as_deref(), o.score),
+            o.score.map_or("no score".to_string(), |s| format!("{s}/100")),
+            rows.len(),
+            if rows.len() == 1 { "" } else { "s" },
+            findings_table(rows)
+        ));
+    }
+    // Findings naming an operation the report does not list still show, under its name.
+    for f in &report.findings {
+        if let Some(op) = super::api::single_operation(f).filter(|op| placed.insert(*op)) {
+            groups.push(format!(
+                "<h3 class=\"op-h\"><code>{}</code></h3>{}",
+                esc(op),
+                findings_table(&by_op[op])
+            ));
+        }
+    }
+    let mut s = String::new();
+    if !wide.is_empty() {
+        s.push_str("<h3 class=\"op-h\">API-wide <span class=\"muted\">deep suites, run once for the whole API</span></h3>");
+        s.push_str(&findings_table(&wide));
+        for (_, f) in &wide {
+            if f.operations.len() > 1 {
+                let _ = write!(s, "<div class=\"on\"><code>{}</code> ", esc(&f.id));
+                s.push_str(&operations_line(f));
+                s.push_str("</div>");
+            }
+        }
+    }
+    for g in groups.iter().take(GROUPS_SHOWN) {
+        s.push_str(g);
+    }
+    if groups.len() > GROUPS_SHOWN {
+        let _ = write!(
+            s,
+            "<details class=\"more\"><summary>{} more operations with findings</summary>",
+            groups.len() - GROUPS_SHOWN
+        );
+        for g in &groups[GROUPS_SHOWN..] {
+            s.push_str(g);
+        }
+        s.push_str("</details>");
+    }
+    s
+}
+
+/// Every operation that was not probed, with why: none is dropped silently.
+fn not_probed_section(report: &Report) -> String {
+    let rows: Vec<String> = report
+        .operations
+        .iter()
+        .filter(|o| o.status != super::api::OperationStatus::Probed)
+        .map(|o| {
+            format!(
+                "<tr><td><code>{}</code></td><td>{}</td><td>{}</td></tr>",
+                esc(&o.id),
+                esc(o.status.as_str()),
+                esc(o.reason.as_deref().unwrap_or("no reason given"))
+            )
+        })
+        .collect();
+    if rows.is_empty() {
+        return String::new();
+    }
+    format!(
+        "<section><h2>Not probed</h2><p class=\"muted\">{} operations were not probed (or not completely), each with why.</p>{}</section>",
+        rows.len(),
+        folded_table(
+            "<th>Operation</th><th>Status</th><th>Why</th>",
+            &rows,
+            "more operations not probed"
+        )
+    )
+}
+
 const CSS: &str = r#"
 *{box-sizing:border-box}
 body{margin:0;font:14px/1.5 system-ui,-apple-system,"Segoe UI",Roboto,"Helvetica Neue",Arial,sans-serif;color:#0f172a;background:#f8fafc}
@@ -422,15 +728,17 @@ dl{grid-template-columns:minmax(0,1fr)}
 "#;
 
 pub fn render(report: &Report) -> String {
+    let whole_api = report.is_whole_api();
     let mut h = String::with_capacity(32 * 1024);
     let _ = write!(
         h,
         "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">\
 <meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\
 <meta http-equiv=\"Content-Security-Policy\" content=\"default-src 'none'; style-src 'unsafe-inline'; img-src data:\">\
-<title>authprobe · {target} · grade {grade}</title><style>{CSS}</style></head><body>",
+<title>authprobe · {target} · grade {grade}</title><style>{CSS}{api_css}</style></head><body>",
         target = esc(&report.target),
         grade = esc(&report.grade),
+        api_css = if whole_api { API_CSS } else { "" },
     );
     let _ = write!(
         h,
@@ -497,8 +805,19 @@ pub fn render(report: &Report) -> String {
         );
     }
 
+    if whole_api {
+        h.push_str(&api_section(report));
+        h.push_str(&operations_section(report));
+    }
+
     h.push_str("<section><h2>Findings</h2>");
-    if report.findings.is_empty() {
+    if whole_api && !report.findings.is_empty() {
+        h.push_str(&grouped_findings(report));
+        h.push_str("</section><section><h2>Evidence and fixes</h2>");
+        for (n, f) in report.findings.iter().enumerate() {
+            h.push_str(&finding(f, n, true));
+        }
+    } else if report.findings.is_empty() {
         h.push_str("<div class=\"ok-box\">No findings: every check that applied passed.</div>");
     } else {
         // On a phone the CWE and OWASP columns give way; each finding's chips repeat them.
@@ -521,13 +840,17 @@ pub fn render(report: &Report) -> String {
         }
         h.push_str("</tbody></table></section><section><h2>Evidence and fixes</h2>");
         for (n, f) in report.findings.iter().enumerate() {
-            h.push_str(&finding(f, n));
+            h.push_str(&finding(f, n, report.is_whole_api()));
         }
     }
     h.push_str("</section>");
 
     if let Some(t) = &report.tls {
         h.push_str(&tls_section(t));
+    }
+
+    if whole_api {
+        h.push_str(&not_probed_section(report));
     }
 
     h.push_str(&passed_section(report));
