@@ -2,6 +2,9 @@
 //! from hand-built reports for the edge cases a lab does not produce).
 
 mod common;
+mod formats;
+
+use formats::{assert_valid_sarif, assert_well_formed_xml, attr, schema_errors};
 
 use authprobe::checks;
 use authprobe::report::{Report, html, junit, markdown, sarif};
@@ -35,24 +38,6 @@ fn labs() -> &'static Labs {
 
 fn sarif_of(r: &Report) -> Value {
     serde_json::from_str(&sarif::render(r)).expect("SARIF is JSON")
-}
-
-fn schema_errors(doc: &Value) -> Vec<String> {
-    let schema: Value =
-        serde_json::from_str(include_str!("data/sarif-2.1.0-rtm.5.json")).expect("schema parses");
-    let validator = jsonschema::options()
-        .with_draft(jsonschema::Draft::Draft4)
-        .build(&schema)
-        .expect("schema compiles");
-    validator
-        .iter_errors(doc)
-        .map(|e| format!("{} at {}", e, e.instance_path))
-        .collect()
-}
-
-fn assert_valid_sarif(doc: &Value) {
-    let errors = schema_errors(doc);
-    assert!(errors.is_empty(), "SARIF schema violations: {errors:#?}");
 }
 
 #[test]
@@ -284,61 +269,6 @@ fn sarif_of_a_hostile_report_is_valid_json_and_schema() {
             .unwrap()
             .contains(XSS)
     );
-}
-
-/// Every element's text and attributes, as a minimal well-formedness check: tags balance,
-/// entity references are known, no raw `<` or `&` inside text or attributes.
-fn assert_well_formed_xml(x: &str) {
-    assert!(x.starts_with("<?xml version=\"1.0\" encoding=\"UTF-8\"?>"));
-    let body = &x[x.find("?>").unwrap() + 2..];
-    let mut stack: Vec<String> = Vec::new();
-    let mut rest = body;
-    while let Some(lt) = rest.find('<') {
-        let text = &rest[..lt];
-        assert_entities_ok(text);
-        let gt = rest[lt..].find('>').expect("tag closes") + lt;
-        let tag = &rest[lt + 1..gt];
-        assert!(!tag.contains('<'), "raw < inside a tag: {tag}");
-        if let Some(name) = tag.strip_prefix('/') {
-            assert_eq!(stack.pop().as_deref(), Some(name), "unbalanced </{name}>");
-        } else {
-            let name = tag.split_whitespace().next().unwrap().trim_end_matches('/');
-            // Attribute values: quoted, no raw quote inside (the split would show it).
-            let quotes = tag.matches('"').count();
-            assert_eq!(quotes % 2, 0, "odd quotes in <{tag}>");
-            assert_entities_ok(tag);
-            if !tag.ends_with('/') {
-                stack.push(name.to_string());
-            }
-        }
-        rest = &rest[gt + 1..];
-    }
-    assert!(stack.is_empty(), "unclosed: {stack:?}");
-    for c in x.chars() {
-        let ok = matches!(c, '\t' | '\n' | '\r')
-            || (c as u32 >= 0x20 && c != '\u{FFFE}' && c != '\u{FFFF}');
-        assert!(ok, "character U+{:04X} is not allowed in XML 1.0", c as u32);
-    }
-}
-
-fn assert_entities_ok(s: &str) {
-    let mut rest = s;
-    while let Some(i) = rest.find('&') {
-        let after = &rest[i..];
-        assert!(
-            ["&amp;", "&lt;", "&gt;", "&quot;", "&apos;", "&#39;"]
-                .iter()
-                .any(|e| after.starts_with(e)),
-            "bare & in {s:?}"
-        );
-        rest = &rest[i + 1..];
-    }
-}
-
-fn attr<'a>(tag: &'a str, name: &str) -> &'a str {
-    let key = format!(" {name}=\"");
-    let start = tag.find(&key).unwrap_or_else(|| panic!("{name} in {tag}")) + key.len();
-    &tag[start..start + tag[start..].find('"').unwrap()]
 }
 
 #[test]
