@@ -53,6 +53,7 @@ mod flaws;
 mod jwt;
 mod modes;
 mod pki;
+mod yaml;
 
 pub use app::{
     ADMIN_PATH, AUDIENCE, CRL_PATH, ISSUER, LOGIN_PATH, PROTECTED_PATH, THROTTLE_FAILURES,
@@ -60,6 +61,7 @@ pub use app::{
 };
 pub use flaws::{Flaws, KNOWN_FLAWS, MASKING_FLAWS, Profile};
 pub use jwt::WEAK_SECRET;
+pub use yaml::to_yaml;
 pub use modes::{KNOWN_MODES, Modes};
 
 use anyhow::{Context, Result};
