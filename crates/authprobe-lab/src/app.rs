@@ -5,6 +5,7 @@
 //! smallest change that reproduces a misconfiguration seen in real deployments; the code
 //! for a flaw sits next to the hardened branch it weakens, so a reader sees both.
 
+use crate::api::{self, Api, Auth, Operation, Route, Verb};
 use crate::flaws::Flaws;
 use crate::jwt::{self, JwtConfig};
 use crate::modes::Modes;
@@ -54,9 +55,29 @@ pub struct AppState {
     pub https_base: String,
     /// The lab CA's CRL, PEM.
     pub crl_pem: String,
+    /// The API's operations and router (see `api.rs`).
+    pub api: Api,
+    /// The key of the API-key scheme (`X-API-Key`, or `api_key` in the query under
+    /// `spec.apikey_in_query`).
+    pub api_key: String,
+    /// The API descriptions, rendered once at start.
+    pub docs: Docs,
     /// Recent failed logins per submitted username (known or not), for throttling.
     pub failures: Mutex<HashMap<String, Vec<Instant>>>,
     pub stats: Stats,
+}
+
+/// The served API descriptions.
+pub struct Docs {
+    pub openapi_json: Bytes,
+    pub openapi_yaml: Bytes,
+    pub swagger_json: Bytes,
+}
+
+/// An operation of the API table being answered, with its path parameters.
+pub struct OpCall<'a> {
+    pub op: &'a Operation,
+    pub params: Vec<(String, String)>,
 }
 
 /// What the lab received, so tests can prove the scanner kept to its bounds.
@@ -115,11 +136,15 @@ pub fn jwks_for(public_raw: &[u8]) -> Value {
 
 type Resp = Response<Full<Bytes>>;
 
+#[derive(Clone, Copy)]
 struct Reply<'a> {
     state: &'a AppState,
     conn: &'a ConnInfo,
     /// Mode `errors-200`: answers in GraphQL's envelope (the protected routes only).
     graphql: bool,
+    /// The operation of the API table being answered; `None` on `/api/v1/me` and the
+    /// admin route, whose answer is the caller's identity.
+    op: Option<&'a OpCall<'a>>,
 }
 
 impl Reply<'_> {
@@ -220,8 +245,14 @@ impl Reply<'_> {
         }
     }
 
-    /// The protected resource: who the caller is, and the account data it may see.
+    /// The protected resource: who the caller is, and the account data it may see; on an
+    /// operation of the API table, the operation's resource.
     fn identity(&self, user: &str, role: &str, via: &[&str]) -> Resp {
+        if let Some(call) = self.op {
+            let mut body = api::answer(call.op, &call.params, user, via);
+            body["role"] = json!(role);
+            return self.json(api::success_status(call.op), body);
+        }
         self.json(
             StatusCode::OK,
             json!({
@@ -285,6 +316,7 @@ pub async fn handle<B>(state: &AppState, conn: &ConnInfo, req: &Request<B>) -> R
         state,
         conn,
         graphql: false,
+        op: None,
     };
     let graphql = Reply {
         graphql: state.modes.errors_200,
@@ -305,7 +337,108 @@ pub async fn handle<B>(state: &AppState, conn: &ConnInfo, req: &Request<B>) -> R
         LOGIN_PATH => login(&r, req).await,
         PROTECTED_PATH => protected(&graphql, req, None).await,
         ADMIN_PATH => protected(&graphql, req, Some("admin")).await,
-        _ => r.error(StatusCode::NOT_FOUND, "not_found", None),
+        api::OPENAPI_JSON_PATH => document(&r, req, &state.docs.openapi_json, "application/json"),
+        api::OPENAPI_YAML_PATH => document(&r, req, &state.docs.openapi_yaml, "application/yaml"),
+        api::SWAGGER_JSON_PATH => document(&r, req, &state.docs.swagger_json, "application/json"),
+        _ => operation(r, graphql, req).await,
+    }
+}
+
+/// An API description: no authentication, GET or HEAD.
+fn document<B>(r: &Reply<'_>, req: &Request<B>, body: &Bytes, media_type: &'static str) -> Resp {
+    if req.method() != Method::GET && req.method() != Method::HEAD {
+        let mut resp = r.error(StatusCode::METHOD_NOT_ALLOWED, "method_not_allowed", None);
+        resp.headers_mut()
+            .insert("allow", HeaderValue::from_static("GET, HEAD"));
+        return resp;
+    }
+    let mut resp = Response::new(Full::new(body.clone()));
+    let h = resp.headers_mut();
+    h.insert("content-type", HeaderValue::from_static(media_type));
+    if r.conn.tls && !r.state.flaws.hsts_missing {
+        h.insert(
+            "strict-transport-security",
+            HeaderValue::from_static("max-age=63072000; includeSubDomains"),
+        );
+    }
+    resp
+}
+
+/// The operations of the API table (`api.rs`): routed by method and path template, and
+/// authenticated by the same check as `/api/v1/me`, but for the public operation, the
+/// unenforced ones and the API key.
+async fn operation<B>(r: Reply<'_>, graphql: Reply<'_>, req: &Request<B>) -> Resp {
+    let state = r.state;
+    let (index, op, params) = match state.api.route(req.method(), req.uri().path()) {
+        Route::NotFound => return r.error(StatusCode::NOT_FOUND, "not_found", None),
+        Route::Method(verbs) => {
+            let mut allow: Vec<&str> = verbs.iter().map(|v| v.as_str()).collect();
+            if verbs.contains(&Verb::Get) {
+                allow.push("HEAD");
+            }
+            allow.push("OPTIONS");
+            let allow = HeaderValue::from_str(&allow.join(", ")).ok();
+            let mut resp = if req.method() == Method::OPTIONS {
+                let mut resp = Response::new(Full::new(Bytes::new()));
+                *resp.status_mut() = StatusCode::NO_CONTENT;
+                resp
+            } else {
+                r.error(StatusCode::METHOD_NOT_ALLOWED, "method_not_allowed", None)
+            };
+            if let Some(allow) = allow {
+                resp.headers_mut().insert("allow", allow);
+            }
+            return resp;
+        }
+        Route::Op { index, op, params } => (index, op, params),
+    };
+    let call = OpCall { op, params };
+    if op.auth == Auth::Public {
+        // Public by design: a health/status view with `permission_classes = [AllowAny]`.
+        return r.json(
+            StatusCode::OK,
+            json!({ "operation": op.id, "status": "ok", "version": "1.0.0" }),
+        );
+    }
+    let g = Reply {
+        op: Some(&call),
+        ..graphql
+    };
+    if state.api.unenforced[index] {
+        // Flaw `auth.missing` on the operations it names (or `open_operations`): the view
+        // was declared with `authentication_classes = []` and `AllowAny` ("internal
+        // dashboard data"), so nothing, not even a bad credential, is ever checked.
+        return g.identity("anonymous", "user", &[]);
+    }
+    if op.auth == Auth::ApiKey
+        && let Some(resp) = api_key(&g, req)
+    {
+        return resp;
+    }
+    protected(&g, req, None).await
+}
+
+/// The API-key scheme, when a key is presented: the header always, the query parameter
+/// under `spec.apikey_in_query`. `None` when no key came, for the bearer check to decide.
+fn api_key<B>(r: &Reply<'_>, req: &Request<B>) -> Option<Resp> {
+    let state = r.state;
+    let header = req
+        .headers()
+        .get(api::APIKEY_HEADER)
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_string);
+    let query = if state.flaws.has("spec.apikey_in_query") {
+        // Flaw: the key is read from the URL too (and documented there), so it lands in
+        // access logs, proxies and browser history.
+        query_param(req.uri().query().unwrap_or(""), &[api::APIKEY_QUERY])
+    } else {
+        None
+    };
+    let presented = header.or(query)?;
+    if constant_time_eq(presented.as_bytes(), state.api_key.as_bytes()) {
+        Some(r.identity("reports-exporter", "service", &["api_key"]))
+    } else {
+        Some(r.error(StatusCode::UNAUTHORIZED, "invalid_api_key", None))
     }
 }
 
@@ -539,7 +672,8 @@ async fn protected<B>(r: &Reply<'_>, req: &Request<B>, need_role: Option<&str>) 
             let user = r.conn.client_cn.as_deref().unwrap_or("anonymous");
             return r.identity(user, "user", &[]);
         }
-    } else {
+    } else if r.op.is_none() {
+        // An operation of the API table was routed by its declared method already.
         match method {
             Method::GET | Method::HEAD => {}
             Method::OPTIONS => {
@@ -558,7 +692,7 @@ async fn protected<B>(r: &Reply<'_>, req: &Request<B>, need_role: Option<&str>) 
     if r.state.modes.cert_only {
         return cert_only(r, need_role);
     }
-    if flaws.auth_missing && auth_header.is_none() && presented.is_none() {
+    if anonymous_allowed(r) && auth_header.is_none() && presented.is_none() {
         // Flaw: the view allows anonymous access (DRF `AllowAny`), so authentication
         // classes only run when a credential is presented; no credential, no check.
         return r.identity("anonymous", "user", &[]);
@@ -716,6 +850,12 @@ async fn protected<B>(r: &Reply<'_>, req: &Request<B>, need_role: Option<&str>) 
     r.identity(sub, role, via)
 }
 
+/// Flaw `auth.missing` on the routes it opens: `/api/v1/me` (the operations of the API
+/// table it opens never reach the authentication check at all).
+fn anonymous_allowed(r: &Reply<'_>) -> bool {
+    r.state.flaws.auth_missing && r.op.is_none()
+}
+
 /// Hardened: the TLS layer requests a certificate optionally (so /health works) and
 /// verifies any certificate offered; the application insists on one for this route, and
 /// its subject must name a user. `Ok` carries who the token must then be issued to, `Err`
@@ -758,7 +898,7 @@ fn cert_only(r: &Reply<'_>, need_role: Option<&str>) -> Resp {
         // proxy (`AllowAny`), so without a certificate REMOTE_USER is empty and the view
         // serves Django's AnonymousUser. Here the certificate is the only credential, so
         // the two flaws are one mistake.
-        if flaws.has("mtls.not_required") || flaws.auth_missing {
+        if flaws.has("mtls.not_required") || anonymous_allowed(r) {
             return r.identity("anonymous", "user", &[]);
         }
         return r.missing();

@@ -47,6 +47,9 @@ pub const KNOWN_FLAWS: &[&str] = &[
     "basic.default_credentials",
     "basic.no_lockout",
     "basic.realm_leak",
+    "spec.apikey_in_query",
+    "spec.cleartext_server",
+    "spec.security_undeclared",
 ];
 
 /// Flaws the `vulnerable` profile leaves off: each makes one credential alone get the
@@ -56,7 +59,7 @@ pub const KNOWN_FLAWS: &[&str] = &[
 pub const MASKING_FLAWS: &[&str] = &["auth.token_optional_with_cert", "mtls.not_required"];
 
 /// `hardened` switches every flaw off; `vulnerable` switches every one on except the
-/// [`MASKING_FLAWS`].
+/// [`MASKING_FLAWS`], the `spec.*` flaws of the served API description included.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
 pub enum Profile {
     #[default]

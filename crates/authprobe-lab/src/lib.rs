@@ -9,6 +9,19 @@
 //! by flaw, a careless) team would write an API, with its own CA, client certificates,
 //! ES256 JWTs validated by the `jsonwebtoken` crate, and a plain-HTTP listener.
 //!
+//! ## The API and its descriptions
+//!
+//! Beside `/api/v1/me` the lab serves an API of some sixty operations under `/api/v1/`
+//! (users, orders, invoices, projects, reports, billing, audit, files, teams, settings),
+//! defined once in a table (`api.rs`, [`OPERATIONS`]) from which both its router and its
+//! descriptions are derived: OpenAPI 3.1.0 at [`OPENAPI_JSON_PATH`] and, as YAML, at
+//! [`OPENAPI_YAML_PATH`], and Swagger 2.0 at [`SWAGGER_JSON_PATH`] (no authentication).
+//! Every operation authenticates exactly as `/api/v1/me` does, except the public one
+//! ([`PUBLIC_OPERATIONS`]), the four that `auth.missing` leaves open
+//! ([`AUTH_MISSING_OPERATIONS`]), those named in [`LabOptions::open_operations`], and the
+//! API-key operation ([`APIKEY_OPERATION`]). The `spec.*` flaws change only what the
+//! documents declare (and, for `spec.apikey_in_query`, where the key is read).
+//!
 //! ## Mutual TLS
 //!
 //! The HTTPS listener requests a client certificate optionally (`/health` needs none) and
@@ -48,11 +61,20 @@
 
 #![forbid(unsafe_code)]
 
+mod api;
 mod app;
 mod flaws;
 mod jwt;
 mod modes;
 mod pki;
+mod yaml;
+
+pub use api::{
+    APIKEY_HEADER, APIKEY_OPERATION, APIKEY_QUERY, AUTH_MISSING_OPERATIONS, Auth, ME_OPERATION,
+    OPENAPI_JSON_PATH, OPENAPI_YAML_PATH, OPERATIONS, OpDef, PUBLIC_OPERATIONS, Query,
+    SECURITY_UNDECLARED_OPERATION, SWAGGER_JSON_PATH, Shape, Verb,
+};
+pub use yaml::to_yaml;
 
 pub use app::{
     ADMIN_PATH, AUDIENCE, CRL_PATH, ISSUER, LOGIN_PATH, PROTECTED_PATH, THROTTLE_FAILURES,
@@ -100,6 +122,30 @@ pub struct Ready {
     /// The behaviour modes on, by name. Defaulted so a ready file of an older lab reads.
     #[serde(default)]
     pub modes: Vec<String>,
+    /// The OpenAPI 3.1.0 description: `https_url` + `/openapi.json` (the same document as
+    /// YAML at `/openapi.yaml`). Its `servers` is `https_url` (and, under
+    /// `spec.cleartext_server`, `http_url`); its paths are full (`/api/v1/...`).
+    #[serde(default)]
+    pub openapi_url: String,
+    /// The Swagger 2.0 description: `https_url` + `/swagger.json` (`basePath` `/`).
+    #[serde(default)]
+    pub swagger_url: String,
+    /// The key of the API-key scheme: header `X-API-Key` (`headerKey`), or the query
+    /// parameter `api_key` (`queryKey`) under `spec.apikey_in_query`. Random per lab.
+    #[serde(default)]
+    pub api_key: String,
+    /// The operationIds that answer a request without any credential, by their declared
+    /// method, though their description requires one: under `auth.missing` the four of
+    /// `AUTH_MISSING_OPERATIONS` and `getCurrentUser` (`/api/v1/me`); the
+    /// `open_operations`; under `auth.method_bypass` every non-GET operation (the access
+    /// rule is written for GET only); in mode `cert-only` with `mtls.not_required`, every
+    /// operation but the login. In table order. The public ones are not listed here.
+    #[serde(default)]
+    pub unenforced_operations: Vec<String>,
+    /// The operationIds declared public on purpose (`security: []`), answered to anyone
+    /// in every profile: not a flaw.
+    #[serde(default)]
+    pub public_operations: Vec<String>,
 }
 
 #[derive(Clone, Debug, Default)]
@@ -112,6 +158,13 @@ pub struct LabOptions {
     /// proxy's `X-SSL-Client-Cert` header) even when `mtls.header_spoofing` is off: for
     /// tests that put a real proxy in front of it. Its URL is `ready.origin_url`.
     pub origin: bool,
+    /// OperationIds of the API to leave unenforced whatever the flaws (answered to any
+    /// request, credentials or not; still documented as requiring `bearerAuth`). An
+    /// unknown, public or builtin (`getCurrentUser`, the login) id is an error.
+    pub open_operations: Vec<String>,
+    /// Extra operations `GET /api/v1/gen/{n}` for n in 0..N (operationId `gen{n}`, tag
+    /// `generated`), enforced like the rest: for benchmarks on large descriptions.
+    pub generated_operations: usize,
 }
 
 /// A running lab. Dropping it stops the listeners and deletes its files.
@@ -195,6 +248,7 @@ fn write(dir: &Path, name: &str, contents: &str) -> Result<PathBuf> {
 pub async fn start(opts: LabOptions) -> Result<Lab> {
     let flaws = Flaws::resolve(opts.profile, &opts.flaws)?;
     let modes = Modes::resolve(&opts.modes)?;
+    let api = api::Api::build(&flaws, opts.generated_operations, &opts.open_operations)?;
     let dir = tempfile::Builder::new()
         .prefix("authprobe-lab-")
         .tempdir()
@@ -285,6 +339,25 @@ pub async fn start(opts: LabOptions) -> Result<Lab> {
             },
         );
     }
+    let doc_cx = api::DocContext {
+        https_url: &https_url,
+        http_url: &http_url,
+        flaws: &flaws,
+    };
+    let openapi = api::openapi31(&api, &doc_cx);
+    let docs = app::Docs {
+        openapi_json: serde_json::to_vec_pretty(&openapi)?.into(),
+        openapi_yaml: yaml::to_yaml(&openapi).into(),
+        swagger_json: serde_json::to_vec_pretty(&api::swagger2(&api, &doc_cx))?.into(),
+    };
+    let unenforced_operations = api.unenforced_ids(&flaws, &modes);
+    let public_operations = api
+        .ops
+        .iter()
+        .filter(|o| o.auth == Auth::Public)
+        .map(|o| o.id.clone())
+        .collect();
+    let api_key = random_secret();
     let state = Arc::new(AppState {
         flaws: flaws.clone(),
         modes: modes.clone(),
@@ -293,6 +366,9 @@ pub async fn start(opts: LabOptions) -> Result<Lab> {
         jwks: app::jwks_for(signing.public_key_raw()),
         https_base: https_url.clone(),
         crl_pem,
+        api,
+        api_key: api_key.clone(),
+        docs,
         failures: Default::default(),
         stats: Default::default(),
     });
@@ -318,6 +394,8 @@ pub async fn start(opts: LabOptions) -> Result<Lab> {
     if let Some(origin) = origin {
         tasks.push(tokio::spawn(serve_origin(origin, state.clone())));
     }
+    let openapi_url = format!("{https_url}{OPENAPI_JSON_PATH}");
+    let swagger_url = format!("{https_url}{SWAGGER_JSON_PATH}");
     let ready = Ready {
         https_url,
         http_url,
@@ -331,6 +409,11 @@ pub async fn start(opts: LabOptions) -> Result<Lab> {
         basic: format!("alice:{alice_password}"),
         flaws: flaws.ids(),
         modes: modes.names(),
+        openapi_url,
+        swagger_url,
+        api_key,
+        unenforced_operations,
+        public_operations,
     };
     Ok(Lab {
         ready,

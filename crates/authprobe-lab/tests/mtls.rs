@@ -18,6 +18,7 @@ async fn lab(flaws: &[&str], origin: bool) -> Lab {
         flaws: flaws.iter().map(|s| s.to_string()).collect(),
         modes: Vec::new(),
         origin,
+        ..Default::default()
     })
     .await
     .unwrap()

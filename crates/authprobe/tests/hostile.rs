@@ -906,6 +906,7 @@ async fn class6_canary_secrets_never_reach_any_output() {
         flaws: Vec::new(),
         modes: Vec::new(),
         origin: false,
+        ..Default::default()
     })
     .await
     .expect("lab starts");

@@ -179,6 +179,7 @@ async fn lockout_only(flaws: &[&str], attempts: usize) -> (authprobe_lab::Lab, R
         flaws: flaws.iter().map(|s| s.to_string()).collect(),
         origin: false,
         modes: Vec::new(),
+        ..Default::default()
     })
     .await
     .unwrap();
@@ -347,6 +348,7 @@ async fn vulnerable_lab_fires_every_check_and_keeps_secrets_out() {
         flaws: vec![],
         origin: false,
         modes: Vec::new(),
+        ..Default::default()
     })
     .await
     .unwrap();
@@ -435,6 +437,7 @@ async fn scan_without_credentials_still_finds_missing_auth_tentatively() {
         flaws: vec!["auth.missing".into()],
         origin: false,
         modes: Vec::new(),
+        ..Default::default()
     })
     .await
     .unwrap();

@@ -20,6 +20,7 @@ async fn lab(flaws: &[&str]) -> Lab {
         flaws: common::strings(flaws),
         origin: true,
         modes: Vec::new(),
+        ..Default::default()
     })
     .await
 }

@@ -15,6 +15,7 @@ async fn lab(flaws: &[&str], modes: &[&str]) -> Lab {
         flaws: common::strings(flaws),
         modes: common::strings(modes),
         origin: false,
+        ..Default::default()
     })
     .await
 }

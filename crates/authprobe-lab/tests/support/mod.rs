@@ -24,6 +24,7 @@ pub async fn lab(flaws: &[&str], modes: &[&str]) -> Lab {
         flaws: flaws.iter().map(|s| s.to_string()).collect(),
         modes: modes.iter().map(|s| s.to_string()).collect(),
         origin: false,
+        ..Default::default()
     })
     .await
     .unwrap()
@@ -130,6 +131,17 @@ pub async fn send(
     path: &str,
     extra: &str,
 ) -> Result<Answer, String> {
+    request(lab, cert, "GET", path, extra).await
+}
+
+/// As [`send`], with any method.
+pub async fn request(
+    lab: &Lab,
+    cert: Option<&Cert>,
+    method: &str,
+    path: &str,
+    extra: &str,
+) -> Result<Answer, String> {
     let work = async {
         let addr = lab
             .ready
@@ -140,7 +152,7 @@ pub async fn send(
             .await
             .map_err(|e| e.to_string())?;
         let request =
-            format!("GET {path} HTTP/1.1\r\nHost: {addr}\r\n{extra}Connection: close\r\n\r\n");
+            format!("{method} {path} HTTP/1.1\r\nHost: {addr}\r\n{extra}Connection: close\r\n\r\n");
         let provider = Arc::new(rustls::crypto::ring::default_provider());
         let mut roots = rustls::RootCertStore::empty();
         roots

@@ -654,6 +654,15 @@ pub struct LabArgs {
     /// terminator in front of the lab.
     #[arg(long)]
     pub origin: bool,
+    /// Leave the API operation OPID (an operationId of /openapi.json) unenforced whatever
+    /// the flaws: it answers any request, credentials or not (repeatable; listed in the
+    /// ready JSON's unenforced_operations).
+    #[arg(long = "open-operation", value_name = "OPID")]
+    pub open_operations: Vec<String>,
+    /// Add N operations GET /api/v1/gen/{n} (operationIds gen0..) to the API and its
+    /// descriptions, enforced like the rest: for benchmarks on a large API.
+    #[arg(long, value_name = "N", default_value_t = 0)]
+    pub generated_operations: usize,
     /// Write the ready JSON to PATH instead of stdout.
     #[arg(long, value_name = "PATH")]
     pub ready_file: Option<PathBuf>,

@@ -18,6 +18,7 @@ pub async fn lab(profile: Profile, flaws: &[&str]) -> Lab {
         flaws: strings(flaws),
         origin: false,
         modes: Vec::new(),
+        ..Default::default()
     })
     .await
 }

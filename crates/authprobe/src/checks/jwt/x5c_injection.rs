@@ -255,6 +255,7 @@ mod tests {
             flaws: vec![flaw.to_string()],
             origin: false,
             modes: Vec::new(),
+            ..Default::default()
         })
         .await
         .expect("lab starts");

@@ -13,6 +13,7 @@ pub async fn run_demo(a: DemoArgs) -> Result<i32> {
         flaws: Vec::new(),
         modes: Vec::new(),
         origin: false,
+        ..Default::default()
     })
     .await?;
     output::note(&format!(

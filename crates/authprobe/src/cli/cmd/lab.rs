@@ -11,6 +11,8 @@ pub async fn run_lab(a: LabArgs) -> Result<i32> {
         flaws: a.flaws,
         modes: a.modes,
         origin: a.origin,
+        open_operations: a.open_operations,
+        generated_operations: a.generated_operations,
     })
     .await?;
     let json = serde_json::to_string(&lab.ready)?;
