@@ -101,7 +101,7 @@ fn yaml_here(bytes: &[u8], at: &str) -> Result<Value, SpecError> {
             max_total_scalar_bytes: MAX_YAML_STRING_BYTES,
         },
         alias_limits: serde_saphyr::alias_limits! {
-            max_total_replayed_events: 1_000_000,
+            max_total_replayed_events: 200_000,
         },
         duplicate_keys: serde_saphyr::options::DuplicateKeyPolicy::LastWins,
         strict_booleans: true,
