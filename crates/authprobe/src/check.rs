@@ -22,6 +22,8 @@ pub enum Need {
     CaKey,
     /// An `https://` target.
     Https,
+    /// An API description (`--spec`).
+    Spec,
     /// Any one of these ("a token or a Basic pair"): a check that works with whichever
     /// application credential it is given declares it here, so the engine skips it with a
     /// reason instead of the check finding out in its body.
@@ -38,6 +40,7 @@ impl Need {
             Self::Cert => "needs a client certificate (--client-cert and --client-key)".into(),
             Self::CaKey => "needs a test CA (--client-ca-cert and --client-ca-key)".into(),
             Self::Https => "needs an https:// target".into(),
+            Self::Spec => "needs an API description (--spec)".into(),
             Self::AnyOf(alts) => alts
                 .iter()
                 .enumerate()
@@ -62,6 +65,7 @@ impl Need {
             Self::Cert => "cert".into(),
             Self::CaKey => "ca-key".into(),
             Self::Https => "https".into(),
+            Self::Spec => "spec".into(),
             Self::AnyOf(alts) => alts
                 .iter()
                 .map(|n| n.short())

@@ -60,10 +60,19 @@ pub enum Family {
     Mtls,
     Tls,
     Basic,
+    /// What an API description declares (static checks over `--spec`).
+    Spec,
 }
 
 impl Family {
-    pub const ALL: [Family; 5] = [Self::Auth, Self::Jwt, Self::Mtls, Self::Tls, Self::Basic];
+    pub const ALL: [Family; 6] = [
+        Self::Auth,
+        Self::Jwt,
+        Self::Mtls,
+        Self::Tls,
+        Self::Basic,
+        Self::Spec,
+    ];
     pub fn as_str(self) -> &'static str {
         match self {
             Self::Auth => "auth",
@@ -71,6 +80,7 @@ impl Family {
             Self::Mtls => "mtls",
             Self::Tls => "tls",
             Self::Basic => "basic",
+            Self::Spec => "spec",
         }
     }
 }

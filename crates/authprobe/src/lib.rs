@@ -55,3 +55,4 @@ pub mod pki;
 pub mod report;
 pub mod scan;
 pub mod secrets_file;
+pub mod spec;

@@ -109,6 +109,9 @@ pub struct ScanOptions {
     /// `--keep-artifacts`: where minted certificates, keys and served key sets are kept
     /// after the scan; without it they live in a temporary directory the scan removes.
     pub keep_artifacts: Option<PathBuf>,
+    /// `--spec`: the API description, read once and shared (the static `spec.*` checks
+    /// read it; the engine scans its operations).
+    pub spec: Option<Arc<crate::spec::ApiSpec>>,
 }
 
 /// The one way to build [`ScanOptions`], shared by the command line and the lab: start from
@@ -132,6 +135,7 @@ impl ScanOptions {
             proxy: None,
             allow_plain_http_credentials: false,
             keep_artifacts: None,
+            spec: None,
         }
     }
 
@@ -195,6 +199,12 @@ impl ScanOptions {
 
     pub fn with_proxy(mut self, proxy: Option<Proxy>) -> Self {
         self.proxy = proxy;
+        self
+    }
+
+    /// The API description to scan by (`--spec`).
+    pub fn with_spec(mut self, spec: Option<Arc<crate::spec::ApiSpec>>) -> Self {
+        self.spec = spec;
         self
     }
 

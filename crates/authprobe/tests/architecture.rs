@@ -6,7 +6,7 @@
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 
-const FAMILIES: &[&str] = &["auth", "basic", "jwt", "mtls", "tls"];
+const FAMILIES: &[&str] = &["auth", "basic", "jwt", "mtls", "spec", "tls"];
 
 fn sources(dir: &Path, out: &mut Vec<PathBuf>) {
     for e in std::fs::read_dir(dir).unwrap() {

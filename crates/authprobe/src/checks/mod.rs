@@ -9,6 +9,7 @@ pub mod basic;
 pub mod catalog_md;
 pub mod jwt;
 pub mod mtls;
+pub mod spec;
 pub mod tls;
 
 pub use catalog_md::markdown_table;
@@ -40,6 +41,7 @@ pub fn registry() -> Vec<Box<dyn Check>> {
         mtls::checks(),
         tls::checks(),
         basic::checks(),
+        spec::checks(),
     ]
     .into_iter()
     .flatten()

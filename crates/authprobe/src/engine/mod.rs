@@ -88,6 +88,7 @@ pub fn needs_missing(meta_needs: &[Need], opts: &ScanOptions) -> Option<String> 
             Need::Cert => opts.creds.client.is_some(),
             Need::CaKey => opts.creds.client_ca.is_some(),
             Need::Https => opts.target.scheme() == "https",
+            Need::Spec => opts.spec.is_some(),
             Need::AnyOf(alts) => alts.iter().any(|a| met(a, opts)),
         }
     }
