@@ -394,7 +394,8 @@ pub enum SpecError {
     TooLarge { at: String, size: u64 },
     #[error("{at}: nested deeper than {MAX_DEPTH} levels")]
     TooDeep { at: String },
-    #[error("{at}: {format} syntax error at line {line}, column {column}: {message}")]
+    /// `line` 0 when the parser knows no position (input that is not UTF-8).
+    #[error("{at}: {format} syntax error{}: {message}", position(*line, *column))]
     Syntax {
         at: String,
         format: &'static str,
@@ -436,6 +437,14 @@ pub enum SpecError {
     Fetch { url: String, reason: String },
     #[error("no API description found at {origin}:\n{tried}")]
     NotFound { origin: String, tried: String },
+}
+
+fn position(line: u64, column: u64) -> String {
+    if line == 0 {
+        String::new()
+    } else {
+        format!(" at line {line}, column {column}")
+    }
 }
 
 /// Reads a description from bytes already in memory (a file read elsewhere, or an HTTP

@@ -600,9 +600,15 @@ fn a_yaml_alias_bomb_is_refused() {
 #[test]
 fn garbage_and_other_documents_are_errors_not_panics() {
     for (bytes, want) in [
-        (&b"\xff\xfe\x00garbage\x00\x01"[..], "syntax error"),
+        (
+            &b"\xff\xfe\x00garbage\x00\x01"[..],
+            "YAML syntax error: input is not valid UTF-8",
+        ),
         (b"{\"openapi\": ", "JSON syntax error at line 1, column 12"),
-        (b"a: [unclosed\n", "YAML syntax error at line"),
+        (
+            b"a: [unclosed\n",
+            "YAML syntax error at line 1, column 4: unclosed bracket",
+        ),
         (b"", "not an OpenAPI 3.x or Swagger 2.0 document"),
         (b"[1, 2]", "not an OpenAPI"),
         (b"just text", "not an OpenAPI"),
