@@ -412,6 +412,12 @@ pub enum SpecError {
     NotOpenApi { at: String },
     #[error("{at}: unsupported OpenAPI version {version}")]
     UnsupportedVersion { at: String, version: String },
+    /// Inherited requirements and referenced parts, copied into every operation, add up
+    /// to more than a model is allowed to hold.
+    #[error(
+        "{at}: the operations, with what each inherits and refers to, add up to more than 128 MiB"
+    )]
+    Expands { at: String },
     #[error("{at}: $ref cycle: {chain}")]
     RefCycle { at: String, chain: String },
     #[error("{at}: cannot resolve $ref {reference}: {reason}")]
