@@ -32,7 +32,8 @@
 //! family; nothing below the families (engine, facts, reports) imports one.
 //!
 //! Around the scan: [`load`] reads the certificate and key files a user names, with typed
-//! errors; [`lab_target`] makes scan options for the built-in lab. The command line is the
+//! errors; [`spec`] reads an API description (OpenAPI 3.0/3.1, Swagger 2.0) into the
+//! operations a whole-API scan walks; [`lab_target`] makes scan options for the built-in lab. The command line is the
 //! package's binary (`src/main.rs`, `src/cli/`), not part of this API.
 
 #![forbid(unsafe_code)]

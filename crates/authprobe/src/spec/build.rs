@@ -13,6 +13,9 @@ use serde_json::{Map, Value};
 use std::collections::BTreeMap;
 use url::Url;
 
+/// The most an operations list may hold, all copies of inherited parts counted.
+const MAX_MODEL_BYTES: usize = 4 * super::MAX_SPEC_BYTES;
+
 /// The methods of a path item, in the order the specification lists them.
 const METHODS: &[&str] = &[
     "get", "put", "post", "delete", "options", "head", "patch", "trace",
@@ -37,6 +40,7 @@ pub(super) fn build(docs: &Docs) -> Result<ApiSpec, SpecError> {
     let schemes = schemes_of(docs, root, version)?;
     let root_security = m.get("security").and_then(requirements);
     let mut operations = Vec::new();
+    let mut model_bytes = 0usize;
     if let Some(paths) = m.get("paths").and_then(|p| p.as_object()) {
         for (path, item) in paths {
             if !path.starts_with('/') {
@@ -58,7 +62,7 @@ pub(super) fn build(docs: &Docs) -> Result<ApiSpec, SpecError> {
                     doc: item.doc,
                     v: op,
                 };
-                operations.push(operation(
+                let o = operation(
                     docs,
                     OpSite {
                         version,
@@ -70,7 +74,15 @@ pub(super) fn build(docs: &Docs) -> Result<ApiSpec, SpecError> {
                     path,
                     method,
                     op,
-                )?);
+                )?;
+                // What each operation inherits (the root's requirements, a referenced
+                // parameter or body) is copied into it: a small document can make a large
+                // model, so the model's size is bounded too.
+                model_bytes = model_bytes.saturating_add(approx_size(&o));
+                if model_bytes > MAX_MODEL_BYTES {
+                    return Err(SpecError::Expands { at: at.into() });
+                }
+                operations.push(o);
             }
         }
     }
@@ -84,6 +96,50 @@ pub(super) fn build(docs: &Docs) -> Result<ApiSpec, SpecError> {
         root_security,
         operations,
     })
+}
+
+/// About how many bytes an operation holds: its strings, and its example's values.
+fn approx_size(o: &Operation) -> usize {
+    const VALUE: usize = 32;
+    let strs = |v: &[String]| v.iter().map(|s| s.len() + VALUE).sum::<usize>();
+    let mut n = o.path.len() + o.method.len() + 8 * VALUE;
+    n += o.operation_id.as_ref().map_or(0, String::len);
+    n += o.summary.as_ref().map_or(0, String::len);
+    n += strs(&o.tags) + strs(&o.servers);
+    n += o
+        .parameters
+        .iter()
+        .map(|p| p.name.len() + p.value.as_ref().map_or(0, String::len) + 2 * VALUE)
+        .sum::<usize>();
+    if let Declared::Required(alts) = &o.security {
+        n += alts.iter().map(|r| strs(&r.schemes) + VALUE).sum::<usize>();
+    }
+    if let Some(b) = &o.body {
+        n += b.content_type.len() + value_size(&b.example);
+    }
+    n
+}
+
+/// About how many bytes a JSON value holds (iteratively: built examples are bounded, but
+/// the walk need not rely on it).
+fn value_size(v: &Value) -> usize {
+    let mut n = 0usize;
+    let mut stack = vec![v];
+    while let Some(v) = stack.pop() {
+        n += 32;
+        match v {
+            Value::String(s) => n += s.len(),
+            Value::Array(a) => stack.extend(a.iter()),
+            Value::Object(m) => {
+                for (k, x) in m {
+                    n += k.len();
+                    stack.push(x);
+                }
+            }
+            _ => {}
+        }
+    }
+    n
 }
 
 fn version_of(m: &Map<String, Value>, at: &str) -> Result<SpecVersion, SpecError> {

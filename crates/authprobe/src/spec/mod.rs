@@ -394,7 +394,8 @@ pub enum SpecError {
     TooLarge { at: String, size: u64 },
     #[error("{at}: nested deeper than {MAX_DEPTH} levels")]
     TooDeep { at: String },
-    #[error("{at}: {format} syntax error at line {line}, column {column}: {message}")]
+    /// `line` 0 when the parser knows no position (input that is not UTF-8).
+    #[error("{at}: {format} syntax error{}: {message}", position(*line, *column))]
     Syntax {
         at: String,
         format: &'static str,
@@ -411,6 +412,12 @@ pub enum SpecError {
     NotOpenApi { at: String },
     #[error("{at}: unsupported OpenAPI version {version}")]
     UnsupportedVersion { at: String, version: String },
+    /// Inherited requirements and referenced parts, copied into every operation, add up
+    /// to more than a model is allowed to hold.
+    #[error(
+        "{at}: the operations, with what each inherits and refers to, add up to more than 128 MiB"
+    )]
+    Expands { at: String },
     #[error("{at}: $ref cycle: {chain}")]
     RefCycle { at: String, chain: String },
     #[error("{at}: cannot resolve $ref {reference}: {reason}")]
@@ -436,6 +443,14 @@ pub enum SpecError {
     Fetch { url: String, reason: String },
     #[error("no API description found at {origin}:\n{tried}")]
     NotFound { origin: String, tried: String },
+}
+
+fn position(line: u64, column: u64) -> String {
+    if line == 0 {
+        String::new()
+    } else {
+        format!(" at line {line}, column {column}")
+    }
 }
 
 /// Reads a description from bytes already in memory (a file read elsewhere, or an HTTP

@@ -600,9 +600,15 @@ fn a_yaml_alias_bomb_is_refused() {
 #[test]
 fn garbage_and_other_documents_are_errors_not_panics() {
     for (bytes, want) in [
-        (&b"\xff\xfe\x00garbage\x00\x01"[..], "syntax error"),
+        (
+            &b"\xff\xfe\x00garbage\x00\x01"[..],
+            "YAML syntax error: input is not valid UTF-8",
+        ),
         (b"{\"openapi\": ", "JSON syntax error at line 1, column 12"),
-        (b"a: [unclosed\n", "YAML syntax error at line"),
+        (
+            b"a: [unclosed\n",
+            "YAML syntax error at line 1, column 4: unclosed bracket",
+        ),
         (b"", "not an OpenAPI 3.x or Swagger 2.0 document"),
         (b"[1, 2]", "not an OpenAPI"),
         (b"just text", "not an OpenAPI"),
@@ -629,6 +635,7 @@ fn valid_but_empty_or_odd_documents_read_without_error() {
         "swagger: '2.0'\nhost: 5\nschemes: [1]\n",
         "{openapi: 3.0.0, info: {title: flow}}",
         "openapi: 3.0.0\ncomponents: {securitySchemes: {k: {type: apiKey, in: body}, z: 3}}\n",
+        "openapi: 3.0.0\npaths: {/a: {get: {responses: {200: {description: ok}}, tags: [1, t]}}}\n",
     ] {
         let s = p(doc).unwrap_or_else(|e| panic!("{doc}: {e}"));
         assert!(s.operations.len() <= 1, "{doc}");
@@ -639,4 +646,21 @@ fn valid_but_empty_or_odd_documents_read_without_error() {
         s.schemes["k"],
         SecurityScheme::Other("apiKey in \"body\"".into())
     );
+}
+
+#[test]
+fn inherited_parts_copied_into_many_operations_are_bounded() {
+    // One long scheme name required at the root, inherited by every operation.
+    let name = "k".repeat(1024 * 1024);
+    let mut doc =
+        format!("{{\"openapi\": \"3.0.0\", \"security\": [{{\"{name}\": []}}], \"paths\": {{");
+    for i in 0..200 {
+        if i > 0 {
+            doc.push(',');
+        }
+        doc.push_str(&format!("\"/p{i}\": {{\"get\": {{}}}}"));
+    }
+    doc.push_str("}}");
+    let e = assert_fast("inherited copies", || p(&doc)).unwrap_err();
+    assert!(matches!(e, SpecError::Expands { .. }), "{e}");
 }
