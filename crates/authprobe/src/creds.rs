@@ -11,7 +11,7 @@ pub const BASIC_VAR: &str = "AUTHPROBE_BASIC";
 
 impl Credentials {
     pub fn has_app_credentials(&self) -> bool {
-        self.bearer.is_some() || self.basic.is_some()
+        self.bearer.is_some() || self.basic.is_some() || !self.api_keys.is_empty()
     }
 
     pub fn has_any(&self) -> bool {
@@ -50,6 +50,7 @@ impl Credentials {
             // rebuild the credential.
             s.push(sig.to_string());
         }
+        s.extend(self.api_keys.iter().map(|k| k.value.clone()));
         s.extend(self.extra_secrets.iter().cloned());
         s.retain(|v| v.len() >= 4);
         s
@@ -68,6 +69,9 @@ pub fn is_secret_header(name: &str) -> bool {
 
 pub fn bare_probe(opts: &ScanOptions, method: &str) -> Probe {
     let mut p = Probe::new(method, opts.target.clone());
+    if method.eq_ignore_ascii_case(&opts.method) {
+        p = p.with_body(opts.body.clone());
+    }
     for (name, value) in &opts.creds.headers {
         let v = if is_secret_header(name) {
             Value::from_segs(vec![crate::http::Seg::Secret {
@@ -98,7 +102,51 @@ pub fn variables(opts: &ScanOptions) -> std::collections::BTreeMap<String, Strin
             vars.insert(header_var(name), value.clone());
         }
     }
+    for k in &opts.creds.api_keys {
+        vars.insert(api_key_var(&k.name), k.value.clone());
+    }
     vars
+}
+
+fn api_key_var(name: &str) -> String {
+    format!("AUTHPROBE_API_KEY_{}", env_name(name))
+}
+
+/// Adds the `--api-key` values where their schemes say: a header or a cookie as a shell
+/// variable; a query parameter in the URL itself, where only the report's redaction can
+/// hide it (which is why `spec.apikey_in_query` is a finding).
+fn with_api_keys(mut p: Probe, keys: &[crate::options::ApiKey], spoil: bool) -> Probe {
+    use crate::options::KeyLocation;
+    for k in keys {
+        let raw = if spoil {
+            format!("{}-authprobe-wrong", k.value)
+        } else {
+            k.value.clone()
+        };
+        let expr = if spoil {
+            format!("${{{}}}-authprobe-wrong", api_key_var(&k.name))
+        } else {
+            format!("${{{}}}", api_key_var(&k.name))
+        };
+        match k.location {
+            KeyLocation::Header => {
+                p = p.header(
+                    &k.name,
+                    Value::from_segs(vec![crate::http::Seg::Secret { expr, raw }]),
+                );
+            }
+            KeyLocation::Cookie => {
+                p = p.header(
+                    "Cookie",
+                    Value::prefixed_secret(&format!("{}=", k.name), &expr, &raw),
+                );
+            }
+            KeyLocation::Query => {
+                p.url.query_pairs_mut().append_pair(&k.name, &raw);
+            }
+        }
+    }
+    p
 }
 
 fn header_var(name: &str) -> String {
@@ -139,7 +187,7 @@ pub fn authorized_probe(opts: &ScanOptions, method: &str) -> Probe {
     } else if let Some((u, pw)) = &opts.creds.basic {
         p = p.header("Authorization", basic_value(u, pw));
     }
-    p
+    with_api_keys(p, &opts.creds.api_keys, false)
 }
 
 /// The user's token with its last five characters replaced: same shape, broken signature.
@@ -164,7 +212,14 @@ pub fn invalid_probe(opts: &ScanOptions) -> Option<Probe> {
     if opts.creds.client.is_some() && !opts.creds.has_app_credentials() {
         return None;
     }
-    let p = bare_probe(opts, "GET").with_identity(opts.creds.client.clone());
+    let p = bare_probe(opts, &opts.method).with_identity(opts.creds.client.clone());
+    if opts.creds.bearer.is_none() && opts.creds.basic.is_none() && !opts.creds.api_keys.is_empty()
+    {
+        return Some(with_api_keys(p, &opts.creds.api_keys, true));
+    }
+    // Any API key stays as it is: the invalid request differs from the authorized one
+    // in the one credential it spoils.
+    let p = with_api_keys(p, &opts.creds.api_keys, false);
     if let Some(t) = &opts.creds.bearer {
         if !t.is_char_boundary(t.len().saturating_sub(5)) {
             return None;

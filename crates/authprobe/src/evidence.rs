@@ -85,6 +85,13 @@ fn request_text(p: &Probe, reveal: bool) -> String {
         None if p.url.scheme() == "https" => s.push_str("[no TLS client certificate]"),
         None => s.push_str("[plain HTTP]"),
     }
+    if let Some(body) = &p.body {
+        s.push_str(&format!(
+            "\nContent-Type: {}\n\n{}",
+            body.content_type,
+            String::from_utf8_lossy(&body.bytes)
+        ));
+    }
     s
 }
 
@@ -139,6 +146,16 @@ pub fn curl_line(p: &Probe, tls: &TlsSettings, reveal: bool) -> String {
         } else {
             parts.push(format!("-H {}", sq(&format!("{n}: {}", v.display(true)))));
         }
+    }
+    if let Some(body) = &p.body {
+        parts.push(format!(
+            "-H {}",
+            sq(&format!("Content-Type: {}", body.content_type))
+        ));
+        parts.push(format!(
+            "--data-binary {}",
+            sq(&String::from_utf8_lossy(&body.bytes))
+        ));
     }
     parts.push(sq(p.url.as_str()));
     parts.join(" ")

@@ -51,6 +51,24 @@ pub fn scan_options(ready: &authprobe_lab::Ready, limits: Limits) -> Result<Scan
         .with_basic(basic))
 }
 
+/// The lab's API key under both names its description may give it, for a whole-API scan:
+/// where each goes is the description's to say (a header, or the query with
+/// `spec.apikey_in_query`). Not part of [`scan_options`]: a single-URL scan would send
+/// both as headers on every authorized request.
+pub fn api_keys(ready: &authprobe_lab::Ready) -> Vec<crate::options::ApiKey> {
+    if ready.api_key.is_empty() {
+        return Vec::new();
+    }
+    [authprobe_lab::APIKEY_HEADER, authprobe_lab::APIKEY_QUERY]
+        .into_iter()
+        .map(|name| crate::options::ApiKey {
+            name: name.to_string(),
+            value: ready.api_key.clone(),
+            location: crate::options::KeyLocation::Header,
+        })
+        .collect()
+}
+
 fn lab_url(s: &str) -> Result<Url> {
     Url::parse(s).with_context(|| format!("lab URL {s:?} is not a valid URL"))
 }

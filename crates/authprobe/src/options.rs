@@ -24,6 +24,27 @@ pub struct Credentials {
     /// Other secrets given for the JWT checks (expired or alternate tokens, the HMAC
     /// secret), redacted like the rest.
     pub extra_secrets: Vec<String>,
+    /// `--api-key NAME=VALUE`: where each goes (header, query or cookie) comes from the
+    /// API description's apiKey scheme of that name; a header without one.
+    pub api_keys: Vec<ApiKey>,
+}
+
+/// An API key and where it is presented.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ApiKey {
+    pub name: String,
+    pub value: String,
+    pub location: KeyLocation,
+}
+
+/// Where an API key goes on the request (OpenAPI's `in` of an apiKey scheme).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum KeyLocation {
+    #[default]
+    Header,
+    Query,
+    Cookie,
 }
 
 /// What the JWT checks may use beyond the bearer token.
@@ -112,6 +133,15 @@ pub struct ScanOptions {
     /// `--spec`: the API description, read once and shared (the static `spec.*` checks
     /// read it; the engine scans its operations).
     pub spec: Option<Arc<crate::spec::ApiSpec>>,
+    /// The method of the target's own request: GET for a URL; an operation's method in a
+    /// whole-API scan (unsafe ones only with `--allow-unsafe-methods`).
+    pub method: String,
+    /// The target request's body, for an unsafe operation that requires one.
+    pub body: Option<crate::http::Body>,
+    /// What the API description requires for the target operation ("bearerAuth"), in a
+    /// whole-API scan: an answer to no credentials at all is then judged against the
+    /// declaration, not only against the refusals (which may all be successes too).
+    pub declared_security: Option<String>,
 }
 
 /// The one way to build [`ScanOptions`], shared by the command line and the lab: start from
@@ -136,7 +166,17 @@ impl ScanOptions {
             allow_plain_http_credentials: false,
             keep_artifacts: None,
             spec: None,
+            method: "GET".to_string(),
+            body: None,
+            declared_security: None,
         }
+    }
+
+    /// The target's own request: its method and, for an unsafe one, its body.
+    pub fn with_request(mut self, method: &str, body: Option<crate::http::Body>) -> Self {
+        self.method = method.to_ascii_uppercase();
+        self.body = body;
+        self
     }
 
     /// The plain-HTTP URL of the same resource (`--http-url`).

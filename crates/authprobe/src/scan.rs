@@ -77,7 +77,7 @@ impl Trial {
 /// these methods.
 pub struct Scan {
     opts: ScanOptions,
-    http: Http,
+    http: Arc<Http>,
     baselines: Baselines,
     facts: Facts,
     callback: tokio::sync::OnceCell<Result<Callback, String>>,
@@ -86,7 +86,7 @@ pub struct Scan {
 }
 
 impl Scan {
-    pub(crate) fn new(opts: ScanOptions, http: Http, baselines: Baselines) -> Self {
+    pub(crate) fn new(opts: ScanOptions, http: Arc<Http>, baselines: Baselines) -> Self {
         Self {
             http,
             baselines,

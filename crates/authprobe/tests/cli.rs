@@ -152,6 +152,11 @@ struct Ready {
     basic: String,
     flaws: Vec<String>,
     modes: Vec<String>,
+    openapi_url: String,
+    swagger_url: String,
+    api_key: String,
+    unenforced_operations: Vec<String>,
+    public_operations: Vec<String>,
 }
 
 /// Kills the lab however the test ends.

@@ -170,6 +170,9 @@ pub enum ReportFormat {
     Markdown,
     /// One self-contained HTML page.
     Html,
+    /// JSON Lines: one object per finding and per finished operation or target, streamed
+    /// as the scan goes, then a summary (docs/report-schema.md).
+    Jsonl,
 }
 
 #[derive(Args, Clone)]
@@ -257,9 +260,11 @@ pub struct LimitArgs {
         value_parser = rate,
     )]
     pub rate: f64,
-    /// Stop sending after N requests.
-    #[arg(help_heading = "Safety and limits", long, default_value_t = 600)]
-    pub max_requests: usize,
+    /// Stop sending after N requests [default: 600; with --spec, 600 for the deep suites
+    /// of each origin and credential plus what each operation's checks may send; with
+    /// --targets, per target].
+    #[arg(help_heading = "Safety and limits", long, value_name = "N")]
+    pub max_requests: Option<usize>,
     /// Time allowed for each connect, TLS handshake and response, e.g. 10s, 500ms (a bare
     /// number is seconds; at most 10m).
     #[arg(
@@ -320,9 +325,39 @@ pub struct LimitArgs {
 #[derive(Args)]
 #[command(after_help = SCAN_EXAMPLES)]
 pub struct ScanArgs {
-    /// The protected resource, e.g. https://api.example.com/v1/me
-    #[arg(help_heading = "Target", required_unless_present = "lab")]
+    /// The protected resource, e.g. https://api.example.com/v1/me; with --spec, the base
+    /// URL the description's paths are resolved against (its `servers` otherwise).
+    #[arg(help_heading = "Target", required_unless_present_any = ["lab", "targets", "spec"])]
     pub url: Option<String>,
+    /// Scan every operation of the API's OpenAPI 3.x or Swagger 2.0 document (JSON or
+    /// YAML): a file, a URL, or `auto` to look for it on the target's origin
+    /// (/openapi.json, /swagger.json, /v3/api-docs...).
+    #[arg(
+        help_heading = "Whole API",
+        long,
+        value_name = "FILE|URL|auto",
+        conflicts_with = "targets"
+    )]
+    pub spec: Option<String>,
+    /// Scan every URL of FILE (one per line, # comments; `-` reads stdin) with the same
+    /// credentials.
+    #[arg(
+        help_heading = "Whole API",
+        long,
+        value_name = "FILE|-",
+        conflicts_with_all = ["url", "lab"]
+    )]
+    pub targets: Option<String>,
+    /// With --targets: how many hosts are scanned at once (each keeps its own
+    /// --concurrency and --rate).
+    #[arg(
+        help_heading = "Whole API",
+        long,
+        value_name = "N",
+        default_value_t = 4,
+        value_parser = clap::value_parser!(u32).range(1..=64),
+    )]
+    pub host_concurrency: u32,
     /// Scan the lab described by its ready JSON (`authprobe lab --ready-file PATH`): target,
     /// token, Basic pair, certificates and CAs all come from it; limits, checks and output
     /// options still apply.
@@ -350,6 +385,14 @@ pub struct ScanArgs {
         value_name = "USER:PASSWORD"
     )]
     pub basic: Option<String>,
+    /// An API key, sent where the API description's apiKey scheme NAME says (header,
+    /// query or cookie; a header without --spec). Repeatable.
+    #[arg(
+        help_heading = "Credentials",
+        long = "api-key",
+        value_name = "NAME=VALUE"
+    )]
+    pub api_keys: Vec<String>,
     /// Extra header sent with every request, 'Name: value' (repeatable).
     #[arg(
         help_heading = "Credentials",

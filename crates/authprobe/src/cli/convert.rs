@@ -53,11 +53,14 @@ fn parse_url(s: &str, what: &str) -> Result<url::Url> {
     Ok(u)
 }
 
+/// `--max-requests` when not given, for one URL.
+pub const DEFAULT_MAX_REQUESTS: usize = 600;
+
 pub fn limits(a: &LimitArgs) -> Result<Limits> {
     Ok(Limits {
         concurrency: a.concurrency as usize,
         rate: a.rate,
-        max_requests: a.max_requests,
+        max_requests: a.max_requests.unwrap_or(DEFAULT_MAX_REQUESTS),
         timeout: a.timeout,
         max_body: a.max_body,
         max_time: a.max_time,
@@ -126,6 +129,9 @@ fn lab_file_options(path: &std::path::Path, a: &ScanArgs) -> Result<ScanOptions>
         );
     }
     let mut opts = lab_scan_options(&ready, &a.limits, a.output.show_secrets)?;
+    if a.spec.is_some() {
+        opts.creds.api_keys = authprobe::lab_target::api_keys(&ready);
+    }
     opts.keep_artifacts = a.output.keep_artifacts.clone();
     opts.jwt = jwt_options(&a.jwt, opts.limits.max_time)?;
     opts.creds.headers = headers(&a.headers)?;
@@ -162,7 +168,7 @@ fn headers(list: &[String]) -> Result<Vec<(String, String)>> {
 
 /// The target URL; `host:port` or `host/path` without a scheme is taken as https://, with
 /// a note, since a bare host is what people paste from a browser's address bar.
-fn target_url(s: &str) -> Result<url::Url> {
+pub fn target_url(s: &str) -> Result<url::Url> {
     if s.contains("://") || s.trim().is_empty() || s.contains(char::is_whitespace) {
         return parse_url(s, "target");
     }
@@ -203,14 +209,21 @@ fn proxy(a: &ScanArgs) -> Result<Option<Proxy>> {
 }
 
 pub fn scan_options(a: &ScanArgs) -> Result<ScanOptions> {
-    if let Some(path) = &a.lab {
-        return lab_file_options(path, a);
-    }
-    check_selection(&a.limits.checks)?;
     let url = a
         .url
         .as_deref()
         .ok_or_else(|| anyhow!("a target URL (or --lab READY.json) is required"))?;
+    scan_options_at(a, url)
+}
+
+/// The scan options with `url` as the target: the URL given, or in a whole-API scan the
+/// first target of the list or the description's base URL (each operation's own replaces
+/// it).
+pub fn scan_options_at(a: &ScanArgs, url: &str) -> Result<ScanOptions> {
+    if let Some(path) = &a.lab {
+        return lab_file_options(path, a);
+    }
+    check_selection(&a.limits.checks)?;
     let target = target_url(url)?;
     let basic = match &a.basic {
         Some(b) => {
@@ -264,6 +277,7 @@ pub fn scan_options(a: &ScanArgs) -> Result<ScanOptions> {
         client2,
         revoked,
         extra_secrets: jwt_secrets(&a.jwt),
+        api_keys: api_keys(&a.api_keys)?,
     };
     let tls = TlsSettings {
         server_ca,
@@ -324,6 +338,23 @@ pub fn scan_options(a: &ScanArgs) -> Result<ScanOptions> {
         ));
     }
     Ok(opts)
+}
+
+/// `--api-key NAME=VALUE` pairs, as headers until a description says otherwise.
+fn api_keys(list: &[String]) -> Result<Vec<authprobe::options::ApiKey>> {
+    list.iter()
+        .map(|kv| {
+            let (name, value) = kv
+                .split_once('=')
+                .filter(|(n, v)| !n.trim().is_empty() && !v.is_empty())
+                .ok_or_else(|| anyhow!("--api-key must be NAME=VALUE"))?;
+            Ok(authprobe::options::ApiKey {
+                name: name.trim().to_string(),
+                value: value.to_string(),
+                location: authprobe::options::KeyLocation::Header,
+            })
+        })
+        .collect()
 }
 
 /// Most pairs a wordlist may add: the request budget would stop a longer list anyway, and

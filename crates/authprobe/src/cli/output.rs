@@ -46,8 +46,9 @@ pub fn spinner(no_progress: bool) -> Option<ProgressBar> {
 }
 
 /// The `-o` extensions and what they write, in the order the error message lists them.
-const EXTENSIONS: [(&str, ReportFormat); 8] = [
+const EXTENSIONS: [(&str, ReportFormat); 9] = [
     ("json", ReportFormat::Json),
+    ("jsonl", ReportFormat::Jsonl),
     ("sarif", ReportFormat::Sarif),
     ("xml", ReportFormat::Junit),
     ("md", ReportFormat::Markdown),
@@ -119,7 +120,17 @@ fn writable(path: &Path) -> std::io::Result<()> {
 }
 
 /// Applies `--baseline`, writes every output, and returns the gates' exit code.
-pub fn finish(mut report: Report, out: &OutputArgs, detail: bool) -> Result<i32> {
+pub fn finish(report: Report, out: &OutputArgs, detail: bool) -> Result<i32> {
+    finish_as(report, out, detail, false)
+}
+
+/// [`finish`] for a whole-API scan; `streamed`: its findings and operations already went
+/// to stdout as JSON Lines, so only the summary line follows them there.
+pub fn finish_whole(report: Report, out: &OutputArgs, streamed: bool) -> Result<i32> {
+    finish_as(report, out, false, streamed)
+}
+
+fn finish_as(mut report: Report, out: &OutputArgs, detail: bool, streamed: bool) -> Result<i32> {
     if let Some(path) = &out.baseline {
         let known = load_baseline(path)?;
         report.apply_baseline(&known, path.display().to_string());
@@ -143,7 +154,7 @@ pub fn finish(mut report: Report, out: &OutputArgs, detail: bool) -> Result<i32>
             ));
         }
     }
-    emit_with(&report, out, detail)?;
+    emit_with(&report, out, detail, streamed)?;
     Ok(gates(&report, out))
 }
 
@@ -178,10 +189,11 @@ fn render_report(
         ReportFormat::Junit => authprobe::report::junit::render(report),
         ReportFormat::Markdown => authprobe::report::markdown::render(report),
         ReportFormat::Html => authprobe::report::html::render(report),
+        ReportFormat::Jsonl => authprobe::report::jsonl::render(report),
     }
 }
 
-fn emit_with(report: &Report, out: &OutputArgs, detail: bool) -> Result<()> {
+fn emit_with(report: &Report, out: &OutputArgs, detail: bool, streamed: bool) -> Result<()> {
     for path in out.output.iter().filter(|p| !is_stdout(p)) {
         let format = ReportFormat::from_path(path)?.unwrap_or(out.format);
         let text = render_report(report, format, pretty::Style::default(), detail);
@@ -194,7 +206,11 @@ fn emit_with(report: &Report, out: &OutputArgs, detail: bool) -> Result<()> {
         colour: true,
         width: terminal_width(),
     };
-    let text = render_report(report, out.format, style, detail);
+    let text = if streamed {
+        authprobe::report::jsonl::summary_line(report)
+    } else {
+        render_report(report, out.format, style, detail)
+    };
     let mut stdout = anstream::stdout().lock();
     writeln!(stdout, "{}", text.trim_end()).context("writing to stdout")?;
     Ok(())

@@ -3,8 +3,10 @@
 //! and assembles the report from their outcomes and the facts gathered on the way. It
 //! knows no check by name and no family.
 
+pub mod api;
 mod mistakes;
 pub mod preflight;
+pub mod targets;
 
 pub use mistakes::{is_loopback, plain_http_credentials};
 
@@ -188,16 +190,31 @@ pub async fn scan_with(
     registry: Vec<Box<dyn Check>>,
     progress: Arc<Progress>,
 ) -> Result<Report, ScanError> {
+    let http =
+        Arc::new(Http::new(opts.limits.clone(), opts.tls.clone()).with_proxy(opts.proxy.clone()));
+    scan_on(opts, registry, progress, http).await
+}
+
+/// [`scan_with`] over an HTTP client shared with other scans (the operations of one API):
+/// one request budget, one deadline and one limiter per host for all of them.
+pub async fn scan_on(
+    opts: ScanOptions,
+    registry: Vec<Box<dyn Check>>,
+    progress: Arc<Progress>,
+    http: Arc<Http>,
+) -> Result<Report, ScanError> {
     let started_at = SystemTime::now();
     let clock = Instant::now();
     mistakes::check_plain_http_credentials(&opts)?;
-    let http = Http::new(opts.limits.clone(), opts.tls.clone()).with_proxy(opts.proxy.clone());
 
-    let authorized = opts.creds.has_any().then(|| authorized_probe(&opts, "GET"));
+    let authorized = opts
+        .creds
+        .has_any()
+        .then(|| authorized_probe(&opts, &opts.method));
     let transport_only = (opts.creds.client.is_some() && opts.creds.has_app_credentials())
-        .then(|| bare_probe(&opts, "GET").with_identity(opts.creds.client.clone()));
+        .then(|| bare_probe(&opts, &opts.method).with_identity(opts.creds.client.clone()));
     let app_without_cert = (opts.creds.client.is_some() && opts.creds.has_app_credentials())
-        .then(|| authorized_probe(&opts, "GET").with_identity(None));
+        .then(|| authorized_probe(&opts, &opts.method).with_identity(None));
     let invalid = invalid_probe(&opts);
 
     let optional = |p: Option<Probe>, label: &'static str| {
@@ -213,7 +230,7 @@ pub async fn scan_with(
     // to HTTPS, the scan stops before any credential crosses the wire in clear.
     let mut anonymous_first = None;
     if opts.target.scheme() == "http" {
-        let b = take_baseline(&http, "anonymous", bare_probe(&opts, "GET")).await?;
+        let b = take_baseline(&http, "anonymous", bare_probe(&opts, &opts.method)).await?;
         if let Some(to) = mistakes::https_redirect(&opts.target, &b) {
             return Err(mistakes::redirect_error(&opts.target, &to));
         }
@@ -222,7 +239,7 @@ pub async fn scan_with(
     let anonymous = async {
         match anonymous_first {
             Some(b) => Ok(b),
-            None => take_baseline(&http, "anonymous", bare_probe(&opts, "GET")).await,
+            None => take_baseline(&http, "anonymous", bare_probe(&opts, &opts.method)).await,
         }
     };
     let (authorized, anonymous, transport_only, invalid, app_without_cert) = tokio::join!(

@@ -23,7 +23,7 @@ impl AuthFacts {
                     return false;
                 };
                 let p = ctx
-                    .transport_probe("GET")
+                    .transport_probe(&ctx.opts().method)
                     .without_header("Authorization")
                     .header("Authorization", Value::lit("Bearer authprobe-not-a-token"));
                 match ctx.send(p).await {

@@ -64,7 +64,8 @@ impl CertFacts {
 
 /// The user's authorized request presented with `identity` instead of their certificate.
 pub fn with_identity(ctx: &Scan, identity: Option<Arc<ClientIdentity>>) -> Probe {
-    ctx.authorized_probe("GET").with_identity(identity)
+    ctx.authorized_probe(&ctx.opts().method)
+        .with_identity(identity)
 }
 
 /// Sends `probe` (a swapped certificate) and judges the answer.

@@ -566,7 +566,7 @@ pub async fn try_values(ctx: &Scan, values: Vec<(String, Value)>) -> Result<Vec<
     let oracle = oracle(ctx)?;
     let sent = futures::future::join_all(values.into_iter().map(|(label, v)| async move {
         let probe = ctx
-            .transport_probe("GET")
+            .transport_probe(&ctx.opts().method)
             .without_header("Authorization")
             .header("Authorization", v);
         (label, ctx.send(probe).await)
@@ -610,7 +610,7 @@ fn baseline_shows(ctx: &Scan, marker: &str) -> bool {
 async fn send_marked(ctx: &Scan, value: Value, marker: &str) -> Option<(Verdict, bool)> {
     let oracle = oracle(ctx).ok()?;
     let probe = ctx
-        .transport_probe("GET")
+        .transport_probe(&ctx.opts().method)
         .without_header("Authorization")
         .header("Authorization", value);
     let x = ctx.send(probe).await.ok()?;

@@ -25,6 +25,15 @@ pub struct Probe {
     pub headers: Vec<(String, Value)>,
     /// The client certificate to present, if any.
     pub identity: Option<Arc<ClientIdentity>>,
+    /// A request body (unsafe methods of a whole-API scan the user opted into).
+    pub body: Option<Body>,
+}
+
+/// A request body and its media type.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Body {
+    pub content_type: String,
+    pub bytes: Vec<u8>,
 }
 
 impl Probe {
@@ -34,7 +43,13 @@ impl Probe {
             url,
             headers: Vec::new(),
             identity: None,
+            body: None,
         }
+    }
+
+    pub fn with_body(mut self, body: Option<Body>) -> Self {
+        self.body = body;
+        self
     }
 
     pub fn header(mut self, name: &str, value: Value) -> Self {
@@ -241,6 +256,13 @@ impl Proxy {
     }
 }
 
+tokio::task_local! {
+    /// Requests sent from within a task scope, whatever [`Http`] sent them: a whole-API
+    /// scan shares one client (one budget, one limiter per host) across its operations and
+    /// still tells how many requests each operation cost.
+    pub static SENT_HERE: Arc<AtomicUsize>;
+}
+
 pub struct Http {
     limits: Limits,
     tls: TlsSettings,
@@ -378,6 +400,7 @@ impl Http {
         if self.sent.fetch_add(1, Ordering::Relaxed) >= self.limits.max_requests {
             return Err(SendError::Budget(self.limits.max_requests));
         }
+        let _ = SENT_HERE.try_with(|n| n.fetch_add(1, Ordering::Relaxed));
         let client = self.client_for(probe.identity.as_ref()).await?;
         let method = reqwest::Method::from_bytes(probe.method.as_bytes())
             .map_err(|_| SendError::Invalid(format!("bad method {:?}", probe.method)))?;
@@ -388,6 +411,11 @@ impl Http {
             let n = reqwest::header::HeaderName::from_bytes(name.as_bytes())
                 .map_err(|_| SendError::Invalid(format!("bad header name {name:?}")))?;
             builder = builder.header(n, v);
+        }
+        if let Some(body) = &probe.body {
+            builder = builder
+                .header(reqwest::header::CONTENT_TYPE, body.content_type.as_str())
+                .body(body.bytes.clone());
         }
         let request = builder
             .build()

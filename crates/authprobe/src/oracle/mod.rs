@@ -258,7 +258,7 @@ impl Class {
         min
     }
 
-    fn similarity_to(&self, s: &Sample) -> f64 {
+    pub fn similarity_to(&self, s: &Sample) -> f64 {
         self.samples
             .iter()
             .map(|c| c.similarity(s))

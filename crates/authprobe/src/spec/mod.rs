@@ -472,12 +472,22 @@ pub fn load_file(path: &Path) -> Result<ApiSpec, SpecError> {
 /// else the first absolute server, `https://` preferred; relative servers (and 2.0's
 /// scheme-less `//host/base`) are resolved against `spec_url`, the URL the description
 /// was fetched from. Without any of these, an error says to pass BASE_URL.
+///
+/// A BASE_URL that is an origin alone (`https://staging.example.com`) moves the
+/// description's server there and keeps its base path (`/v1`): the usual way to point a
+/// production description at staging. One with a path replaces the server wholly.
 pub fn base_url(
     spec: &ApiSpec,
     given: Option<&Url>,
     spec_url: Option<&Url>,
 ) -> Result<Url, SpecError> {
     if let Some(u) = given {
+        let origin_only = u.path() == "/" && u.query().is_none();
+        if origin_only && let Ok(server) = base_url(spec, None, spec_url.or(Some(u))) {
+            let mut moved = u.clone();
+            moved.set_path(server.path());
+            return Ok(moved);
+        }
         return Ok(u.clone());
     }
     let candidates: Vec<Url> = spec

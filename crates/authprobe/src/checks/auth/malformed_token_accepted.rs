@@ -104,7 +104,7 @@ impl Check for MalformedTokenAccepted {
             let values = garbage_values(ctx.opts().creds.bearer.as_deref());
             let sent = futures::future::join_all(values.into_iter().map(|(label, v)| async move {
                 let p = ctx
-                    .transport_probe("GET")
+                    .transport_probe(&ctx.opts().method)
                     .without_header("Authorization")
                     .header("Authorization", v);
                 (label, ctx.send(p).await)

@@ -45,6 +45,10 @@ pub static META: CheckMeta = CheckMeta {
     needs_note: "",
 };
 
+/// How alike (body similarity) an anonymous answer must be to the authorized one for an
+/// operation declared protected to be firmly unenforced.
+const DECLARED_ALIKE: f64 = 0.9;
+
 pub struct AuthMissing;
 
 impl Check for AuthMissing {
@@ -88,6 +92,37 @@ impl Check for AuthMissing {
                 return Outcome::found(META.finding(
                     confidence,
                     format!("the resource answered {status} with its data to a request carrying no credentials at all\n{why}"),
+                    ctx.evidence(&anon.exchanges[0]),
+                ));
+            }
+            // With an API description, the declaration is the other side of the
+            // comparison: an operation declared protected that answers no credentials at
+            // all with a success like the authorized one is unenforced, even where every
+            // refusal baseline is a success too (nothing is checked at all).
+            if let (Some(declared), Some(auth)) =
+                (&ctx.opts().declared_security, &ctx.baselines().authorized)
+                && anon.class.all_success()
+                && auth.class.all_success()
+            {
+                let alike = anon
+                    .class
+                    .samples
+                    .iter()
+                    .all(|s| auth.class.similarity_to(s) >= DECLARED_ALIKE);
+                let status = anon.exchanges[0].answer().map_or(0, |a| a.status);
+                let (confidence, how) = if alike {
+                    (Confidence::Firm, "the same answer as with credentials")
+                } else {
+                    (
+                        Confidence::Tentative,
+                        "a success, though not the same answer as with credentials",
+                    )
+                };
+                return Outcome::found(META.finding(
+                    confidence,
+                    format!(
+                        "the API description declares {declared} for this operation, yet it answered {status} to a request carrying no credentials at all: {how}"
+                    ),
                     ctx.evidence(&anon.exchanges[0]),
                 ));
             }

@@ -94,7 +94,10 @@ impl Check for SchemeConfusion {
                 Ok(o) => o,
                 Err(why) => return Outcome::Inconclusive(why),
             };
-            let base = || ctx.transport_probe("GET").without_header("Authorization");
+            let base = || {
+                ctx.transport_probe(&ctx.opts().method)
+                    .without_header("Authorization")
+            };
             let bearer_only = challenges_bearer_only(ctx);
             let meant_for_bearer = bearer.is_some() || bearer_only;
             let mut attempts = Vec::new();

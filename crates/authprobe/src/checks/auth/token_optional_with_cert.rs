@@ -80,7 +80,7 @@ impl Check for TokenOptionalWithCert {
             ];
             let sent = futures::future::join_all(tries.iter().map(|(label, v)| async move {
                 let p = ctx
-                    .transport_probe("GET")
+                    .transport_probe(&ctx.opts().method)
                     .without_header("Authorization")
                     .header("Authorization", Value::lit(*v));
                 (*label, ctx.send(p).await)

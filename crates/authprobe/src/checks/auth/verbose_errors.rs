@@ -146,7 +146,7 @@ impl Check for VerboseErrors {
     fn run<'a>(&'a self, ctx: &'a Scan) -> CheckFuture<'a> {
         Box::pin(async move {
             let target = |v: Value| {
-                ctx.transport_probe("GET")
+                ctx.transport_probe(&ctx.opts().method)
                     .without_header("Authorization")
                     .header("Authorization", v)
             };

@@ -67,7 +67,7 @@ impl Check for TokenInUrl {
                 let mut url = ctx.opts().target.clone();
                 url.query_pairs_mut().append_pair(param, &token);
                 let probe = ctx
-                    .transport_probe("GET")
+                    .transport_probe(&ctx.opts().method)
                     .without_header("Authorization")
                     .with_url(url);
                 let x = match ctx.send(probe).await {

@@ -144,7 +144,7 @@ impl Check for TokenNotBound {
                     Ok(f) => {
                         let var = minted_var(META.id);
                         let p = ctx
-                            .authorized_probe("GET")
+                            .authorized_probe(&ctx.opts().method)
                             .without_header("Authorization")
                             .header("Authorization", minted_value(&var, &f.token));
                         match mtls::trial(ctx, p).await {

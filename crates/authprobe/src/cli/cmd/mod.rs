@@ -9,3 +9,4 @@ pub mod mint_revoked;
 pub mod scan;
 pub mod tls;
 pub mod token;
+pub mod whole;

@@ -11,6 +11,12 @@ use std::time::Duration;
 
 pub async fn run_scan(a: ScanArgs) -> Result<i32> {
     output::check_outputs(&a.output)?;
+    if a.targets.is_some() {
+        return super::whole::run_targets(a).await;
+    }
+    if a.spec.is_some() {
+        return super::whole::run_spec(a).await;
+    }
     let opts = scan_options(&a)?;
     // Read locally before anything is sent: the first thing to check when the server
     // then refuses the token.
@@ -22,7 +28,7 @@ pub async fn run_scan(a: ScanArgs) -> Result<i32> {
 
 /// How long past `--max-time` a scan may take to wind up (checks turning their refused
 /// requests into verdicts, work without HTTP) before the command gives up on it.
-const MAX_TIME_GRACE: Duration = Duration::from_secs(30);
+pub const MAX_TIME_GRACE: Duration = Duration::from_secs(30);
 
 pub async fn scan_and_report(opts: ScanOptions, out: &OutputArgs) -> Result<i32> {
     // A wrong --baseline path should fail before the scan, not after it.

@@ -1,0 +1,246 @@
+//! Whole-API scans end to end: the lab serves its own OpenAPI 3.1 and Swagger 2.0
+//! descriptions, and the scan must find every operation the lab leaves unenforced, no
+//! other, never the one declared public, report the apiKey-in-query scheme, skip unsafe
+//! operations by default, and list what the budget left unprobed.
+
+mod common;
+
+use authprobe::engine::api::{ApiScan, Event, scan_api};
+use authprobe::engine::{Progress, ScanOptions};
+use authprobe::http::{Http, Limits};
+use authprobe::report::Report;
+use authprobe::report::api::OperationStatus;
+use authprobe::spec;
+use authprobe_lab::{Lab, LabOptions, Profile};
+use common::*;
+use std::collections::BTreeSet;
+use std::sync::Arc;
+use url::Url;
+
+/// The checks these tests need: the enforcement ones and the static spec ones. The deep
+/// suites have their own tests; here they would only slow every run.
+fn whole_options(lab: &Lab) -> ScanOptions {
+    let mut o = options(lab, quick_limits());
+    o.creds.api_keys = authprobe::lab_target::api_keys(&lab.ready);
+    o.only = strings(&["auth", "jwt.token_in_url", "mtls.not_required", "spec"]);
+    o
+}
+
+async fn fetch_spec(lab: &Lab, url: &str, opts: &ScanOptions) -> (spec::ApiSpec, Url) {
+    let limits = Limits {
+        max_body: spec::MAX_SPEC_BYTES,
+        ..quick_limits()
+    };
+    let http = Http::new(limits, opts.tls.clone());
+    let _ = lab;
+    spec::fetch(&http, &Url::parse(url).unwrap())
+        .await
+        .expect("the lab's description loads")
+}
+
+async fn scan_spec(lab: &Lab, url: &str, opts: ScanOptions, budget: Option<usize>) -> Report {
+    let (s, spec_url) = fetch_spec(lab, url, &opts).await;
+    let base = spec::base_url(&s, None, Some(&spec_url)).expect("base URL");
+    let mut opts = opts;
+    opts.target = base.clone();
+    if let Some(n) = budget {
+        opts.limits.max_requests = n;
+    }
+    let api = ApiScan {
+        spec: Arc::new(s),
+        base,
+        budget_given: budget.is_some(),
+    };
+    let mut sink = |_: Event| {};
+    scan_api(opts, api, Arc::new(Progress::default()), &mut sink)
+        .await
+        .expect("the whole-API scan completes")
+}
+
+/// The operations (by operationId) an enforcement check reported.
+fn flagged(r: &Report, id: &str) -> BTreeSet<String> {
+    r.operations
+        .iter()
+        .filter(|o| o.findings.iter().any(|f| f.id == id))
+        .filter_map(|o| o.operation_id.clone())
+        .collect()
+}
+
+fn op<'a>(r: &'a Report, operation_id: &str) -> &'a authprobe::report::api::OperationReport {
+    r.operations
+        .iter()
+        .find(|o| o.operation_id.as_deref() == Some(operation_id))
+        .unwrap_or_else(|| panic!("{operation_id} is in the report"))
+}
+
+async fn every_unenforced_operation_is_found(doc: &str) {
+    let lab = lab(Profile::Hardened, &["auth.missing", "spec.apikey_in_query"]).await;
+    let url = match doc {
+        "openapi" => lab.ready.openapi_url.clone(),
+        _ => lab.ready.swagger_url.clone(),
+    };
+    let report = scan_spec(&lab, &url, whole_options(&lab), None).await;
+    let api = report.api.as_ref().expect("a whole-API report");
+    assert!(api.operations_total >= 50, "{api:?}");
+    let expected: BTreeSet<String> = lab.ready.unenforced_operations.iter().cloned().collect();
+    assert!(!expected.is_empty());
+    assert_eq!(flagged(&report, "auth.missing"), expected, "{doc}");
+    // Each names the declared security, and the overall grade reflects it.
+    for o in report
+        .operations
+        .iter()
+        .filter(|o| o.findings.iter().any(|f| f.id == "auth.missing"))
+    {
+        let f = o.findings.iter().find(|f| f.id == "auth.missing").unwrap();
+        assert!(f.description.contains("declares"), "{}", f.description);
+        assert_eq!(f.operations, vec![o.id.clone()]);
+    }
+    assert_eq!(report.grade, "F");
+    // The operation declared public answers anyone and is never reported.
+    for public in &lab.ready.public_operations {
+        let o = op(&report, public);
+        assert_eq!(o.status, OperationStatus::Public, "{o:?}");
+        assert!(o.findings.is_empty());
+    }
+    // The apiKey-in-query scheme is a finding of the description itself.
+    assert!(
+        report
+            .findings
+            .iter()
+            .any(|f| f.id == "spec.apikey_in_query"),
+        "{:?}",
+        ids(&report)
+    );
+    // Unsafe operations are listed, not sent.
+    let unsafe_ops: Vec<_> = report
+        .operations
+        .iter()
+        .filter(|o| !matches!(o.method.as_str(), "GET" | "HEAD" | "OPTIONS"))
+        .collect();
+    assert!(unsafe_ops.len() >= 10, "{}", unsafe_ops.len());
+    for o in unsafe_ops {
+        assert_eq!(o.status, OperationStatus::Skipped, "{o:?}");
+        assert!(
+            o.reason
+                .as_deref()
+                .unwrap_or("")
+                .contains("--allow-unsafe-methods"),
+            "{o:?}"
+        );
+        assert_eq!(o.requests_sent, 0);
+    }
+    // No enforced operation is reported by any enforcement check.
+    for o in &report.operations {
+        if !expected.contains(o.operation_id.as_deref().unwrap_or("")) {
+            assert!(
+                o.findings.is_empty(),
+                "{} reported {:?}",
+                o.id,
+                o.findings.iter().map(|f| &f.id).collect::<Vec<_>>()
+            );
+        }
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn openapi_31_every_unenforced_operation_is_found_and_nothing_else() {
+    every_unenforced_operation_is_found("openapi").await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn swagger_20_every_unenforced_operation_is_found_and_nothing_else() {
+    every_unenforced_operation_is_found("swagger").await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_hardened_api_has_no_finding_on_any_operation() {
+    let lab = lab(Profile::Hardened, &[]).await;
+    let report = scan_spec(
+        &lab,
+        &lab.ready.openapi_url.clone(),
+        whole_options(&lab),
+        None,
+    )
+    .await;
+    let api = report.api.as_ref().unwrap();
+    assert!(api.probed >= 30, "{api:?}");
+    assert_eq!(api.failed, 0, "{:?}", report.operations);
+    assert!(
+        report
+            .findings
+            .iter()
+            .all(|f| f.severity <= authprobe::finding::Severity::Info),
+        "{:?}",
+        ids(&report)
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn operations_the_user_opens_are_found_wherever_they_are() {
+    let lab = lab_with(LabOptions {
+        profile: Profile::Hardened,
+        open_operations: strings(&["getInvoice", "listTeams"]),
+        ..LabOptions::default()
+    })
+    .await;
+    let report = scan_spec(
+        &lab,
+        &lab.ready.openapi_url.clone(),
+        whole_options(&lab),
+        None,
+    )
+    .await;
+    let expected: BTreeSet<String> = lab.ready.unenforced_operations.iter().cloned().collect();
+    assert_eq!(expected.len(), 2, "{expected:?}");
+    assert_eq!(flagged(&report, "auth.missing"), expected);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_small_budget_lists_what_it_did_not_probe() {
+    let lab = lab(Profile::Hardened, &[]).await;
+    let report = scan_spec(
+        &lab,
+        &lab.ready.openapi_url.clone(),
+        whole_options(&lab),
+        Some(150),
+    )
+    .await;
+    let api = report.api.as_ref().unwrap();
+    assert!(api.not_probed_budget > 0, "{api:?}");
+    assert!(report.requests_sent <= 150, "{}", report.requests_sent);
+    for o in report
+        .operations
+        .iter()
+        .filter(|o| o.status == OperationStatus::NotProbedBudget)
+    {
+        assert!(
+            o.reason.as_deref().unwrap_or("").contains("budget"),
+            "{o:?}"
+        );
+    }
+    assert!(report.warnings.iter().any(|w| w.contains("budget")));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn refused_credentials_stop_a_whole_api_scan() {
+    let lab = lab(Profile::Hardened, &[]).await;
+    let mut opts = whole_options(&lab);
+    opts.creds.bearer =
+        Some("eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiJ4In0.c2lnbmF0dXJlc2lnbmF0dXJl".into());
+    let (s, spec_url) = fetch_spec(&lab, &lab.ready.openapi_url.clone(), &opts).await;
+    let base = spec::base_url(&s, None, Some(&spec_url)).unwrap();
+    opts.target = base.clone();
+    let api = ApiScan {
+        spec: Arc::new(s),
+        base,
+        budget_given: false,
+    };
+    let mut sink = |_: Event| {};
+    let err = scan_api(opts, api, Arc::new(Progress::default()), &mut sink)
+        .await
+        .expect_err("a refused token stops the scan");
+    assert!(
+        matches!(err, authprobe::engine::ScanError::CredentialsRefused(_)),
+        "{err}"
+    );
+}
