@@ -88,6 +88,19 @@ async fn scan_lab_for(flaw: &str) -> Report {
     if flaw != "jwt.weak_hmac_secret" {
         give_signing_key(&mut opts, &lab);
     }
+    // The lab's description is the flaw: read it as `--spec auto` would.
+    if flaw.starts_with("spec.") {
+        let limits = authprobe::http::Limits {
+            max_body: authprobe::spec::MAX_SPEC_BYTES,
+            ..common::quick_limits()
+        };
+        let http = authprobe::http::Http::new(limits, opts.tls.clone());
+        let url = url::Url::parse(&lab.ready.openapi_url).expect("openapi_url");
+        let (spec, _) = authprobe::spec::fetch(&http, &url)
+            .await
+            .expect("the lab serves its description");
+        opts.spec = Some(std::sync::Arc::new(spec));
+    }
     common::scan(opts).await
 }
 

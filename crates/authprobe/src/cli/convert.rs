@@ -209,6 +209,9 @@ fn proxy(a: &ScanArgs) -> Result<Option<Proxy>> {
 }
 
 pub fn scan_options(a: &ScanArgs) -> Result<ScanOptions> {
+    if let Some(path) = &a.lab {
+        return lab_file_options(path, a);
+    }
     let url = a
         .url
         .as_deref()

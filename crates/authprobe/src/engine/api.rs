@@ -469,6 +469,11 @@ pub async fn scan_api(
         })
         .collect();
 
+    // What the plan already decided is finished: streamed first.
+    for r in reports.iter().filter(|r| r.status != OperationStatus::Probed) {
+        sink(Event::Operation(r));
+    }
+
     // The deep suites first: a refused credential here stops the whole scan, as it
     // would for one URL.
     let mut deep_findings: Vec<Finding> = Vec::new();
