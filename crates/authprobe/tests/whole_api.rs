@@ -50,6 +50,7 @@ async fn scan_spec(lab: &Lab, url: &str, opts: ScanOptions, budget: Option<usize
         spec: Arc::new(s),
         base,
         budget_given: budget.is_some(),
+        time_given: true,
     };
     let mut sink = |_: Event| {};
     scan_api(opts, api, Arc::new(Progress::default()), &mut sink)
@@ -234,6 +235,7 @@ async fn refused_credentials_stop_a_whole_api_scan() {
         spec: Arc::new(s),
         base,
         budget_given: false,
+        time_given: true,
     };
     let mut sink = |_: Event| {};
     let err = scan_api(opts, api, Arc::new(Progress::default()), &mut sink)

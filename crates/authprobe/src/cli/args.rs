@@ -276,14 +276,15 @@ pub struct LimitArgs {
     pub timeout: Duration,
     /// Time limit for the whole scan, e.g. 90s, 10m (1s to 24h): past it nothing more is
     /// sent and the checks still waiting are reported inconclusive. A host that times out
-    /// 3 times in a row gets no further request either.
+    /// 3 times in a row gets no further request either [default: 5m; with --spec, at
+    /// least twice what the request budget takes at --rate].
     #[arg(
         help_heading = "Safety and limits",
         long,
-        default_value = "5m",
+        value_name = "DURATION",
         value_parser = scan_max_time,
     )]
-    pub max_time: Duration,
+    pub max_time: Option<Duration>,
     /// Read at most this many bytes of each response body (at most 64 MiB).
     #[arg(
         help_heading = "Safety and limits",

@@ -63,7 +63,7 @@ pub fn limits(a: &LimitArgs) -> Result<Limits> {
         max_requests: a.max_requests.unwrap_or(DEFAULT_MAX_REQUESTS),
         timeout: a.timeout,
         max_body: a.max_body,
-        max_time: a.max_time,
+        max_time: a.max_time.unwrap_or(authprobe::http::DEFAULT_MAX_TIME),
         max_timeouts_per_host: authprobe::http::DEFAULT_MAX_TIMEOUTS_PER_HOST,
     })
 }

@@ -52,6 +52,56 @@ pub struct ApiScan {
     pub base: Url,
     /// Whether `--max-requests` was given: if not, the budget grows with the operations.
     pub budget_given: bool,
+    /// Whether `--max-time` was given: if not, it grows with the budget (at `--rate`).
+    pub time_given: bool,
+}
+
+/// The request budget of the run ([`DEEP_SUITE_DEFAULT_BUDGET`] per deep-suite group plus
+/// each operation's worst case) unless `--max-requests` was given.
+fn run_budget(groups: usize, to_probe: usize, per_op: usize) -> usize {
+    DEEP_SUITE_DEFAULT_BUDGET
+        .saturating_mul(groups.max(1))
+        .saturating_add(per_op.saturating_mul(to_probe))
+}
+
+/// The run's time limit: `--max-time` when given; otherwise the single-URL default or,
+/// when longer, twice what the request budget takes at `--rate` (a thousand operations at
+/// 100 requests a second need minutes, and a default that cut them off would list most
+/// as not probed). At most 24 h.
+pub fn time_limit(opts: &ScanOptions, api: &ApiScan) -> std::time::Duration {
+    let max = opts.limits.max_time;
+    if api.time_given || opts.limits.rate <= 0.0 {
+        return max;
+    }
+    let p = plan(&api.spec, api, opts);
+    let groups = deep_groups(&p).len();
+    let to_probe = p
+        .iter()
+        .filter(|x| matches!(x.verdict, Plan::Probe(..)))
+        .count();
+    let budget = if api.budget_given {
+        opts.limits.max_requests
+    } else {
+        run_budget(groups, to_probe, per_operation_budget(opts))
+    };
+    let needed = std::time::Duration::from_secs_f64(2.0 * budget as f64 / opts.limits.rate);
+    max.max(needed)
+        .min(std::time::Duration::from_secs(24 * 3600))
+}
+
+/// One deep-suite group per origin and credential, on its first safe operation (key,
+/// index in the plan).
+fn deep_groups(plan: &[Planned]) -> Vec<(String, usize)> {
+    let mut groups: Vec<(String, usize)> = Vec::new();
+    for (i, p) in plan.iter().enumerate() {
+        if let (Plan::Probe(c, _), Some(url)) = (&p.verdict, &p.url) {
+            let key = group_key(url, c);
+            if p.op.is_safe() && !groups.iter().any(|(k, _)| *k == key) {
+                groups.push((key, i));
+            }
+        }
+    }
+    groups
 }
 
 /// What a run streams as it goes (`--format jsonl`).
@@ -314,10 +364,21 @@ fn op_options(
     o
 }
 
-fn registry_of(ids: impl Fn(&CheckMeta) -> bool, only: &[String]) -> Vec<Box<dyn Check>> {
+/// The checks `ids` accepts, of the phase asked: `last` for those that change the
+/// server's state for the user's account (they run after every operation was probed, so a
+/// throttle they trip cannot refuse the operations' credentials).
+fn registry_of(
+    ids: impl Fn(&CheckMeta) -> bool,
+    only: &[String],
+    last: bool,
+) -> Vec<Box<dyn Check>> {
     checks::registry()
         .into_iter()
-        .filter(|c| ids(c.meta()) && checks::selected(only, c.meta().id))
+        .filter(|c| {
+            ids(c.meta())
+                && checks::selected(only, c.meta().id)
+                && (c.phase() == crate::check::Phase::Last) == last
+        })
         .collect()
 }
 
@@ -422,16 +483,7 @@ pub async fn scan_api(
     let spec = api.spec.clone();
     let plan = plan(&spec, &api, &opts);
 
-    // Deep-suite groups: one per origin and credential, on its first safe operation.
-    let mut groups: Vec<(String, usize)> = Vec::new();
-    for (i, p) in plan.iter().enumerate() {
-        if let (Plan::Probe(c, _), Some(url)) = (&p.verdict, &p.url) {
-            let key = group_key(url, c);
-            if p.op.is_safe() && !groups.iter().any(|(k, _)| *k == key) {
-                groups.push((key, i));
-            }
-        }
-    }
+    let mut groups = deep_groups(&plan);
     // The API's main credential first: its group runs the checks that speak for the
     // whole API once (spec.*, and mtls.not_required where the description cannot say
     // which operations need a certificate).
@@ -449,10 +501,9 @@ pub async fn scan_api(
         .iter()
         .filter(|p| matches!(p.verdict, Plan::Probe(..)))
         .count();
+    opts.limits.max_time = time_limit(&opts, &api);
     if !api.budget_given {
-        opts.limits.max_requests = DEEP_SUITE_DEFAULT_BUDGET
-            .saturating_mul(groups.len().max(1))
-            .saturating_add(per_op.saturating_mul(to_probe));
+        opts.limits.max_requests = run_budget(groups.len(), to_probe, per_op);
     }
     let max_requests = opts.limits.max_requests;
     let http =
@@ -470,7 +521,10 @@ pub async fn scan_api(
         .collect();
 
     // What the plan already decided is finished: streamed first.
-    for r in reports.iter().filter(|r| r.status != OperationStatus::Probed) {
+    for r in reports
+        .iter()
+        .filter(|r| r.status != OperationStatus::Probed)
+    {
         sink(Event::Operation(r));
     }
 
@@ -484,6 +538,7 @@ pub async fn scan_api(
     let mut deep_spent = 0;
     let mut origins_done: Vec<String> = Vec::new();
     let mut deep_ops = Vec::new();
+    let mut last_runs: Vec<(ScanOptions, Vec<String>, Vec<Box<dyn Check>>)> = Vec::new();
     for (gi, (key, i)) in groups.iter().enumerate() {
         let p = &plan[*i];
         let (Plan::Probe(creds, body), Some(url)) = (&p.verdict, &p.url) else {
@@ -492,17 +547,14 @@ pub async fn scan_api(
         let origin = url.origin().ascii_serialization();
         let tls_again = origins_done.contains(&origin);
         let cert = certificate_declared(&spec, p.op);
-        let registry = registry_of(
-            |m| {
-                !(m.family == Family::Spec && gi > 0)
-                    && !(m.family == Family::Tls && tls_again)
-                    && !(m.id == NOT_REQUIRED
-                        && (cert == Some(false) || (cert.is_none() && gi > 0)))
-            },
-            &opts.only,
-        );
+        let wanted = move |m: &CheckMeta| {
+            !(m.family == Family::Spec && gi > 0)
+                && !(m.family == Family::Tls && tls_again)
+                && !(m.id == NOT_REQUIRED && (cert == Some(false) || (cert.is_none() && gi > 0)))
+        };
+        let registry = registry_of(wanted, &opts.only, false);
         let o = op_options(&opts, url, p.op, creds, body);
-        let (result, spent) = counted(o, registry, http.clone()).await;
+        let (result, spent) = counted(o.clone(), registry, http.clone()).await;
         deep_spent += spent;
         let report = result?;
         progress.checks_done.fetch_add(1, Ordering::Relaxed);
@@ -517,6 +569,7 @@ pub async fn scan_api(
             })
             .map(|q| q.op.label())
             .collect();
+        last_runs.push((o, covered.clone(), registry_of(wanted, &opts.only, true)));
         let (own, wide): (Vec<Finding>, Vec<Finding>) = report
             .findings
             .iter()
@@ -621,6 +674,7 @@ pub async fn scan_api(
                 let registry = registry_of(
                     |m| ENFORCEMENT.contains(&m.id) && (m.id != NOT_REQUIRED || cert),
                     &only,
+                    false,
                 );
                 match o {
                     Some(o) => Some(counted(o, registry, http).await),
@@ -653,6 +707,45 @@ pub async fn scan_api(
             progress.checks_done.fetch_add(1, Ordering::Relaxed);
         }
     }
+
+    // Last, the checks that change the server's state for the user's account (failed
+    // logins), once per group, after every operation had its turn.
+    let mut late_warnings = Vec::new();
+    for (o, covered, registry) in last_runs {
+        if registry.is_empty() {
+            continue;
+        }
+        let ids: Vec<&str> = registry.iter().map(|c| c.meta().id).collect();
+        let ids = ids.join(", ");
+        let (result, spent) = counted(o, registry, http.clone()).await;
+        deep_spent += spent;
+        match result {
+            Ok(report) => {
+                for mut f in report.findings {
+                    f.operations = covered.clone();
+                    sink(Event::Finding(&f));
+                    deep_findings.push(f);
+                }
+                for id in &report.checks_run {
+                    if let Some(m) = meta_of(id)
+                        && !deep_run.iter().any(|d| d.id == m.id)
+                    {
+                        deep_run.push(m);
+                    }
+                }
+                deep_skipped.extend(report.checks_skipped);
+                deep_inconclusive.extend(report.inconclusive);
+            }
+            Err(e) => late_warnings.push(format!("{ids} could not run: {e}")),
+        }
+    }
+    // A check that ran for one credential and not for another ran: it is not skipped; and
+    // each is listed once.
+    deep_skipped.retain(|s| !deep_run.iter().any(|m| m.id == s.id));
+    let mut seen = std::collections::BTreeSet::new();
+    deep_skipped.retain(|s| seen.insert(s.id.clone()));
+    let mut seen = std::collections::BTreeSet::new();
+    deep_inconclusive.retain(|s| seen.insert(s.id.clone()));
 
     // The report: the API-wide findings and every operation's, one score for the whole.
     let mut findings = deep_findings;
@@ -724,6 +817,7 @@ pub async fn scan_api(
             if summary.not_probed_budget == 1 { " was" } else { "s were" }
         ));
     }
+    report.warnings.extend(late_warnings);
     report.api = Some(summary);
     report.operations = reports;
     if !opts.show_secrets {

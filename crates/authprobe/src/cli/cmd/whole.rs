@@ -153,9 +153,10 @@ pub async fn run_spec(a: ScanArgs) -> Result<i32> {
         spec: Arc::new(spec),
         base: base.clone(),
         budget_given: a.limits.max_requests.is_some(),
+        time_given: a.limits.max_time.is_some(),
     };
     let progress = Arc::new(Progress::default());
-    let max_time = opts.limits.max_time;
+    let max_time = authprobe::engine::api::time_limit(&opts, &api);
     let mut stream = streamer(&a.output);
     let mut quiet = |_: Event| {};
     let sink: &mut (dyn FnMut(Event) + Send) = match stream.as_mut() {
