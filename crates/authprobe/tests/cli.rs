@@ -362,6 +362,17 @@ fn lab_modes_are_in_the_ready_json() {
 }
 
 #[test]
+fn the_ready_json_names_the_api_description_and_its_special_operations() {
+    let lab = start_lab(&["--profile", "hardened", "--open-operation", "getInvoice"]);
+    let r = &lab.ready;
+    assert_eq!(r.openapi_url, format!("{}/openapi.json", r.https_url));
+    assert_eq!(r.swagger_url, format!("{}/swagger.json", r.https_url));
+    assert!(r.api_key.len() >= 16, "{}", r.api_key);
+    assert_eq!(r.unenforced_operations, ["getInvoice"]);
+    assert_eq!(r.public_operations, ["getStatus"]);
+}
+
+#[test]
 fn catalog_lists_the_checks() {
     let out = Command::new(BIN)
         .args(["checks", "--format", "json"])

@@ -246,3 +246,26 @@ async fn refused_credentials_stop_a_whole_api_scan() {
         "{err}"
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn unsafe_operations_are_sent_with_their_bodies_only_when_allowed() {
+    let lab = lab(Profile::Hardened, &["auth.missing"]).await;
+    let mut opts = whole_options(&lab);
+    opts.only = strings(&["auth.missing"]);
+    opts.allow_unsafe_methods = true;
+    let report = scan_spec(&lab, &lab.ready.openapi_url.clone(), opts, None).await;
+    let unsafe_ops: Vec<_> = report
+        .operations
+        .iter()
+        .filter(|o| !matches!(o.method.as_str(), "GET" | "HEAD" | "OPTIONS"))
+        .collect();
+    assert!(unsafe_ops.len() >= 10, "{}", unsafe_ops.len());
+    for o in unsafe_ops {
+        // The authorized request, with its body, succeeded: the operation was judged.
+        assert_eq!(o.status, OperationStatus::Probed, "{o:?}");
+        assert!(o.requests_sent > 0);
+        assert!(o.findings.is_empty(), "{}: {:?}", o.id, o.findings);
+    }
+    let expected: BTreeSet<String> = lab.ready.unenforced_operations.iter().cloned().collect();
+    assert_eq!(flagged(&report, "auth.missing"), expected);
+}

@@ -41,6 +41,10 @@ pub const ENFORCEMENT: &[&str] = &[
 
 const NOT_REQUIRED: &str = "mtls.not_required";
 
+/// A group's state-changing checks, kept for the end of the run: the operation's options,
+/// the operations the group covers, and the checks.
+type LastRun = (ScanOptions, Vec<String>, Vec<Box<dyn Check>>);
+
 /// The requests the deep suites of one group may send when the user set no
 /// `--max-requests`: a single-URL scan's default.
 pub const DEEP_SUITE_DEFAULT_BUDGET: usize = 600;
@@ -337,7 +341,7 @@ fn per_operation_budget(opts: &ScanOptions) -> usize {
     if c.client.is_some() && c.has_app_credentials() {
         baselines += 4;
     }
-    if !(c.client.is_some() && !c.has_app_credentials()) {
+    if c.client.is_none() || c.has_app_credentials() {
         baselines += 2;
     }
     baselines
@@ -538,7 +542,7 @@ pub async fn scan_api(
     let mut deep_spent = 0;
     let mut origins_done: Vec<String> = Vec::new();
     let mut deep_ops = Vec::new();
-    let mut last_runs: Vec<(ScanOptions, Vec<String>, Vec<Box<dyn Check>>)> = Vec::new();
+    let mut last_runs: Vec<LastRun> = Vec::new();
     for (gi, (key, i)) in groups.iter().enumerate() {
         let p = &plan[*i];
         let (Plan::Probe(creds, body), Some(url)) = (&p.verdict, &p.url) else {
@@ -548,8 +552,9 @@ pub async fn scan_api(
         let tls_again = origins_done.contains(&origin);
         let cert = certificate_declared(&spec, p.op);
         let wanted = move |m: &CheckMeta| {
-            !(m.family == Family::Spec && gi > 0)
-                && !(m.family == Family::Tls && tls_again)
+            let once_done =
+                (m.family == Family::Spec && gi > 0) || (m.family == Family::Tls && tls_again);
+            !once_done
                 && !(m.id == NOT_REQUIRED && (cert == Some(false) || (cert.is_none() && gi > 0)))
         };
         let registry = registry_of(wanted, &opts.only, false);

@@ -25,16 +25,14 @@ const MAX_TARGETS_FILE: u64 = 8 * 1024 * 1024;
 /// Where the lines of `--format jsonl` go while the scan runs: stdout, one line per
 /// event, flushed so a consumer sees each at once.
 fn streamer(out: &OutputArgs) -> Option<impl FnMut(Event) + Send + use<>> {
-    (out.format == ReportFormat::Jsonl).then(|| {
-        |e: Event| {
-            let line = match e {
-                Event::Finding(f) => jsonl::finding_line(f),
-                Event::Operation(o) => jsonl::operation_line(o),
-            };
-            let mut stdout = std::io::stdout().lock();
-            let _ = writeln!(stdout, "{line}");
-            let _ = stdout.flush();
-        }
+    (out.format == ReportFormat::Jsonl).then_some(|e: Event| {
+        let line = match e {
+            Event::Finding(f) => jsonl::finding_line(f),
+            Event::Operation(o) => jsonl::operation_line(o),
+        };
+        let mut stdout = std::io::stdout().lock();
+        let _ = writeln!(stdout, "{line}");
+        let _ = stdout.flush();
     })
 }
 
