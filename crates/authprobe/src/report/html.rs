@@ -821,24 +821,9 @@ pub fn render(report: &Report) -> String {
         h.push_str("<div class=\"ok-box\">No findings: every check that applied passed.</div>");
     } else {
         // On a phone the CWE and OWASP columns give way; each finding's chips repeat them.
-        h.push_str("<table class=\"findings\"><thead><tr><th>Severity</th><th>Check</th><th>Finding</th><th>CWE</th><th>OWASP API</th></tr></thead><tbody>");
-        for (n, f) in report.findings.iter().enumerate() {
-            let sev = f.severity.as_str();
-            let owasp: Vec<&str> = f
-                .owasp
-                .iter()
-                .map(|o| o.split(' ').next().unwrap_or(o))
-                .collect();
-            let _ = write!(
-                h,
-                "<tr><td><span class=\"pill sev-{sev}\">{sev}</span></td><td><a href=\"#f{n}\"><code>{}</code></a></td><td>{}</td><td>{}</td><td>{}</td></tr>",
-                esc(&f.id),
-                esc(&f.title),
-                esc(&f.cwe.join(", ")),
-                esc(&owasp.join(", "))
-            );
-        }
-        h.push_str("</tbody></table></section><section><h2>Evidence and fixes</h2>");
+        let rows: Vec<(usize, &Finding)> = report.findings.iter().enumerate().collect();
+        h.push_str(&findings_table(&rows));
+        h.push_str("</section><section><h2>Evidence and fixes</h2>");
         for (n, f) in report.findings.iter().enumerate() {
             h.push_str(&finding(f, n, report.is_whole_api()));
         }

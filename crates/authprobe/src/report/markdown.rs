@@ -559,35 +559,45 @@ fn render_api(report: &Report) -> String {
         }
     }
     m.push_str(&not_probed);
-    let mut parts = Vec::new();
-    if !ops_cut.is_empty() {
-        parts.push(format!(
-            "{} left out of the operations table ({})",
-            plural(ops_cut.len(), "operation", "operations"),
-            note_names(&ops_cut)
-        ));
-    }
-    if !rows_cut.is_empty() {
-        parts.push(format!(
-            "{} left out of the findings ({})",
-            plural(rows_cut.len(), "finding", "findings"),
-            note_names(&rows_cut)
-        ));
-    }
-    if !evidence_cut.is_empty() {
-        parts.push(format!(
-            "the evidence of {} ({})",
-            plural(evidence_cut.len(), "finding", "findings"),
-            note_names(&evidence_cut)
-        ));
-    }
-    if !not_probed_cut.is_empty() {
-        parts.push(format!(
-            "{} left out of the not-probed list ({})",
-            plural(not_probed_cut.len(), "operation", "operations"),
-            note_names(&not_probed_cut)
-        ));
-    }
+    // What was cut, in the order the sections appear: (the ids, the words before the
+    // count, the noun, the words after it).
+    let cuts: [(&[String], &str, [&str; 2], &str); 4] = [
+        (
+            &ops_cut,
+            "",
+            ["operation", "operations"],
+            " left out of the operations table",
+        ),
+        (
+            &rows_cut,
+            "",
+            ["finding", "findings"],
+            " left out of the findings",
+        ),
+        (
+            &evidence_cut,
+            "the evidence of ",
+            ["finding", "findings"],
+            "",
+        ),
+        (
+            &not_probed_cut,
+            "",
+            ["operation", "operations"],
+            " left out of the not-probed list",
+        ),
+    ];
+    let parts: Vec<String> = cuts
+        .iter()
+        .filter(|(ids, ..)| !ids.is_empty())
+        .map(|(ids, before, [one, many], after)| {
+            format!(
+                "{before}{}{after} ({})",
+                plural(ids.len(), one, many),
+                note_names(ids)
+            )
+        })
+        .collect();
     if !parts.is_empty() {
         let _ = writeln!(
             m,

@@ -3,7 +3,6 @@
 //! target as it comes.
 
 use crate::cli::args::{DAY, OutputArgs, ReportFormat, ScanArgs};
-use crate::cli::cmd::scan::MAX_TIME_GRACE;
 use crate::cli::convert::scan_options_at;
 use crate::cli::output::{self, load_baseline};
 use anyhow::{Context, Result, anyhow, bail};
@@ -18,6 +17,10 @@ use std::sync::Arc;
 use std::sync::atomic::Ordering;
 use std::time::Duration;
 use url::Url;
+
+/// How long past `--max-time` a scan may take to wind up (checks turning their refused
+/// requests into verdicts, work without HTTP) before the command gives up on it.
+pub const MAX_TIME_GRACE: Duration = Duration::from_secs(30);
 
 /// The most a `--targets` list may hold, in bytes (about 100,000 URLs).
 const MAX_TARGETS_FILE: u64 = 8 * 1024 * 1024;
@@ -37,7 +40,7 @@ fn streamer(out: &OutputArgs) -> Option<impl FnMut(Event) + Send + use<>> {
 }
 
 /// Runs `work` under `--max-time` plus a grace, drawing the spinner meanwhile.
-async fn supervised(
+pub async fn supervised(
     work: impl std::future::Future<Output = Result<Report, ScanError>>,
     max_time: Duration,
     what: &str,
