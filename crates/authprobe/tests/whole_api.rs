@@ -97,6 +97,17 @@ async fn every_unenforced_operation_is_found(doc: &str) {
         assert_eq!(f.operations, vec![o.id.clone()]);
     }
     assert_eq!(report.grade, "F");
+    // The terminal shows the check once, with the operations it was found on.
+    let text = authprobe::report::pretty::render(&report, Default::default());
+    let lines: Vec<_> = text
+        .lines()
+        .filter(|l| l.contains("CRITICAL") && l.contains("auth.missing"))
+        .collect();
+    assert_eq!(lines.len(), 1, "{text}");
+    assert!(
+        text.contains(&format!("on {} operations", expected.len())),
+        "{text}"
+    );
     // The operation declared public answers anyone and is never reported.
     for public in &lab.ready.public_operations {
         let o = op(&report, public);

@@ -167,7 +167,19 @@ pub fn render(r: &Report, style: Style) -> String {
         out.push_str("  No findings.\n");
     } else {
         let id_width = r.findings.iter().map(|f| f.id.len()).max().unwrap_or(0);
+        // A whole API shows one line per check, naming every operation it was found on
+        // (the first finding's words stand for the rest; each is in the report).
+        let mut shown: Vec<(&crate::finding::Finding, Vec<String>)> = Vec::new();
         for f in &r.findings {
+            match shown
+                .iter_mut()
+                .find(|(g, _)| r.is_whole_api() && g.id == f.id)
+            {
+                Some((_, ops)) => ops.extend(f.operations.iter().cloned()),
+                None => shown.push((f, f.operations.clone())),
+            }
+        }
+        for (f, operations) in &shown {
             let prefix = format!("  {}  {:<id_width$}  ", c.sev(f.severity), f.id);
             let cols = 2 + 8 + 2 + id_width + 2;
             let text = format!(
@@ -182,8 +194,8 @@ pub fn render(r: &Report, style: Style) -> String {
                 cols
             };
             push_wrapped(&mut out, &prefix, cols, &words(&text), " ", indent, width);
-            if r.is_whole_api() && !f.operations.is_empty() {
-                let on = match f.operations.as_slice() {
+            if r.is_whole_api() && !operations.is_empty() {
+                let on = match operations.as_slice() {
                     [one] => format!("on {one}"),
                     many => format!(
                         "on {} operations: {}",
