@@ -206,6 +206,21 @@ pub fn single_operation(f: &Finding) -> Option<&str> {
     }
 }
 
+/// [`single_operation`], where the report says whose the finding is: only a finding of a
+/// check run on that operation itself belongs to it. A deep suite that covered one
+/// operation alone (the only one behind its credential) stays API-wide, so an operation's
+/// findings are those its own score was made of.
+pub fn owning_operation<'a>(r: &'a super::Report, f: &'a Finding) -> Option<&'a str> {
+    let op = single_operation(f)?;
+    match r.operations.iter().find(|o| o.id == op) {
+        Some(o) if o.findings.iter().any(|g| g.id == f.id) => Some(op),
+        Some(_) => None,
+        // An operation the report does not list (a hand-made report): take the finding's
+        // word for it.
+        None => Some(op),
+    }
+}
+
 /// The one-line count of a whole-API scan: `47 operations: 40 probed, 3 public, 2
 /// skipped, 1 not probed (budget), 1 failed`.
 pub fn counts_line(a: &ApiSummary) -> String {

@@ -473,7 +473,7 @@ fn split_findings(report: &Report) -> (HashMap<&str, Numbered<'_>>, Numbered<'_>
     let mut by_op: HashMap<&str, Numbered> = HashMap::new();
     let mut wide = Vec::new();
     for (n, f) in report.findings.iter().enumerate() {
-        match super::api::single_operation(f) {
+        match super::api::owning_operation(report, f) {
             Some(op) => by_op.entry(op).or_default().push((n, f)),
             None => wide.push((n, f)),
         }
@@ -590,7 +590,7 @@ fn grouped_findings(report: &Report) -> String {
     }
     // Findings naming an operation the report does not list still show, under its name.
     for f in &report.findings {
-        if let Some(op) = super::api::single_operation(f).filter(|op| placed.insert(*op)) {
+        if let Some(op) = super::api::owning_operation(report, f).filter(|op| placed.insert(*op)) {
             groups.push(format!(
                 "<h3 class=\"op-h\"><code>{}</code></h3>{}",
                 esc(op),

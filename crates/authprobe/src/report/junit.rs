@@ -10,7 +10,7 @@
 //! reason.
 
 use super::Report;
-use super::api::{OperationReport, OperationStatus, single_operation};
+use super::api::{OperationReport, OperationStatus};
 use super::markup::escape as xml_escape;
 use crate::checks;
 use crate::finding::{Family, Finding};
@@ -158,7 +158,9 @@ pub fn render(report: &Report) -> String {
     let mut by_op: HashMap<&str, Vec<&Finding>> = HashMap::new();
     let mut wide: Vec<&Finding> = Vec::new();
     for f in &report.findings {
-        match single_operation(f).filter(|op| whole_api && known_ops.contains(op)) {
+        match super::api::owning_operation(report, f)
+            .filter(|op| whole_api && known_ops.contains(op))
+        {
             Some(op) => by_op.entry(op).or_default().push(f),
             None => wide.push(f),
         }

@@ -338,7 +338,7 @@ fn dash(s: Option<String>) -> String {
 /// order of priority (the not-probed list, the operations table up to half the room, the
 /// findings' rows, then their evidence) and named in a note.
 fn render_api(report: &Report) -> String {
-    use super::api::{OperationStatus, single_operation, worst_first};
+    use super::api::{OperationStatus, worst_first};
     use std::collections::HashMap;
 
     let mut m = head(report);
@@ -400,7 +400,7 @@ fn render_api(report: &Report) -> String {
     let mut op_findings: HashMap<&str, Vec<&crate::finding::Finding>> = HashMap::new();
     let mut wide = Vec::new();
     for f in &report.findings {
-        match single_operation(f) {
+        match super::api::owning_operation(report, f) {
             Some(op) => op_findings.entry(op).or_default().push(f),
             None => wide.push(f),
         }
@@ -464,7 +464,8 @@ fn render_api(report: &Report) -> String {
         }
     }
     for f in &report.findings {
-        if let Some(op) = single_operation(f).filter(|op| !placed.contains(op)) {
+        if let Some(op) = super::api::owning_operation(report, f).filter(|op| !placed.contains(op))
+        {
             placed.insert(op);
             grouped.push(Group {
                 heading: format!("#### {}\n\n", inline(op)),

@@ -277,7 +277,7 @@ const WORST_SHOWN: usize = 10;
 /// A whole-API scan's counts, then its worst operations: grade, score, id and the most
 /// severe finding on it, for those with a finding or a failed scan.
 fn api_overview(r: &Report, c: &Paint, width: Option<usize>) -> String {
-    use super::api::{OperationStatus, single_operation, worst_first};
+    use super::api::{OperationStatus, worst_first};
     let mut out = String::new();
     let api = r.api_summary();
     push_wrapped(
@@ -305,7 +305,7 @@ fn api_overview(r: &Report, c: &Paint, width: Option<usize>) -> String {
     let mut worst_of: std::collections::HashMap<&str, &crate::finding::Finding> =
         std::collections::HashMap::new();
     for f in &r.findings {
-        if let Some(op) = single_operation(f) {
+        if let Some(op) = super::api::owning_operation(r, f) {
             let e = worst_of.entry(op).or_insert(f);
             if f.severity > e.severity {
                 *e = f;

@@ -217,7 +217,7 @@ fn api_locations(f: &Finding, report: &Report, urls: &Urls) -> (Vec<Value>, Stri
             l
         })
         .collect::<Vec<_>>();
-    let fp = match super::api::single_operation(f) {
+    let fp = match super::api::owning_operation(report, f) {
         Some(op) => fnv(&operation_key(&f.id, op)),
         None => fingerprint(&f.id, base),
     };
