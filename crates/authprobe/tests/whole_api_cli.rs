@@ -260,3 +260,61 @@ async fn hostile_descriptions_end_in_a_clear_error_within_two_seconds() {
         );
     }
 }
+
+/// A description saved to a file, in YAML, with its server on another host: the base URL
+/// given (an origin alone) moves the paths there, and the scan finds the same operations.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_yaml_file_with_a_base_url_scans_the_operations_there() {
+    let lab = lab(Profile::Hardened, &["auth.missing"]).await;
+    let opts = options(&lab, quick_limits());
+    let http = authprobe::http::Http::new(quick_limits(), opts.tls.clone());
+    let url = url::Url::parse(&format!("{}/openapi.yaml", lab.ready.https_url)).unwrap();
+    let answer = http
+        .send(&authprobe::http::Probe::new("GET", url))
+        .await
+        .expect("the lab serves its YAML description");
+    // The description as a production server would name itself.
+    let yaml = String::from_utf8(answer.body)
+        .unwrap()
+        .replace(&lab.ready.https_url, "https://api.example.invalid");
+    assert!(yaml.contains("https://api.example.invalid"));
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("openapi.yaml");
+    std::fs::write(&file, yaml).unwrap();
+    let report = dir.path().join("r.json");
+    let mut args = strings(&[
+        "scan",
+        &lab.ready.https_url,
+        "--spec",
+        file.to_str().unwrap(),
+        "-o",
+        report.to_str().unwrap(),
+    ]);
+    args.extend(lab_credentials(&lab));
+    let out = run(args, None).await;
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(0), "{stderr}");
+    let r: Value = serde_json::from_slice(&std::fs::read(&report).unwrap()).unwrap();
+    assert!(
+        r["api"]["base_url"]
+            .as_str()
+            .unwrap()
+            .starts_with(&lab.ready.https_url),
+        "{}",
+        r["api"]
+    );
+    let flagged: std::collections::BTreeSet<String> = r["operations"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|o| {
+            o["findings"]
+                .as_array()
+                .is_some_and(|f| f.iter().any(|f| f["id"] == "auth.missing"))
+        })
+        .map(|o| o["operation_id"].as_str().unwrap().to_string())
+        .collect();
+    let expected: std::collections::BTreeSet<String> =
+        lab.ready.unenforced_operations.iter().cloned().collect();
+    assert_eq!(flagged, expected);
+}
