@@ -67,6 +67,17 @@ fn flagged(r: &Report, id: &str) -> BTreeSet<String> {
         .collect()
 }
 
+/// The operations of unsafe methods: the lab has at least ten.
+fn unsafe_operations(r: &Report) -> Vec<&authprobe::report::api::OperationReport> {
+    let ops: Vec<_> = r
+        .operations
+        .iter()
+        .filter(|o| !matches!(o.method.as_str(), "GET" | "HEAD" | "OPTIONS"))
+        .collect();
+    assert!(ops.len() >= 10, "{}", ops.len());
+    ops
+}
+
 fn op<'a>(r: &'a Report, operation_id: &str) -> &'a authprobe::report::api::OperationReport {
     r.operations
         .iter()
@@ -124,12 +135,7 @@ async fn every_unenforced_operation_is_found(doc: &str) {
         ids(&report)
     );
     // Unsafe operations are listed, not sent.
-    let unsafe_ops: Vec<_> = report
-        .operations
-        .iter()
-        .filter(|o| !matches!(o.method.as_str(), "GET" | "HEAD" | "OPTIONS"))
-        .collect();
-    assert!(unsafe_ops.len() >= 10, "{}", unsafe_ops.len());
+    let unsafe_ops = unsafe_operations(&report);
     for o in unsafe_ops {
         assert_eq!(o.status, OperationStatus::Skipped, "{o:?}");
         assert!(
@@ -265,12 +271,7 @@ async fn unsafe_operations_are_sent_with_their_bodies_only_when_allowed() {
     opts.only = strings(&["auth.missing"]);
     opts.allow_unsafe_methods = true;
     let report = scan_spec(&lab, &lab.ready.openapi_url.clone(), opts, None).await;
-    let unsafe_ops: Vec<_> = report
-        .operations
-        .iter()
-        .filter(|o| !matches!(o.method.as_str(), "GET" | "HEAD" | "OPTIONS"))
-        .collect();
-    assert!(unsafe_ops.len() >= 10, "{}", unsafe_ops.len());
+    let unsafe_ops = unsafe_operations(&report);
     for o in unsafe_ops {
         // The authorized request, with its body, succeeded: the operation was judged.
         assert_eq!(o.status, OperationStatus::Probed, "{o:?}");
