@@ -281,3 +281,100 @@ async fn unsafe_operations_are_sent_with_their_bodies_only_when_allowed() {
     let expected: BTreeSet<String> = lab.ready.unenforced_operations.iter().cloned().collect();
     assert_eq!(flagged(&report, "auth.missing"), expected);
 }
+
+/// A server of our own: `/open` answers everyone the same data (unenforced); `/login-page`
+/// answers a request without a token with a 200 sign-in page, and a wrong token with 401
+/// (enforced, the way many web frameworks do it). Only the first is `auth.missing`.
+async fn declared_but_different_server() -> String {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let l = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let base = format!("http://{}", l.local_addr().unwrap());
+    let spec = r#"{"openapi":"3.0.3","info":{"title":"t","version":"1"},
+        "components":{"securitySchemes":{"bearerAuth":{"type":"http","scheme":"bearer"}}},
+        "security":[{"bearerAuth":[]}],
+        "paths":{"/open":{"get":{"operationId":"open"}},"/login-page":{"get":{"operationId":"loginPage"}}}}"#;
+    tokio::spawn(async move {
+        loop {
+            let Ok((mut s, _)) = l.accept().await else {
+                return;
+            };
+            tokio::spawn(async move {
+                let mut buf = Vec::new();
+                let mut chunk = [0u8; 4096];
+                while !buf.windows(4).any(|w| w == b"\r\n\r\n") && buf.len() < 65536 {
+                    match s.read(&mut chunk).await {
+                        Ok(0) | Err(_) => return,
+                        Ok(n) => buf.extend_from_slice(&chunk[..n]),
+                    }
+                }
+                let head = String::from_utf8_lossy(&buf).to_string();
+                let path = head.split_whitespace().nth(1).unwrap_or("/").to_string();
+                let auth = head
+                    .lines()
+                    .find(|l| l.to_ascii_lowercase().starts_with("authorization:"))
+                    .map(|l| l[14..].trim().to_string());
+                let data = r#"{"user":"alice","items":[{"id":1,"name":"first"},{"id":2,"name":"second"}]}"#;
+                let (status, ctype, body) = match (path.as_str(), auth.as_deref()) {
+                    ("/openapi.json", _) => ("200 OK", "application/json", spec.to_string()),
+                    ("/open", _) => ("200 OK", "application/json", data.to_string()),
+                    ("/login-page", Some("Bearer good-token-1234567890")) => {
+                        ("200 OK", "application/json", data.to_string())
+                    }
+                    ("/login-page", Some(_)) => (
+                        "401 Unauthorized",
+                        "application/json",
+                        r#"{"error":"invalid_token"}"#.to_string(),
+                    ),
+                    ("/login-page", None) => (
+                        "200 OK",
+                        "text/html",
+                        "<html><body><h1>Sign in</h1><form method=post action=/session><input name=user><input type=password name=password></form></body></html>".to_string(),
+                    ),
+                    _ => ("404 Not Found", "text/plain", "no".to_string()),
+                };
+                let resp = format!(
+                    "HTTP/1.1 {status}\r\ncontent-type: {ctype}\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{body}",
+                    body.len()
+                );
+                let _ = s.write_all(resp.as_bytes()).await;
+            });
+        }
+    });
+    base
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn only_the_authorized_answer_without_credentials_breaks_a_declaration() {
+    let base = declared_but_different_server().await;
+    let spec_url = Url::parse(&format!("{base}/openapi.json")).unwrap();
+    let limits = Limits {
+        max_body: spec::MAX_SPEC_BYTES,
+        ..quick_limits()
+    };
+    let http = Http::new(limits, Default::default());
+    let (s, spec_url) = spec::fetch(&http, &spec_url).await.expect("spec");
+    let base = spec::base_url(&s, None, Some(&spec_url)).unwrap();
+    let opts = ScanOptions::new(base.clone())
+        .with_credentials(authprobe::engine::Credentials {
+            bearer: Some("good-token-1234567890".into()),
+            ..Default::default()
+        })
+        .with_limits(quick_limits())
+        .with_only(strings(&["auth.missing"]));
+    let api = ApiScan {
+        spec: Arc::new(s),
+        base,
+        budget_given: false,
+        time_given: true,
+    };
+    let mut sink = |_: Event| {};
+    let report = scan_api(opts, api, Arc::new(Progress::default()), &mut sink)
+        .await
+        .expect("scan");
+    assert_eq!(
+        flagged(&report, "auth.missing"),
+        BTreeSet::from(["open".to_string()]),
+        "{:#?}",
+        report.operations
+    );
+}

@@ -96,32 +96,26 @@ impl Check for AuthMissing {
                 ));
             }
             // With an API description, the declaration is the other side of the
-            // comparison: an operation declared protected that answers no credentials at
-            // all with a success like the authorized one is unenforced, even where every
-            // refusal baseline is a success too (nothing is checked at all).
+            // comparison: an operation declared protected that gives a request with no
+            // credentials at all the authorized answer is unenforced, even where every
+            // refusal baseline is a success too (nothing is checked at all). Only the same
+            // answer counts: a different success (a login page served 200, an empty list
+            // for guests) is not proof.
             if let (Some(declared), Some(auth)) =
                 (&ctx.opts().declared_security, &ctx.baselines().authorized)
                 && anon.class.all_success()
                 && auth.class.all_success()
-            {
-                let alike = anon
+                && anon
                     .class
                     .samples
                     .iter()
-                    .all(|s| auth.class.similarity_to(s) >= DECLARED_ALIKE);
+                    .all(|s| auth.class.similarity_to(s) >= DECLARED_ALIKE)
+            {
                 let status = anon.exchanges[0].answer().map_or(0, |a| a.status);
-                let (confidence, how) = if alike {
-                    (Confidence::Firm, "the same answer as with credentials")
-                } else {
-                    (
-                        Confidence::Tentative,
-                        "a success, though not the same answer as with credentials",
-                    )
-                };
                 return Outcome::found(META.finding(
-                    confidence,
+                    Confidence::Firm,
                     format!(
-                        "the API description declares {declared} for this operation, yet it answered {status} to a request carrying no credentials at all: {how}"
+                        "the API description declares {declared} for this operation, yet it answered {status} to a request carrying no credentials at all, with the same answer as with credentials"
                     ),
                     ctx.evidence(&anon.exchanges[0]),
                 ));
