@@ -37,15 +37,9 @@ pub struct ApiKey {
     pub location: KeyLocation,
 }
 
-/// Where an API key goes on the request (OpenAPI's `in` of an apiKey scheme).
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Default, serde::Serialize)]
-#[serde(rename_all = "lowercase")]
-pub enum KeyLocation {
-    #[default]
-    Header,
-    Query,
-    Cookie,
-}
+/// Where an API key goes on the request: OpenAPI's `in` of an apiKey scheme, the one type
+/// the description and the credentials share.
+pub use crate::spec::KeyLocation;
 
 /// What the JWT checks may use beyond the bearer token.
 #[derive(Clone, Debug, Default)]

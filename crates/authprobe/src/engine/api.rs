@@ -205,7 +205,7 @@ fn credentials_for(
                 // Authorization header, which is what --bearer sends.
                 CredentialKind::ApiKey {
                     name,
-                    location: crate::spec::KeyLocation::Header,
+                    location: KeyLocation::Header,
                 } if name.eq_ignore_ascii_case("authorization") && given.bearer.is_some() => {
                     c.bearer = given.bearer.clone();
                 }
@@ -220,11 +220,7 @@ fn credentials_for(
                     c.api_keys.push(ApiKey {
                         name,
                         value: k.value.clone(),
-                        location: match location {
-                            crate::spec::KeyLocation::Header => KeyLocation::Header,
-                            crate::spec::KeyLocation::Query => KeyLocation::Query,
-                            crate::spec::KeyLocation::Cookie => KeyLocation::Cookie,
-                        },
+                        location,
                     });
                 }
                 _ => continue 'alt,
