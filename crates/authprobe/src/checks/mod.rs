@@ -31,6 +31,19 @@ pub fn tls_verdicts() -> Vec<(&'static crate::check::CheckMeta, tls::Evaluate)> 
     tls::transport_checks()
 }
 
+/// Every check's metadata, in catalog order, listed once per process: a whole-API scan
+/// looks ids up for every operation it probes.
+pub fn metas() -> &'static [&'static crate::check::CheckMeta] {
+    static METAS: std::sync::OnceLock<Vec<&'static crate::check::CheckMeta>> =
+        std::sync::OnceLock::new();
+    METAS.get_or_init(|| registry().iter().map(|c| c.meta()).collect())
+}
+
+/// The metadata of the check `id`.
+pub fn meta(id: &str) -> Option<&'static crate::check::CheckMeta> {
+    metas().iter().copied().find(|m| m.id == id)
+}
+
 /// Every check, in catalog order.
 pub fn registry() -> Vec<Box<dyn Check>> {
     // Each family lists its own checks beside their `mod` lines, so a new check is

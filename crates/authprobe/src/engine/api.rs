@@ -449,11 +449,17 @@ fn fill_from(r: &mut OperationReport, report: Report, declared: &str, requests: 
         .collect();
 }
 
-fn meta_of(id: &str) -> Option<&'static CheckMeta> {
-    checks::registry()
-        .into_iter()
-        .map(|c| c.meta())
-        .find(|m| m.id == id)
+/// Adds the checks of `ids` to `run`, each once (a check run on many operations or for
+/// several credentials is one check run).
+pub(super) fn note_run<'a>(
+    run: &mut Vec<&'static CheckMeta>,
+    ids: impl IntoIterator<Item = &'a String>,
+) {
+    for m in ids.into_iter().filter_map(|id| checks::meta(id)) {
+        if !run.iter().any(|d| d.id == m.id) {
+            run.push(m);
+        }
+    }
 }
 
 /// The whole API's score: each check counted once, at its costliest instance, however
@@ -585,14 +591,13 @@ pub async fn scan_api(
             sink(Event::Finding(&f));
             deep_findings.push(f);
         }
-        for id in &report.checks_run {
-            if !ENFORCEMENT.contains(&id.as_str())
-                && let Some(m) = meta_of(id)
-                && !deep_run.iter().any(|d| d.id == m.id)
-            {
-                deep_run.push(m);
-            }
-        }
+        note_run(
+            &mut deep_run,
+            report
+                .checks_run
+                .iter()
+                .filter(|id| !ENFORCEMENT.contains(&id.as_str())),
+        );
         let not_enforcement = |s: &Skipped| !ENFORCEMENT.contains(&s.id.as_str());
         deep_skipped.extend(
             report
@@ -619,7 +624,7 @@ pub async fn scan_api(
         let metas: Vec<&'static CheckMeta> = own_report
             .checks_run
             .iter()
-            .filter_map(|id| meta_of(id))
+            .filter_map(|id| checks::meta(id))
             .collect();
         let s = score::score(&own_report.findings, &metas);
         own_report.score = s.score;
@@ -727,13 +732,7 @@ pub async fn scan_api(
                     sink(Event::Finding(&f));
                     deep_findings.push(f);
                 }
-                for id in &report.checks_run {
-                    if let Some(m) = meta_of(id)
-                        && !deep_run.iter().any(|d| d.id == m.id)
-                    {
-                        deep_run.push(m);
-                    }
-                }
+                note_run(&mut deep_run, &report.checks_run);
                 deep_skipped.extend(report.checks_skipped);
                 deep_inconclusive.extend(report.inconclusive);
             }
@@ -753,15 +752,7 @@ pub async fn scan_api(
     findings.extend(reports.iter().flat_map(|r| r.findings.iter().cloned()));
     findings.sort_by(|a, b| b.severity.cmp(&a.severity).then(a.id.cmp(&b.id)));
     let mut run = deep_run;
-    for r in &reports {
-        for id in &r.checks_run {
-            if let Some(m) = meta_of(id)
-                && !run.iter().any(|d| d.id == m.id)
-            {
-                run.push(m);
-            }
-        }
-    }
+    note_run(&mut run, reports.iter().flat_map(|r| &r.checks_run));
     let count = |s: OperationStatus| reports.iter().filter(|r| r.status == s).count();
     let summary = ApiSummary {
         kind: ApiKind::Openapi,

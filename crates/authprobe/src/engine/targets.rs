@@ -6,10 +6,9 @@
 //! and are dropped: the run keeps only each check's costliest finding (for the overall
 //! score) and one small summary per target, so thousands of targets fit in memory.
 
-use super::api::{Event, whole_score};
+use super::api::{Event, note_run, whole_score};
 use super::{Progress, ScanError};
 use crate::check::CheckMeta;
-use crate::checks;
 use crate::finding::Finding;
 use crate::options::ScanOptions;
 use crate::report::api::{ApiKind, ApiSummary, OperationReport, OperationStatus};
@@ -123,16 +122,7 @@ pub async fn scan_targets(
         match result {
             Ok(report) => {
                 requests += report.requests_sent;
-                for id in &report.checks_run {
-                    if let Some(m) = checks::registry()
-                        .into_iter()
-                        .map(|c| c.meta())
-                        .find(|m| m.id == id)
-                        && !run.iter().any(|d| d.id == m.id)
-                    {
-                        run.push(m);
-                    }
-                }
+                note_run(&mut run, &report.checks_run);
                 if tls.is_none() {
                     tls = report.tls.clone();
                 }
