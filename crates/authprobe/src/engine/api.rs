@@ -68,29 +68,40 @@ fn run_budget(groups: usize, to_probe: usize, per_op: usize) -> usize {
         .saturating_add(per_op.saturating_mul(to_probe))
 }
 
+/// The run's request budget: `--max-requests` when given, else [`run_budget`].
+fn budget_for(opts: &ScanOptions, api: &ApiScan, plan: &[Planned]) -> usize {
+    if api.budget_given {
+        return opts.limits.max_requests;
+    }
+    let to_probe = plan
+        .iter()
+        .filter(|x| matches!(x.verdict, Plan::Probe(..)))
+        .count();
+    run_budget(
+        deep_groups(plan).len(),
+        to_probe,
+        per_operation_budget(opts),
+    )
+}
+
 /// The run's time limit: `--max-time` when given; otherwise the single-URL default or,
 /// when longer, twice what the request budget takes at `--rate` (a thousand operations at
 /// 100 requests a second need minutes, and a default that cut them off would list most
 /// as not probed). At most 24 h.
-pub fn time_limit(opts: &ScanOptions, api: &ApiScan) -> std::time::Duration {
+fn time_for(opts: &ScanOptions, api: &ApiScan, budget: usize) -> std::time::Duration {
     let max = opts.limits.max_time;
     if api.time_given || opts.limits.rate <= 0.0 {
         return max;
     }
-    let p = plan(&api.spec, api, opts);
-    let groups = deep_groups(&p).len();
-    let to_probe = p
-        .iter()
-        .filter(|x| matches!(x.verdict, Plan::Probe(..)))
-        .count();
-    let budget = if api.budget_given {
-        opts.limits.max_requests
-    } else {
-        run_budget(groups, to_probe, per_operation_budget(opts))
-    };
     let needed = std::time::Duration::from_secs_f64(2.0 * budget as f64 / opts.limits.rate);
     max.max(needed)
         .min(std::time::Duration::from_secs(24 * 3600))
+}
+
+/// [`time_for`] the run `scan_api` will make, for a caller that supervises it.
+pub fn time_limit(opts: &ScanOptions, api: &ApiScan) -> std::time::Duration {
+    let p = plan(&api.spec, api, opts);
+    time_for(opts, api, budget_for(opts, api, &p))
 }
 
 /// One deep-suite group per origin and credential, on its first safe operation (key,
@@ -98,14 +109,22 @@ pub fn time_limit(opts: &ScanOptions, api: &ApiScan) -> std::time::Duration {
 fn deep_groups(plan: &[Planned]) -> Vec<(String, usize)> {
     let mut groups: Vec<(String, usize)> = Vec::new();
     for (i, p) in plan.iter().enumerate() {
-        if let (Plan::Probe(c, _), Some(url)) = (&p.verdict, &p.url) {
-            let key = group_key(url, c);
-            if p.op.is_safe() && !groups.iter().any(|(k, _)| *k == key) {
-                groups.push((key, i));
-            }
+        if let Some(key) = &p.group
+            && p.op.is_safe()
+            && !groups.iter().any(|(k, _)| k == key)
+        {
+            groups.push((key.clone(), i));
         }
     }
     groups
+}
+
+/// The operations to probe in the deep-suite group `key`: what its suite speaks for.
+fn in_group<'p, 'a>(
+    plan: &'p [Planned<'a>],
+    key: &'p str,
+) -> impl Iterator<Item = &'p Planned<'a>> {
+    plan.iter().filter(move |q| q.group.as_deref() == Some(key))
 }
 
 /// What a run streams as it goes (`--format jsonl`).
@@ -120,6 +139,8 @@ struct Planned<'a> {
     url: Option<Url>,
     declared: String,
     verdict: Plan,
+    /// The deep-suite group (origin and credential) of an operation to probe.
+    group: Option<String>,
 }
 
 enum Plan {
@@ -316,11 +337,16 @@ fn plan<'a>(spec: &'a ApiSpec, api: &ApiScan, opts: &ScanOptions) -> Vec<Planned
                     }
                 }
             };
+            let group = match (&verdict, &url) {
+                (Plan::Probe(c, _), Ok(u)) => Some(group_key(u, c)),
+                _ => None,
+            };
             Planned {
                 op,
                 url: url.ok(),
                 declared,
                 verdict,
+                group,
             }
         })
         .collect()
@@ -493,25 +519,15 @@ pub async fn scan_api(
     // The API's main credential first: its group runs the checks that speak for the
     // whole API once (spec.*, and mtls.not_required where the description cannot say
     // which operations need a certificate).
-    let group_size = |key: &str| {
-        plan.iter()
-            .filter(|q| match (&q.verdict, &q.url) {
-                (Plan::Probe(c, _), Some(u)) => group_key(u, c) == key,
-                _ => false,
-            })
-            .count()
-    };
-    groups.sort_by_key(|(k, _)| std::cmp::Reverse(group_size(k)));
+    groups.sort_by_key(|(k, _)| std::cmp::Reverse(in_group(&plan, k).count()));
     let per_op = per_operation_budget(&opts);
     let to_probe = plan
         .iter()
         .filter(|p| matches!(p.verdict, Plan::Probe(..)))
         .count();
-    opts.limits.max_time = time_limit(&opts, &api);
-    if !api.budget_given {
-        opts.limits.max_requests = run_budget(groups.len(), to_probe, per_op);
-    }
-    let max_requests = opts.limits.max_requests;
+    let max_requests = budget_for(&opts, &api, &plan);
+    opts.limits.max_time = time_for(&opts, &api, max_requests);
+    opts.limits.max_requests = max_requests;
     let http =
         Arc::new(Http::new(opts.limits.clone(), opts.tls.clone()).with_proxy(opts.proxy.clone()));
     progress
@@ -568,14 +584,7 @@ pub async fn scan_api(
         origins_done.push(origin);
         deep_ops.push(p.op.label());
         // Who this suite speaks for: every probed operation of its group.
-        let covered: Vec<String> = plan
-            .iter()
-            .filter(|q| match (&q.verdict, &q.url) {
-                (Plan::Probe(c, _), Some(u)) => group_key(u, c) == *key,
-                _ => false,
-            })
-            .map(|q| q.op.label())
-            .collect();
+        let covered: Vec<String> = in_group(&plan, key).map(|q| q.op.label()).collect();
         last_runs.push((o, covered.clone(), registry_of(wanted, &opts.only, true)));
         let (own, wide): (Vec<Finding>, Vec<Finding>) = report
             .findings
