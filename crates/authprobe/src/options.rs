@@ -132,10 +132,11 @@ pub struct ScanOptions {
     pub method: String,
     /// The target request's body, for an unsafe operation that requires one.
     pub body: Option<crate::http::Body>,
-    /// What the API description requires for the target operation ("bearerAuth"), in a
-    /// whole-API scan: an answer to no credentials at all is then judged against the
-    /// declaration, not only against the refusals (which may all be successes too).
-    pub declared_security: Option<String>,
+    /// The API description declares the target operation protected (a whole-API scan): an
+    /// answer to no credentials at all is then judged against the declaration, not only
+    /// against the refusals (which may all be successes too). Which security it declares
+    /// is added to the operation's findings by the whole-API scan.
+    pub declared_protected: bool,
 }
 
 /// The one way to build [`ScanOptions`], shared by the command line and the lab: start from
@@ -162,7 +163,7 @@ impl ScanOptions {
             spec: None,
             method: "GET".to_string(),
             body: None,
-            declared_security: None,
+            declared_protected: false,
         }
     }
 

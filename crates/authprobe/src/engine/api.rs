@@ -386,7 +386,7 @@ fn op_options(
     o.creds = creds.clone();
     o.method = op.method.clone();
     o.body = body.clone();
-    o.declared_security = op.security.is_required().then(|| op.security.describe());
+    o.declared_protected = op.security.is_required();
     o
 }
 
@@ -462,9 +462,7 @@ fn fill_from(r: &mut OperationReport, report: Report, declared: &str, requests: 
         .into_iter()
         .map(|mut f| {
             f.operations = vec![r.id.clone()];
-            if ENFORCEMENT.contains(&f.id.as_str())
-                && !f.description.contains("API description declares")
-            {
+            if ENFORCEMENT.contains(&f.id.as_str()) {
                 f.description.push_str(&format!(
                     "\nThe API description declares {declared} for {}.",
                     r.id

@@ -168,7 +168,7 @@ pub fn check(opts: &ScanOptions, b: &Baselines) -> Result<(), ScanError> {
     // An operation the API description declares protected that answers everyone alike
     // is the finding itself (auth.missing judges it against the declaration), not a
     // reason to stop.
-    let declared_but_open = opts.declared_security.is_some() && b.anonymous.class.all_success();
+    let declared_but_open = opts.declared_protected && b.anonymous.class.all_success();
     if oracle.usable().is_err() && !declared_but_open {
         let others = refusals
             .iter()

@@ -101,8 +101,8 @@ impl Check for AuthMissing {
             // refusal baseline is a success too (nothing is checked at all). Only the same
             // answer counts: a different success (a login page served 200, an empty list
             // for guests) is not proof.
-            if let (Some(declared), Some(auth)) =
-                (&ctx.opts().declared_security, &ctx.baselines().authorized)
+            if let Some(auth) = &ctx.baselines().authorized
+                && ctx.opts().declared_protected
                 && anon.class.all_success()
                 && auth.class.all_success()
                 && anon
@@ -115,7 +115,7 @@ impl Check for AuthMissing {
                 return Outcome::found(META.finding(
                     Confidence::Firm,
                     format!(
-                        "the API description declares {declared} for this operation, yet it answered {status} to a request carrying no credentials at all, with the same answer as with credentials"
+                        "the operation is declared protected, yet it answered {status} to a request carrying no credentials at all, with the same answer as with credentials"
                     ),
                     ctx.evidence(&anon.exchanges[0]),
                 ));
