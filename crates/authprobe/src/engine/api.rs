@@ -429,16 +429,13 @@ fn operation_report(
     status: OperationStatus,
     reason: Option<String>,
 ) -> OperationReport {
-    let mut r = OperationReport::not_probed(
+    let mut r = OperationReport::new(
         p.op.label(),
         p.op.method.clone(),
         p.url.as_ref().map(Url::to_string).unwrap_or_default(),
         status,
-        reason.unwrap_or_default(),
     );
-    if r.reason.as_deref() == Some("") {
-        r.reason = None;
-    }
+    r.reason = reason;
     r.path = Some(p.op.path.clone());
     r.operation_id = p.op.operation_id.clone();
     r.tags = p.op.tags.clone();

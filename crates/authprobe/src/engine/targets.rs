@@ -50,12 +50,11 @@ fn host_key(u: &Url) -> String {
 }
 
 fn target_report(url: &Url) -> OperationReport {
-    OperationReport::not_probed(
+    OperationReport::new(
         url.to_string(),
         "GET".into(),
         url.to_string(),
         OperationStatus::Probed,
-        String::new(),
     )
 }
 
@@ -133,7 +132,6 @@ pub async fn scan_targets(
                 op.checks_run = report.checks_run;
                 op.inconclusive = report.inconclusive;
                 op.checks_skipped = report.checks_skipped;
-                op.reason = None;
                 for mut f in report.findings {
                     f.operations = vec![op.id.clone()];
                     sink(Event::Finding(&f));

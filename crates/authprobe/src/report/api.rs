@@ -131,14 +131,8 @@ pub struct OperationReport {
 }
 
 impl OperationReport {
-    /// An operation that was not probed, with why.
-    pub fn not_probed(
-        id: String,
-        method: String,
-        url: String,
-        status: OperationStatus,
-        reason: String,
-    ) -> Self {
+    /// An operation or target with nothing known of it yet but where it is and its status.
+    pub fn new(id: String, method: String, url: String, status: OperationStatus) -> Self {
         Self {
             id,
             method,
@@ -148,7 +142,7 @@ impl OperationReport {
             tags: Vec::new(),
             declared_security: None,
             status,
-            reason: Some(reason),
+            reason: None,
             score: None,
             grade: None,
             requests_sent: 0,
@@ -156,6 +150,20 @@ impl OperationReport {
             findings: Vec::new(),
             inconclusive: Vec::new(),
             checks_skipped: Vec::new(),
+        }
+    }
+
+    /// An operation that was not probed, with why.
+    pub fn not_probed(
+        id: String,
+        method: String,
+        url: String,
+        status: OperationStatus,
+        reason: String,
+    ) -> Self {
+        Self {
+            reason: Some(reason),
+            ..Self::new(id, method, url, status)
         }
     }
 }
