@@ -11,7 +11,7 @@ use authprobe::engine::targets::{parse_targets, scan_targets};
 use authprobe::engine::{Progress, ScanError};
 use authprobe::http::Http;
 use authprobe::report::{Report, jsonl};
-use authprobe::spec::{self, ApiSpec};
+use authprobe::spec;
 use std::io::{Read, Write};
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
@@ -25,10 +25,15 @@ pub const MAX_TIME_GRACE: Duration = Duration::from_secs(30);
 /// The most a `--targets` list may hold, in bytes (about 100,000 URLs).
 const MAX_TARGETS_FILE: u64 = 8 * 1024 * 1024;
 
-/// Where the lines of `--format jsonl` go while the scan runs: stdout, one line per
-/// event, flushed so a consumer sees each at once.
-fn streamer(out: &OutputArgs) -> Option<impl FnMut(Event) + Send + use<>> {
-    (out.format == ReportFormat::Jsonl).then_some(|e: Event| {
+/// Where the run's events go: with `--format jsonl`, stdout, one line per event, flushed
+/// so a consumer sees each at once (then `true`); otherwise nowhere.
+type Sink = Box<dyn FnMut(Event) + Send>;
+
+fn sink(out: &OutputArgs) -> (Sink, bool) {
+    if out.format != ReportFormat::Jsonl {
+        return (Box::new(|_: Event| {}), false);
+    }
+    let stream = |e: Event| {
         let line = match e {
             Event::Finding(f) => jsonl::finding_line(f),
             Event::Operation(o) => jsonl::operation_line(o),
@@ -36,7 +41,8 @@ fn streamer(out: &OutputArgs) -> Option<impl FnMut(Event) + Send + use<>> {
         let mut stdout = std::io::stdout().lock();
         let _ = writeln!(stdout, "{line}");
         let _ = stdout.flush();
-    })
+    };
+    (Box::new(stream), true)
 }
 
 /// Runs `work` under `--max-time` plus a grace, drawing the spinner meanwhile.
@@ -84,66 +90,70 @@ pub async fn supervised(
     Ok(result?)
 }
 
-/// The description named by `--spec`: a file (with the files it refers to beside it), a
-/// URL, or `auto` (looked for on `origin`). Returns it with the URL it came from.
-async fn load_spec(arg: &str, origin: Option<&Url>, http: &Http) -> Result<(ApiSpec, Option<Url>)> {
-    if arg == "auto" {
-        let origin = origin.ok_or_else(|| {
-            anyhow!(
-                "--spec auto looks for the description on the target's origin: give the target URL"
-            )
-        })?;
-        let (s, url) = spec::discover(http, origin).await?;
-        output::note(&format!("authprobe: --spec auto: using {url}"));
-        return Ok((s, Some(url)));
+/// What `--spec` names.
+enum SpecArg {
+    /// Looked for on the target's origin.
+    Auto,
+    Url(Url),
+    /// A file, with the files it refers to beside it.
+    File(std::path::PathBuf),
+}
+
+impl SpecArg {
+    fn parse(arg: &str) -> Result<Self> {
+        if arg == "auto" {
+            Ok(Self::Auto)
+        } else if arg.starts_with("https://") || arg.starts_with("http://") {
+            Url::parse(arg)
+                .map(Self::Url)
+                .map_err(|e| anyhow!("--spec {arg:?} is not a valid URL: {e}"))
+        } else {
+            Ok(Self::File(arg.into()))
+        }
     }
-    if arg.starts_with("https://") || arg.starts_with("http://") {
-        let url = Url::parse(arg).map_err(|e| anyhow!("--spec {arg:?} is not a valid URL: {e}"))?;
-        let (s, url) = spec::fetch(http, &url).await?;
-        return Ok((s, Some(url)));
-    }
-    Ok((spec::load_file(std::path::Path::new(arg))?, None))
 }
 
 pub async fn run_spec(a: ScanArgs) -> Result<i32> {
     if let Some(p) = &a.output.baseline {
         load_baseline(p)?;
     }
-    let arg = a.spec.clone().unwrap_or_default();
-    let is_file = arg != "auto" && !arg.starts_with("https://") && !arg.starts_with("http://");
+    let text = a.spec.clone().unwrap_or_default();
+    let arg = SpecArg::parse(&text)?;
     // The base URL given (never the lab's protected path: its description names the lab).
     let given = match (&a.url, &a.lab) {
-        (Some(u), None) => Some(u.clone()),
+        (Some(u), None) => Some(crate::cli::convert::target_url(u)?),
         _ => None,
     };
-    let (spec, spec_url, mut opts) = if is_file {
-        let spec = spec::load_file(std::path::Path::new(&arg))?;
-        let given_url = given
-            .as_deref()
-            .map(crate::cli::convert::target_url)
-            .transpose()?;
-        let base = spec::base_url(&spec, given_url.as_ref(), None)?;
-        let opts = scan_options_at(&a, base.as_str())?;
-        (spec, None, opts)
-    } else {
-        let first = given.clone().unwrap_or_else(|| arg.clone());
-        let opts = scan_options_at(&a, &first)?;
-        let mut limits = opts.limits.clone();
-        limits.max_body = spec::MAX_SPEC_BYTES;
-        limits.max_requests = spec::AUTO_PATHS.len() + 1;
-        let http = Http::new(limits, opts.tls.clone()).with_proxy(opts.proxy.clone());
-        let (spec, url) = load_spec(&arg, Some(&opts.target), &http).await?;
-        (spec, url, opts)
+    let (spec, spec_url, mut opts) = match &arg {
+        SpecArg::File(path) => {
+            let spec = spec::load_file(path)?;
+            let base = spec::base_url(&spec, given.as_ref(), None)?;
+            let opts = scan_options_at(&a, base.as_str())?;
+            (spec, None, opts)
+        }
+        _ => {
+            let first = given.as_ref().map_or_else(|| text.clone(), Url::to_string);
+            let opts = scan_options_at(&a, &first)?;
+            let mut limits = opts.limits.clone();
+            limits.max_body = spec::MAX_SPEC_BYTES;
+            limits.max_requests = spec::AUTO_PATHS.len() + 1;
+            let http = Http::new(limits, opts.tls.clone()).with_proxy(opts.proxy.clone());
+            let (spec, url) = match &arg {
+                SpecArg::Url(url) => spec::fetch(&http, url).await?,
+                _ => {
+                    let (s, url) = spec::discover(&http, &opts.target).await?;
+                    output::note(&format!("authprobe: --spec auto: using {url}"));
+                    (s, url)
+                }
+            };
+            (spec, Some(url), opts)
+        }
     };
-    let given_url = given
-        .as_deref()
-        .map(crate::cli::convert::target_url)
-        .transpose()?;
-    let base = spec::base_url(&spec, given_url.as_ref(), spec_url.as_ref())?;
+    let base = spec::base_url(&spec, given.as_ref(), spec_url.as_ref())?;
     opts.target = base.clone();
     let source = spec_url
         .as_ref()
-        .map_or_else(|| arg.clone(), Url::to_string);
+        .map_or_else(|| text.clone(), Url::to_string);
     output::note(&format!(
         "authprobe: {source}: {} operation{} ({}), base URL {base}",
         spec.operations.len(),
@@ -158,14 +168,9 @@ pub async fn run_spec(a: ScanArgs) -> Result<i32> {
     };
     let progress = Arc::new(Progress::default());
     let max_time = authprobe::engine::api::time_limit(&opts, &api);
-    let mut stream = streamer(&a.output);
-    let mut quiet = |_: Event| {};
-    let sink: &mut (dyn FnMut(Event) + Send) = match stream.as_mut() {
-        Some(s) => s,
-        None => &mut quiet,
-    };
+    let (mut sink, streamed) = sink(&a.output);
     let report = supervised(
-        scan_api(opts, api, progress.clone(), sink),
+        scan_api(opts, api, progress.clone(), &mut *sink),
         max_time,
         base.as_str(),
         &a.output,
@@ -173,7 +178,7 @@ pub async fn run_spec(a: ScanArgs) -> Result<i32> {
         "operations",
     )
     .await?;
-    output::finish_whole(report, &a.output, stream.is_some())
+    output::finish_whole(report, &a.output, streamed)
 }
 
 pub async fn run_targets(a: ScanArgs) -> Result<i32> {
@@ -216,14 +221,9 @@ pub async fn run_targets(a: ScanArgs) -> Result<i32> {
     ));
     let progress = Arc::new(Progress::default());
     let max_time = opts.limits.max_time;
-    let mut stream = streamer(&a.output);
+    let (mut sink, streamed) = sink(&a.output);
     // A run streamed to stdout with no file to write keeps no findings in memory.
-    let retain = stream.is_none() || !a.output.output.is_empty();
-    let mut quiet = |_: Event| {};
-    let sink: &mut (dyn FnMut(Event) + Send) = match stream.as_mut() {
-        Some(s) => s,
-        None => &mut quiet,
-    };
+    let retain = !streamed || !a.output.output.is_empty();
     // Targets run one after another per host: the time limit is per target.
     let n = targets.len();
     let per_host_max = max_time.saturating_mul(u32::try_from(n).unwrap_or(u32::MAX));
@@ -235,7 +235,7 @@ pub async fn run_targets(a: ScanArgs) -> Result<i32> {
             a.host_concurrency as usize,
             retain,
             progress.clone(),
-            sink,
+            &mut *sink,
         ),
         per_host_max,
         &source,
@@ -245,7 +245,7 @@ pub async fn run_targets(a: ScanArgs) -> Result<i32> {
     )
     .await?;
     let failed = report.api.as_ref().map_or(0, |s| s.failed);
-    let code = output::finish_whole(report, &a.output, stream.is_some())?;
+    let code = output::finish_whole(report, &a.output, streamed)?;
     if failed > 0 && code == 0 {
         output::note(&format!(
             "authprobe: {failed} target{} could not be scanned (see the report): exit 2",
