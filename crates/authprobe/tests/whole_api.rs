@@ -108,6 +108,14 @@ async fn every_unenforced_operation_is_found(doc: &str) {
         assert_eq!(f.operations, vec![o.id.clone()]);
     }
     assert_eq!(report.grade, "F");
+    // Every credential group's variables reach --secrets-file, not only the first's.
+    for var in ["AUTHPROBE_BEARER", "AUTHPROBE_BASIC"] {
+        assert!(
+            report.variables.contains_key(var),
+            "{var}: {:?}",
+            report.variables.keys()
+        );
+    }
     // The terminal shows the check once, with the operations it was found on.
     let text = authprobe::report::pretty::render(&report, Default::default());
     let lines: Vec<_> = text

@@ -556,6 +556,9 @@ pub async fn scan_api(
     let mut origins_done: Vec<String> = Vec::new();
     let mut deep_ops = Vec::new();
     let mut last_runs: Vec<LastRun> = Vec::new();
+    // What every `${AUTHPROBE_…}` of every operation's evidence holds (`--secrets-file`):
+    // each credential group has its own.
+    let mut variables = BTreeMap::new();
     for (gi, (key, i)) in groups.iter().enumerate() {
         let p = &plan[*i];
         let (Plan::Probe(creds, body), Some(url)) = (&p.verdict, &p.url) else {
@@ -575,6 +578,7 @@ pub async fn scan_api(
         let (result, spent) = counted(o.clone(), registry, http.clone()).await;
         deep_spent += spent;
         let report = result?;
+        variables.extend(report.variables.clone());
         progress.checks_done.fetch_add(1, Ordering::Relaxed);
         origins_done.push(origin);
         deep_ops.push(p.op.label());
@@ -698,7 +702,10 @@ pub async fn scan_api(
             let declared = plan[i].declared.clone();
             let r = &mut reports[i];
             match result {
-                Ok(report) => fill_from(r, report, &declared, spent),
+                Ok(mut report) => {
+                    variables.extend(std::mem::take(&mut report.variables));
+                    fill_from(r, report, &declared, spent);
+                }
                 Err(e) => {
                     r.status = OperationStatus::Failed;
                     r.requests_sent = spent;
@@ -731,6 +738,7 @@ pub async fn scan_api(
         deep_spent += spent;
         match result {
             Ok(report) => {
+                variables.extend(report.variables);
                 for mut f in report.findings {
                     f.operations = covered.clone();
                     sink(Event::Finding(&f));
@@ -798,8 +806,8 @@ pub async fn scan_api(
         report.tls = first.tls;
         report.client_auth = first.client_auth;
         report.check_durations_ms = first.check_durations_ms;
-        report.variables = first.variables;
     }
+    report.variables = variables;
     if groups.is_empty() {
         report.warnings.push(
             "no operation could be probed with the credentials given, so the deep suites (jwt, mtls, basic, tls) did not run"
