@@ -27,13 +27,7 @@ async fn scan(lab: &authprobe_lab::Lab, tmp: &Path, extra: &[&str]) -> Output {
     let mut cmd = Command::new(BIN);
     cmd.env("TMPDIR", tmp)
         .args(["scan", &format!("{}{}", r.https_url, r.protected_path)])
-        .args(["--bearer", &r.token])
-        .arg("--client-cert")
-        .arg(&r.client_cert)
-        .arg("--client-key")
-        .arg(&r.client_key)
-        .arg("--server-ca")
-        .arg(&r.ca_cert)
+        .args(common::lab_cli_credentials(lab))
         // The lab binds its tokens to the certificate: the probe needs a re-bound token.
         .arg("--jwt-key")
         .arg(&lab.jwt_key)

@@ -136,13 +136,7 @@ async fn scan_with_env(lab: &Lab, proxy: &Recorder, extra: &[&str]) -> std::proc
     let target = format!("{}{}", r.https_url, r.protected_path);
     let mut cmd = std::process::Command::new(BIN);
     cmd.args(["scan", &target, "--checks", "auth.missing", "--no-progress"])
-        .args(["--bearer", &r.token])
-        .arg("--client-cert")
-        .arg(&r.client_cert)
-        .arg("--client-key")
-        .arg(&r.client_key)
-        .arg("--server-ca")
-        .arg(&r.ca_cert)
+        .args(common::lab_cli_credentials(lab))
         .args(extra);
     for v in ["HTTPS_PROXY", "HTTP_PROXY", "ALL_PROXY"] {
         cmd.env(v, proxy.url()).env(v.to_lowercase(), proxy.url());

@@ -26,22 +26,22 @@ fn whole_options(lab: &Lab) -> ScanOptions {
     o
 }
 
-async fn fetch_spec(lab: &Lab, url: &str, opts: &ScanOptions) -> (spec::ApiSpec, Url) {
+/// The whole-API scan of the description at `url`, its paths resolved against its own
+/// server, with `opts` (their target replaced) and, when given, `--max-requests`.
+async fn try_scan_spec(
+    url: &str,
+    mut opts: ScanOptions,
+    budget: Option<usize>,
+) -> Result<Report, authprobe::engine::ScanError> {
     let limits = Limits {
         max_body: spec::MAX_SPEC_BYTES,
         ..quick_limits()
     };
     let http = Http::new(limits, opts.tls.clone());
-    let _ = lab;
-    spec::fetch(&http, &Url::parse(url).unwrap())
+    let (s, spec_url) = spec::fetch(&http, &Url::parse(url).unwrap())
         .await
-        .expect("the lab's description loads")
-}
-
-async fn scan_spec(lab: &Lab, url: &str, opts: ScanOptions, budget: Option<usize>) -> Report {
-    let (s, spec_url) = fetch_spec(lab, url, &opts).await;
+        .expect("the description loads");
     let base = spec::base_url(&s, None, Some(&spec_url)).expect("base URL");
-    let mut opts = opts;
     opts.target = base.clone();
     if let Some(n) = budget {
         opts.limits.max_requests = n;
@@ -53,7 +53,11 @@ async fn scan_spec(lab: &Lab, url: &str, opts: ScanOptions, budget: Option<usize
         time_given: true,
     };
     let mut sink = |_: Event| {};
-    scan_api(opts, api, Arc::new(Progress::default()), &mut sink)
+    scan_api(opts, api, Arc::new(Progress::default()), &mut sink).await
+}
+
+async fn scan_spec(url: &str, opts: ScanOptions, budget: Option<usize>) -> Report {
+    try_scan_spec(url, opts, budget)
         .await
         .expect("the whole-API scan completes")
 }
@@ -91,7 +95,7 @@ async fn every_unenforced_operation_is_found(doc: &str) {
         "openapi" => lab.ready.openapi_url.clone(),
         _ => lab.ready.swagger_url.clone(),
     };
-    let report = scan_spec(&lab, &url, whole_options(&lab), None).await;
+    let report = scan_spec(&url, whole_options(&lab), None).await;
     let api = report.api.as_ref().expect("a whole-API report");
     assert!(api.operations_total >= 50, "{api:?}");
     let expected: BTreeSet<String> = lab.ready.unenforced_operations.iter().cloned().collect();
@@ -181,13 +185,7 @@ async fn swagger_20_every_unenforced_operation_is_found_and_nothing_else() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn a_hardened_api_has_no_finding_on_any_operation() {
     let lab = lab(Profile::Hardened, &[]).await;
-    let report = scan_spec(
-        &lab,
-        &lab.ready.openapi_url.clone(),
-        whole_options(&lab),
-        None,
-    )
-    .await;
+    let report = scan_spec(&lab.ready.openapi_url, whole_options(&lab), None).await;
     let api = report.api.as_ref().unwrap();
     assert!(api.probed >= 30, "{api:?}");
     assert_eq!(api.failed, 0, "{:?}", report.operations);
@@ -209,13 +207,7 @@ async fn operations_the_user_opens_are_found_wherever_they_are() {
         ..LabOptions::default()
     })
     .await;
-    let report = scan_spec(
-        &lab,
-        &lab.ready.openapi_url.clone(),
-        whole_options(&lab),
-        None,
-    )
-    .await;
+    let report = scan_spec(&lab.ready.openapi_url, whole_options(&lab), None).await;
     let expected: BTreeSet<String> = lab.ready.unenforced_operations.iter().cloned().collect();
     assert_eq!(expected.len(), 2, "{expected:?}");
     assert_eq!(flagged(&report, "auth.missing"), expected);
@@ -224,13 +216,7 @@ async fn operations_the_user_opens_are_found_wherever_they_are() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn a_small_budget_lists_what_it_did_not_probe() {
     let lab = lab(Profile::Hardened, &[]).await;
-    let report = scan_spec(
-        &lab,
-        &lab.ready.openapi_url.clone(),
-        whole_options(&lab),
-        Some(150),
-    )
-    .await;
+    let report = scan_spec(&lab.ready.openapi_url, whole_options(&lab), Some(150)).await;
     let api = report.api.as_ref().unwrap();
     assert!(api.not_probed_budget > 0, "{api:?}");
     assert!(report.requests_sent <= 150, "{}", report.requests_sent);
@@ -253,17 +239,7 @@ async fn refused_credentials_stop_a_whole_api_scan() {
     let mut opts = whole_options(&lab);
     opts.creds.bearer =
         Some("eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiJ4In0.c2lnbmF0dXJlc2lnbmF0dXJl".into());
-    let (s, spec_url) = fetch_spec(&lab, &lab.ready.openapi_url.clone(), &opts).await;
-    let base = spec::base_url(&s, None, Some(&spec_url)).unwrap();
-    opts.target = base.clone();
-    let api = ApiScan {
-        spec: Arc::new(s),
-        base,
-        budget_given: false,
-        time_given: true,
-    };
-    let mut sink = |_: Event| {};
-    let err = scan_api(opts, api, Arc::new(Progress::default()), &mut sink)
+    let err = try_scan_spec(&lab.ready.openapi_url, opts, None)
         .await
         .expect_err("a refused token stops the scan");
     assert!(
@@ -278,7 +254,7 @@ async fn unsafe_operations_are_sent_with_their_bodies_only_when_allowed() {
     let mut opts = whole_options(&lab);
     opts.only = strings(&["auth.missing"]);
     opts.allow_unsafe_methods = true;
-    let report = scan_spec(&lab, &lab.ready.openapi_url.clone(), opts, None).await;
+    let report = scan_spec(&lab.ready.openapi_url, opts, None).await;
     let unsafe_ops = unsafe_operations(&report);
     for o in unsafe_ops {
         // The authorized request, with its body, succeeded: the operation was judged.
@@ -354,31 +330,14 @@ async fn declared_but_different_server() -> String {
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn only_the_authorized_answer_without_credentials_breaks_a_declaration() {
     let base = declared_but_different_server().await;
-    let spec_url = Url::parse(&format!("{base}/openapi.json")).unwrap();
-    let limits = Limits {
-        max_body: spec::MAX_SPEC_BYTES,
-        ..quick_limits()
-    };
-    let http = Http::new(limits, Default::default());
-    let (s, spec_url) = spec::fetch(&http, &spec_url).await.expect("spec");
-    let base = spec::base_url(&s, None, Some(&spec_url)).unwrap();
-    let opts = ScanOptions::new(base.clone())
+    let opts = ScanOptions::new(Url::parse(&base).unwrap())
         .with_credentials(authprobe::engine::Credentials {
             bearer: Some("good-token-1234567890".into()),
             ..Default::default()
         })
         .with_limits(quick_limits())
         .with_only(strings(&["auth.missing"]));
-    let api = ApiScan {
-        spec: Arc::new(s),
-        base,
-        budget_given: false,
-        time_given: true,
-    };
-    let mut sink = |_: Event| {};
-    let report = scan_api(opts, api, Arc::new(Progress::default()), &mut sink)
-        .await
-        .expect("scan");
+    let report = scan_spec(&format!("{base}/openapi.json"), opts, None).await;
     assert_eq!(
         flagged(&report, "auth.missing"),
         BTreeSet::from(["open".to_string()]),

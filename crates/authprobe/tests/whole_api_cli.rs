@@ -90,20 +90,15 @@ async fn spec_auto_streams_json_lines_ending_with_the_summary() {
     assert!(l.iter().position(|v| kind(v) == "finding").unwrap() < l.len() - 1);
 }
 
+/// The lab user's credentials, and only the auth checks: enough to tell an unenforced
+/// target from an enforced one.
 fn lab_credentials(lab: &Lab) -> Vec<String> {
-    let r = &lab.ready;
-    strings(&[
-        "--bearer",
-        &r.token,
-        "--client-cert",
-        r.client_cert.to_str().unwrap(),
-        "--client-key",
-        r.client_key.to_str().unwrap(),
-        "--server-ca",
-        r.ca_cert.to_str().unwrap(),
-        "--checks",
-        "auth",
-    ])
+    let mut args: Vec<String> = lab_cli_credentials(lab)
+        .into_iter()
+        .map(|a| a.to_string_lossy().into_owned())
+        .collect();
+    args.extend(strings(&["--checks", "auth"]));
+    args
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]

@@ -63,6 +63,22 @@ pub async fn scan(opts: ScanOptions) -> Report {
         .expect("scan completes")
 }
 
+/// What a user passes on the command line to scan `lab` as its user: the token, the
+/// client certificate and key, and the lab CA for the server certificate.
+pub fn lab_cli_credentials(lab: &Lab) -> Vec<std::ffi::OsString> {
+    let r = &lab.ready;
+    vec![
+        "--bearer".into(),
+        r.token.clone().into(),
+        "--client-cert".into(),
+        r.client_cert.clone().into(),
+        "--client-key".into(),
+        r.client_key.clone().into(),
+        "--server-ca".into(),
+        r.ca_cert.clone().into(),
+    ]
+}
+
 /// The ids of the findings, in report order.
 pub fn ids(r: &Report) -> Vec<&str> {
     r.findings.iter().map(|f| f.id.as_str()).collect()
