@@ -215,13 +215,7 @@ pub fn render(report: &Report) -> String {
     let mut rows_cut = Vec::new();
     let mut shown = Vec::new();
     for f in &report.findings {
-        let row = format!(
-            "| {} | `{}` | {} | {} |\n",
-            badge(f.severity),
-            f.id.replace('`', "'"),
-            inline(&f.title),
-            inline(&f.cwe.join(", "))
-        );
+        let row = finding_row(f);
         if rows_cut.is_empty() && len(&row) <= room {
             room -= len(&row);
             table.push_str(&row);
@@ -256,6 +250,17 @@ const API_NOTE_IDS: usize = 10;
 const NOTE_ID_CHARS: usize = 60;
 /// A list of not-probed operations longer than this names its first few only.
 const NOT_PROBED_LINE: usize = 1_000;
+
+/// A finding's row of the findings table (severity, check, title, CWE).
+fn finding_row(f: &crate::finding::Finding) -> String {
+    format!(
+        "| {} | `{}` | {} | {} |\n",
+        badge(f.severity),
+        f.id.replace('`', "'"),
+        inline(&f.title),
+        inline(&f.cwe.join(", "))
+    )
+}
 
 fn note_names(ids: &[String]) -> String {
     let mut s: Vec<String> = ids
@@ -493,13 +498,7 @@ fn render_api(report: &Report) -> String {
         let mut covers = String::new();
         let mut in_group = Vec::new();
         for f in g.findings {
-            let row = format!(
-                "| {} | `{}` | {} | {} |\n",
-                badge(f.severity),
-                f.id.replace('`', "'"),
-                inline(&f.title),
-                inline(&f.cwe.join(", "))
-            );
+            let row = finding_row(f);
             let cover = if f.operations.len() > 1 {
                 format!(
                     "- {} {}: {}\n",
