@@ -57,3 +57,5 @@ pub mod report;
 pub mod scan;
 pub mod secrets_file;
 pub mod spec;
+#[cfg(feature = "serve")]
+pub mod store;
