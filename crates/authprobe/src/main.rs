@@ -54,6 +54,7 @@ fn run() -> i32 {
             Command::MintRevoked(a) => cmd::mint_revoked::mint_revoked(a),
             Command::Completions(a) => cmd::docs::completions(a.shell),
             Command::Man => cmd::docs::man(),
+            Command::Serve(a) => cmd::serve::run_serve(a).await,
         }
     });
     match result {

@@ -61,6 +61,33 @@ pub enum Command {
     Completions(CompletionsArgs),
     /// Print the man page (roff), e.g. `authprobe man | man -l -`.
     Man,
+    /// Run the dashboard and REST API with scan history (SQLite by default).
+    Serve(ServeArgs),
+}
+
+#[derive(Args)]
+pub struct ServeArgs {
+    /// Address to listen on. The default serves this machine only.
+    #[arg(long, value_name = "ADDR", default_value = "127.0.0.1:7878")]
+    pub listen: std::net::SocketAddr,
+    /// sqlite://PATH or postgres://USER:PASSWORD@HOST/DB [default: sqlite://DATA_DIR/authprobe.db]
+    #[arg(long, value_name = "URL", env = "AUTHPROBE_DB")]
+    pub db: Option<String>,
+    /// Allow scans of HOST (a name, *.domain, an IP address) or CIDR (repeatable). Without
+    /// it only loopback may be scanned: an API that starts scans must not reach whatever
+    /// its network can.
+    #[arg(long = "allow-target", value_name = "HOST|CIDR")]
+    pub allow_target: Vec<String>,
+    /// Write {"url", "db", "admin_key_file"} to PATH once serving.
+    #[arg(long, value_name = "PATH")]
+    pub ready_file: Option<PathBuf>,
+    /// Where the default database, the credentials key file and the admin key file go
+    /// [default: the user's data directory, e.g. ~/.local/share/authprobe].
+    #[arg(long, value_name = "DIR")]
+    pub data_dir: Option<PathBuf>,
+    /// Scans run at once.
+    #[arg(long, value_name = "N", default_value_t = 2, value_parser = clap::value_parser!(u32).range(1..=64))]
+    pub workers: u32,
 }
 
 #[derive(Args)]
@@ -199,6 +226,10 @@ pub struct OutputArgs {
     /// target) and gate only on them.
     #[arg(help_heading = "Output and gates", long, value_name = "REPORT.json")]
     pub baseline: Option<PathBuf>,
+    /// Also send the JSON report to an `authprobe serve` at URL (its base URL), with the
+    /// API key in AUTHPROBE_SERVER_KEY, so CI runs join the dashboard's history.
+    #[arg(help_heading = "Output and gates", long, value_name = "URL")]
+    pub upload: Option<String>,
     /// Exit 1 when a finding of this severity or worse is reported.
     #[arg(
         help_heading = "Output and gates",

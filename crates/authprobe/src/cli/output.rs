@@ -97,6 +97,10 @@ pub fn check_outputs(out: &OutputArgs) -> Result<()> {
         ReportFormat::from_path(path)?;
         writable(path).map_err(|e| anyhow!("-o {}: cannot write there: {e}", path.display()))?;
     }
+    if let Some(url) = &out.upload {
+        super::cmd::serve::upload_url(url)?;
+        super::cmd::serve::server_key()?;
+    }
     Ok(())
 }
 

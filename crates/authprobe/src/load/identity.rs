@@ -105,7 +105,11 @@ fn is_pem(bytes: &[u8]) -> bool {
     bytes.windows(11).any(|w| w == b"-----BEGIN ")
 }
 
-fn certs_from_pem(path: &Path, bytes: &[u8], what: &str) -> Result<Vec<CertificateDer<'static>>> {
+pub fn certs_from_pem(
+    path: &Path,
+    bytes: &[u8],
+    what: &str,
+) -> Result<Vec<CertificateDer<'static>>> {
     let certs: Vec<_> = CertificateDer::pem_slice_iter(bytes)
         .collect::<Result<_, _>>()
         .map_err(|e| LoadError::BadPem {

@@ -7,8 +7,8 @@ pub mod files;
 mod identity;
 
 pub use identity::{
-    identity_from_bytes, load_certs, load_identity, load_identity_pass_used, load_identity_with,
-    load_server_ca,
+    certs_from_pem, identity_from_bytes, load_certs, load_identity, load_identity_pass_used,
+    load_identity_with, load_server_ca,
 };
 
 use crate::http::ClientIdentity;

@@ -100,7 +100,7 @@ fn shell_quote(s: &str) -> String {
     }
 }
 
-async fn wait_for_shutdown() {
+pub async fn wait_for_shutdown() {
     #[cfg(unix)]
     {
         use tokio::signal::unix::{SignalKind, signal};

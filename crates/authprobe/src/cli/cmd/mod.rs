@@ -7,6 +7,7 @@ pub mod docs;
 pub mod lab;
 pub mod mint_revoked;
 pub mod scan;
+pub mod serve;
 pub mod tls;
 pub mod token;
 pub mod whole;

@@ -43,5 +43,5 @@ pub async fn scan_and_report(opts: ScanOptions, out: &OutputArgs) -> Result<i32>
         "checks",
     )
     .await?;
-    finish(report, out, false)
+    super::serve::finish_and_upload(report, out, |r, o| finish(r, o, false)).await
 }

@@ -178,7 +178,10 @@ pub async fn run_spec(a: ScanArgs) -> Result<i32> {
         "operations",
     )
     .await?;
-    output::finish_whole(report, &a.output, streamed)
+    super::serve::finish_and_upload(report, &a.output, |r, o| {
+        output::finish_whole(r, o, streamed)
+    })
+    .await
 }
 
 pub async fn run_targets(a: ScanArgs) -> Result<i32> {
@@ -245,7 +248,10 @@ pub async fn run_targets(a: ScanArgs) -> Result<i32> {
     )
     .await?;
     let failed = report.api.as_ref().map_or(0, |s| s.failed);
-    let code = output::finish_whole(report, &a.output, streamed)?;
+    let code = super::serve::finish_and_upload(report, &a.output, |r, o| {
+        output::finish_whole(r, o, streamed)
+    })
+    .await?;
     if failed > 0 && code == 0 {
         output::note(&format!(
             "authprobe: {failed} target{} could not be scanned (see the report): exit 2",

@@ -1,0 +1,328 @@
+//! `authprobe serve`: the history store ([`crate::store`]) behind a REST API (`/api/v1`,
+//! described by [`openapi`]) and a server-rendered dashboard, with scan workers in the same
+//! process. It sits above the library and scans with it as the CLI does; nothing below it
+//! knows it exists.
+//!
+//! Its own security: API keys hashed at rest, argon2 passwords, HttpOnly SameSite=Strict
+//! session cookies and CSRF tokens on every form, target credentials sealed with AEAD
+//! ([`crate::store::crypto`]) and never returned, a target scope ([`scope`]) checked on
+//! every URL before anything is sent, a body-size limit and a timeout on every endpoint.
+
+pub mod api;
+pub mod auth;
+pub mod live;
+pub mod openapi;
+pub mod runner;
+pub mod scope;
+pub mod targets;
+pub mod ui;
+pub mod web;
+
+use crate::http::Limits;
+use crate::store::{ScanRow, Store, crypto::Sealer};
+use axum::Router;
+use axum::extract::{DefaultBodyLimit, Request};
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::middleware::{self, Next};
+use axum::response::Response;
+use axum::routing::{get, post};
+use std::collections::HashMap;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+use tokio::sync::Notify;
+
+/// Bodies of ordinary requests (JSON, forms).
+pub const MAX_BODY: usize = 1024 * 1024;
+/// `POST /api/v1/reports`: a whole-API report can be large.
+pub const MAX_REPORT_BODY: usize = 32 * 1024 * 1024;
+/// Every request but the event streams must be answered within this.
+pub const REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
+
+#[derive(Clone)]
+pub struct AppState {
+    pub store: Store,
+    pub scope: Arc<scope::Scope>,
+    pub live: live::Live,
+    pub wake: Arc<Notify>,
+    pub throttle: Arc<Throttle>,
+}
+
+impl AppState {
+    pub fn new(store: Store, scope: scope::Scope) -> Self {
+        AppState {
+            store,
+            scope: Arc::new(scope),
+            live: live::Live::default(),
+            wake: Arc::new(Notify::new()),
+            throttle: Arc::new(Throttle::default()),
+        }
+    }
+
+    /// Queues a scan of the target and wakes a worker.
+    pub async fn start_scan(&self, target: i64, trigger: &str) -> Result<ScanRow, api::ApiError> {
+        if self.store.target(target).await?.is_none() {
+            return Err(api::ApiError::not_found("target"));
+        }
+        let scan = self.store.enqueue_scan(target, trigger).await?;
+        self.wake.notify_one();
+        Ok(scan)
+    }
+
+    pub fn runner(&self, limits: Limits) -> runner::Runner {
+        runner::Runner {
+            store: self.store.clone(),
+            scope: self.scope.clone(),
+            live: self.live.clone(),
+            wake: self.wake.clone(),
+            limits,
+        }
+    }
+}
+
+/// Failed sign-ins per user name (and forwarded address): five in a quarter of an hour
+/// lock that name out for the rest of it. Kept in memory; a restart forgets it.
+#[derive(Default)]
+pub struct Throttle {
+    failures: Mutex<HashMap<String, (u32, Instant)>>,
+}
+
+const THROTTLE_WINDOW: Duration = Duration::from_secs(15 * 60);
+const THROTTLE_MAX: u32 = 5;
+
+impl Throttle {
+    pub fn blocked(&self, who: &str) -> Option<Duration> {
+        let map = self.failures.lock().unwrap_or_else(|p| p.into_inner());
+        let (n, since) = map.get(who)?;
+        let left = THROTTLE_WINDOW.checked_sub(since.elapsed())?;
+        (*n >= THROTTLE_MAX).then_some(left)
+    }
+    pub fn failed(&self, who: &str) {
+        let mut map = self.failures.lock().unwrap_or_else(|p| p.into_inner());
+        if map.len() > 100_000 {
+            map.retain(|_, (_, t)| t.elapsed() < THROTTLE_WINDOW);
+        }
+        let e = map.entry(who.to_string()).or_insert((0, Instant::now()));
+        if e.1.elapsed() >= THROTTLE_WINDOW {
+            *e = (0, Instant::now());
+        }
+        e.0 += 1;
+    }
+    pub fn clear(&self, who: &str) {
+        self.failures
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .remove(who);
+    }
+}
+
+/// Headers every answer carries; pages get a CSP that allows only this server's own
+/// stylesheet and script.
+async fn security_headers(req: Request, next: Next) -> Response {
+    let mut r = next.run(req).await;
+    let h = r.headers_mut();
+    h.insert(
+        "x-content-type-options",
+        HeaderValue::from_static("nosniff"),
+    );
+    h.insert("referrer-policy", HeaderValue::from_static("no-referrer"));
+    h.insert("x-frame-options", HeaderValue::from_static("DENY"));
+    h.entry(header::CACHE_CONTROL)
+        .or_insert(HeaderValue::from_static("no-store"));
+    h.entry(header::CONTENT_SECURITY_POLICY).or_insert(HeaderValue::from_static(
+        "default-src 'none'; style-src 'self'; script-src 'self'; img-src 'self' data:; connect-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'",
+    ));
+    r
+}
+
+async fn timeout_layer(req: Request, next: Next) -> Response {
+    match tokio::time::timeout(REQUEST_TIMEOUT, next.run(req)).await {
+        Ok(r) => r,
+        Err(_) => web::error(
+            StatusCode::GATEWAY_TIMEOUT,
+            "The server took too long",
+            "This request did not finish in time; try again.",
+        ),
+    }
+}
+
+/// The whole application: API, dashboard and static files.
+pub fn router(state: AppState) -> Router {
+    let api = Router::new()
+        .route("/openapi.json", get(api::openapi))
+        .route("/targets", post(api::create_target).get(api::list_targets))
+        .route(
+            "/targets/{id}",
+            get(api::get_target)
+                .patch(api::patch_target)
+                .delete(api::delete_target),
+        )
+        .route("/targets/{id}/scans", post(api::start_scan))
+        .route("/scans", get(api::list_scans))
+        .route("/scans/{id}", get(api::get_scan))
+        .route("/scans/{id}/report", get(api::get_report))
+        .route("/scans/{id}/diff", get(api::diff))
+        .route(
+            "/reports",
+            post(api::import_report).layer(DefaultBodyLimit::max(MAX_REPORT_BODY)),
+        )
+        .route("/users", post(api::create_user))
+        .route("/keys", post(api::create_key))
+        .fallback(api::not_found);
+    let pages = Router::new()
+        .route("/", get(web::targets))
+        .route("/login", get(web::login_page).post(web::login))
+        .route("/setup", get(web::setup_page).post(web::setup))
+        .route("/logout", post(web::logout))
+        .route("/targets/new", get(web::new_target))
+        .route("/targets", post(web::create_target))
+        .route("/targets/{id}", get(web::target))
+        .route("/targets/{id}/scans", post(web::start_scan))
+        .route("/targets/{id}/delete", post(web::delete_target))
+        .route("/targets/{id}/diff", get(web::diff))
+        .route("/scans/{id}", get(web::scan))
+        .route("/static/app.css", get(web::stylesheet))
+        .route("/static/live.js", get(web::script))
+        .route("/healthz", get(|| async { "ok" }))
+        .nest("/api/v1", api)
+        .fallback(web::not_found)
+        .layer(middleware::from_fn(timeout_layer));
+    // The event stream lives as long as its scan: outside the request timeout.
+    Router::new()
+        .route("/scans/{id}/events", get(web::events))
+        .merge(pages)
+        .layer(DefaultBodyLimit::max(MAX_BODY))
+        .layer(middleware::from_fn(security_headers))
+        .with_state(state)
+}
+
+pub struct Config {
+    pub listen: SocketAddr,
+    /// `sqlite://PATH` or `postgres://...`; None: `authprobe.db` in the data directory.
+    pub db: Option<String>,
+    pub allow_target: Vec<String>,
+    pub ready_file: Option<PathBuf>,
+    /// Where the default database, the key file and the admin key file go.
+    pub data_dir: Option<PathBuf>,
+    pub workers: usize,
+    pub limits: Limits,
+}
+
+/// What `--ready-file` receives once the server listens.
+#[derive(serde::Serialize, serde::Deserialize, Debug, Clone)]
+pub struct Ready {
+    pub url: String,
+    /// The database URL with any password removed.
+    pub db: String,
+    /// Where the first admin API key was written (0600), if this server made one.
+    pub admin_key_file: Option<PathBuf>,
+}
+
+fn default_data_dir() -> PathBuf {
+    dirs::data_dir()
+        .unwrap_or_else(|| std::env::temp_dir())
+        .join("authprobe")
+}
+
+/// A database URL safe to print.
+pub fn redacted_db(url: &str) -> String {
+    match url::Url::parse(url) {
+        Ok(mut u) if u.password().is_some() => {
+            let _ = u.set_password(Some("***"));
+            u.to_string()
+        }
+        _ => url.to_string(),
+    }
+}
+
+/// Opens the store, makes the first admin key, recovers interrupted scans, starts the
+/// workers and serves until `shutdown` resolves.
+pub async fn serve(
+    config: Config,
+    shutdown: impl std::future::Future<Output = ()> + Send + 'static,
+) -> anyhow::Result<()> {
+    use anyhow::Context;
+    let scope = scope::Scope::parse(&config.allow_target).map_err(anyhow::Error::msg)?;
+    let data_dir = config.data_dir.clone().unwrap_or_else(default_data_dir);
+    let db = match &config.db {
+        Some(d) => d.clone(),
+        None => {
+            std::fs::create_dir_all(&data_dir)
+                .with_context(|| format!("creating the data directory {}", data_dir.display()))?;
+            format!("sqlite://{}", data_dir.join("authprobe.db").display())
+        }
+    };
+    // Secrets beside a SQLite file; in the data directory for PostgreSQL.
+    let beside = match db
+        .strip_prefix("sqlite://")
+        .or_else(|| db.strip_prefix("sqlite:"))
+    {
+        Some(path) => PathBuf::from(path)
+            .parent()
+            .map(PathBuf::from)
+            .filter(|p| !p.as_os_str().is_empty())
+            .unwrap_or_else(|| PathBuf::from(".")),
+        None => data_dir.clone(),
+    };
+    std::fs::create_dir_all(&beside).with_context(|| format!("creating {}", beside.display()))?;
+    let env_key = std::env::var("AUTHPROBE_SECRET_KEY").ok();
+    let (sealer, source) =
+        Sealer::from_env_or_file(env_key.as_deref(), &beside.join("secret.key"))?;
+    if let crate::store::crypto::KeySource::Created(p) = &source {
+        eprintln!(
+            "authprobe: WARNING: no AUTHPROBE_SECRET_KEY: target credentials are encrypted with a new key in {} (0600). Back it up with the database, or set AUTHPROBE_SECRET_KEY (64 hex digits) instead.",
+            p.display()
+        );
+    }
+    let store = Store::open(&db, sealer)
+        .await
+        .with_context(|| format!("opening the database {}", redacted_db(&db)))?;
+    let key_file = beside.join("admin.key");
+    let admin_key_file = if store.api_key_count().await? == 0 {
+        let (_, key) = store.create_api_key("admin", true).await?;
+        // A file left from a database that is gone holds a key nothing accepts.
+        let _ = std::fs::remove_file(&key_file);
+        let mut f = crate::load::files::create_private(&key_file)
+            .with_context(|| format!("writing the admin API key to {}", key_file.display()))?;
+        use std::io::Write;
+        writeln!(f, "{key}")?;
+        eprintln!(
+            "authprobe: the admin API key was written to {} (0600); it is not shown again",
+            key_file.display()
+        );
+        Some(key_file)
+    } else {
+        key_file.exists().then_some(key_file)
+    };
+    for (old, new) in store.recover_interrupted().await? {
+        eprintln!("authprobe: scan {old} was interrupted by a stop; re-queued as scan {new}");
+    }
+    let state = AppState::new(store.clone(), scope);
+    state.runner(config.limits.clone()).spawn(config.workers);
+    runner::spawn_scheduler(store.clone(), state.wake.clone(), Duration::from_secs(30));
+    let listener = tokio::net::TcpListener::bind(config.listen)
+        .await
+        .with_context(|| format!("listening on {}", config.listen))?;
+    let addr = listener.local_addr()?;
+    let ready = Ready {
+        url: format!("http://{addr}"),
+        db: redacted_db(&db),
+        admin_key_file,
+    };
+    eprintln!(
+        "authprobe: serving {} · database {} · scan scope {}",
+        ready.url,
+        ready.db,
+        state.scope.describe()
+    );
+    if let Some(path) = &config.ready_file {
+        let tmp = path.with_extension("tmp");
+        std::fs::write(&tmp, serde_json::to_vec(&ready)?)?;
+        std::fs::rename(&tmp, path)?;
+    }
+    axum::serve(listener, router(state))
+        .with_graceful_shutdown(shutdown)
+        .await?;
+    Ok(())
+}

@@ -1,0 +1,239 @@
+//! The OpenAPI 3.1 document of `/api/v1`, served at `/api/v1/openapi.json`. Written by
+//! hand beside the routes (`super::router`); a test checks that every route is in it and
+//! that it validates, and `authprobe scan --spec` runs against it in the tests.
+
+use serde_json::{Value, json};
+
+fn err(desc: &str) -> Value {
+    json!({"description": desc, "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}})
+}
+
+fn ok(desc: &str, schema: Value) -> Value {
+    json!({"description": desc, "content": {"application/json": {"schema": schema}}})
+}
+
+fn sref(name: &str) -> Value {
+    json!({"$ref": format!("#/components/schemas/{name}")})
+}
+
+fn id_param(name: &str, what: &str) -> Value {
+    json!({"name": name, "in": "path", "required": true, "description": what, "schema": {"type": "integer", "format": "int64", "example": 1}})
+}
+
+pub fn document() -> Value {
+    json!({
+        "openapi": "3.1.0",
+        "info": {
+            "title": "authprobe server API",
+            "version": env!("CARGO_PKG_VERSION"),
+            "description": "Targets, scans, reports and diffs of an `authprobe serve` instance. Authenticate with `Authorization: Bearer <API key>`; the first admin key is written to the file named by the server's ready JSON (`admin_key_file`)."
+        },
+        "servers": [{"url": "/api/v1"}],
+        "security": [{"apiKey": []}],
+        "tags": [
+            {"name": "targets"}, {"name": "scans"}, {"name": "reports"}, {"name": "admin"}
+        ],
+        "paths": paths(),
+        "components": {
+            "securitySchemes": {"apiKey": {"type": "http", "scheme": "bearer", "description": "An API key of this server (`ap_...`)"}},
+            "schemas": schemas()
+        }
+    })
+}
+
+fn paths() -> Value {
+    let common = |mut responses: serde_json::Map<String, Value>| {
+        responses.insert("401".into(), err("No or an invalid API key"));
+        Value::Object(responses)
+    };
+    let r = |pairs: Vec<(&str, Value)>| {
+        common(pairs.into_iter().map(|(k, v)| (k.to_string(), v)).collect())
+    };
+    json!({
+        "/openapi.json": {"get": {
+            "operationId": "getOpenApi", "tags": ["admin"], "summary": "This document", "security": [],
+            "responses": {"200": ok("The OpenAPI document", json!({"type": "object"}))}
+        }},
+        "/targets": {
+            "get": {"operationId": "listTargets", "tags": ["targets"], "summary": "Every target with its latest score and recent scores",
+                "responses": r(vec![("200", ok("Targets", json!({"type": "object", "required": ["targets"], "properties": {"targets": {"type": "array", "items": sref("TargetSummary")}}})))])},
+            "post": {"operationId": "createTarget", "tags": ["targets"], "summary": "Add a target (a body of just {\"url\": ...} is enough)",
+                "requestBody": {"required": true, "content": {"application/json": {"schema": sref("TargetInput")}}},
+                "responses": r(vec![("201", ok("The target", sref("Target"))), ("400", err("Invalid input")), ("403", err("The URL is outside this server's scan scope"))])}
+        },
+        "/targets/{id}": {
+            "parameters": [id_param("id", "Target id")],
+            "get": {"operationId": "getTarget", "tags": ["targets"], "summary": "A target (credential kinds only, never values)",
+                "responses": r(vec![("200", ok("The target", sref("Target"))), ("404", err("No such target"))])},
+            "patch": {"operationId": "updateTarget", "tags": ["targets"], "summary": "Change a target; `credentials` replaces every credential",
+                "requestBody": {"required": true, "content": {"application/json": {"schema": sref("TargetPatch")}}},
+                "responses": r(vec![("200", ok("The target", sref("Target"))), ("400", err("Invalid input")), ("403", err("Outside the scan scope")), ("404", err("No such target"))])},
+            "delete": {"operationId": "deleteTarget", "tags": ["targets"], "summary": "Delete a target with its scans and reports",
+                "responses": r(vec![("204", json!({"description": "Deleted"})), ("404", err("No such target"))])}
+        },
+        "/targets/{id}/scans": {
+            "parameters": [id_param("id", "Target id")],
+            "post": {"operationId": "startScan", "tags": ["scans"], "summary": "Queue a scan; answers at once with its id",
+                "responses": r(vec![("202", ok("The queued scan", sref("Scan"))), ("404", err("No such target")), ("409", err("A scan of this target is already queued or running"))])}
+        },
+        "/scans": {"get": {
+            "operationId": "listScans", "tags": ["scans"], "summary": "Scans, newest first",
+            "parameters": [
+                {"name": "target", "in": "query", "schema": {"type": "integer", "format": "int64"}, "description": "Only this target's scans"},
+                {"name": "limit", "in": "query", "schema": {"type": "integer", "minimum": 1, "maximum": 500, "default": 50}},
+                {"name": "before", "in": "query", "schema": {"type": "integer", "format": "int64"}, "description": "Only scans with a smaller id (the previous page's next_before)"}
+            ],
+            "responses": r(vec![("200", ok("A page of scans", json!({"type": "object", "required": ["scans"], "properties": {"scans": {"type": "array", "items": sref("Scan")}, "next_before": {"type": ["integer", "null"]}}}))), ("400", err("Invalid query"))])
+        }},
+        "/scans/{id}": {
+            "parameters": [id_param("id", "Scan id")],
+            "get": {"operationId": "getScan", "tags": ["scans"], "summary": "A scan: status, progress, summary",
+                "responses": r(vec![("200", ok("The scan", sref("Scan"))), ("404", err("No such scan"))])}
+        },
+        "/scans/{id}/report": {
+            "parameters": [id_param("id", "Scan id"), {"name": "format", "in": "query", "schema": {"type": "string", "enum": ["json", "sarif", "junit", "markdown", "html"], "default": "json"}}],
+            "get": {"operationId": "getReport", "tags": ["reports"], "summary": "The scan's report in one of the CLI's formats",
+                "responses": r(vec![
+                    ("200", json!({"description": "The report", "content": {
+                        "application/json": {"schema": {"type": "object"}},
+                        "application/sarif+json": {"schema": {"type": "object"}},
+                        "application/xml": {"schema": {"type": "string"}},
+                        "text/markdown": {"schema": {"type": "string"}},
+                        "text/html": {"schema": {"type": "string"}}}})),
+                    ("400", err("Unknown format")), ("404", err("No such scan")), ("409", err("The scan has no report (not done)"))])}
+        },
+        "/scans/{id}/diff": {
+            "parameters": [id_param("id", "The later scan"), {"name": "against", "in": "query", "required": true, "description": "The earlier scan of the same target", "schema": {"type": "integer", "format": "int64", "example": 1}}],
+            "get": {"operationId": "diffScans", "tags": ["scans"], "summary": "New, fixed and unchanged findings from `against` to this scan, and the score delta",
+                "responses": r(vec![("200", ok("The diff", sref("Diff"))), ("400", err("Scans of different targets")), ("404", err("No such scan")), ("409", err("A scan is not done"))])}
+        },
+        "/reports": {"post": {
+            "operationId": "importReport", "tags": ["reports"], "summary": "Import a JSON report written by `authprobe scan` (what `--upload` sends)",
+            "requestBody": {"required": true, "content": {"application/json": {"schema": {"type": "object", "required": ["schema_version", "target", "score", "grade", "findings"]}}}},
+            "responses": r(vec![("201", ok("The stored scan and its target", json!({"type": "object", "properties": {"scan": sref("Scan"), "target": sref("Target")}}))), ("400", err("Not an authprobe JSON report")), ("413", err("Larger than 32 MiB"))])
+        }},
+        "/users": {"post": {
+            "operationId": "createUser", "tags": ["admin"], "summary": "Create a dashboard user (admin key only)",
+            "requestBody": {"required": true, "content": {"application/json": {"schema": {"type": "object", "required": ["username", "password"], "additionalProperties": false, "properties": {"username": {"type": "string"}, "password": {"type": "string", "format": "password", "minLength": 10}}}}}},
+            "responses": r(vec![("201", ok("The user", sref("User"))), ("400", err("Invalid or taken name, or a short password")), ("403", err("Not an admin key"))])
+        }},
+        "/keys": {"post": {
+            "operationId": "createKey", "tags": ["admin"], "summary": "Create an API key, shown once (admin key only)",
+            "requestBody": {"required": true, "content": {"application/json": {"schema": {"type": "object", "required": ["name"], "additionalProperties": false, "properties": {"name": {"type": "string"}, "admin": {"type": "boolean", "default": false}}}}}},
+            "responses": r(vec![("201", ok("The key (its only showing) and its record", json!({"type": "object", "properties": {"key": {"type": "string"}, "info": sref("ApiKey")}}))), ("403", err("Not an admin key"))])
+        }}
+    })
+}
+
+fn schemas() -> Value {
+    json!({
+        "Error": {"type": "object", "required": ["error", "status"], "properties": {"error": {"type": "string"}, "status": {"type": "integer"}}},
+        "Credentials": {"type": "object", "additionalProperties": false, "description": "Write-only: stored encrypted, never returned",
+            "properties": {
+                "bearer": {"type": "string", "writeOnly": true},
+                "basic": {"type": "string", "writeOnly": true, "description": "USER:PASSWORD"},
+                "api_keys": {"type": "array", "items": {"type": "string", "description": "NAME=VALUE"}, "writeOnly": true},
+                "headers": {"type": "array", "items": {"type": "string", "description": "Name: value"}, "writeOnly": true},
+                "client_cert_pem": {"type": "string", "writeOnly": true},
+                "client_key_pem": {"type": "string", "writeOnly": true},
+                "server_ca_pem": {"type": "string", "writeOnly": true}}},
+        "CredentialKinds": {"type": "object", "properties": {
+            "bearer": {"type": "boolean"}, "basic": {"type": "boolean"},
+            "api_keys": {"type": "array", "items": {"type": "string"}}, "headers": {"type": "array", "items": {"type": "string"}},
+            "client_certificate": {"type": "boolean"}, "server_ca": {"type": "boolean"}}},
+        "TargetInput": {"type": "object", "required": ["url"], "additionalProperties": false, "properties": {
+            "url": {"type": "string", "format": "uri"},
+            "name": {"type": "string"},
+            "spec": {"type": "string", "description": "`auto`, or the URL of an OpenAPI/Swagger document: scan the whole API"},
+            "checks": {"type": "array", "items": {"type": "string"}},
+            "schedule_minutes": {"type": ["integer", "null"], "minimum": 5, "maximum": 525600},
+            "credentials": sref("Credentials")}},
+        "TargetPatch": {"type": "object", "additionalProperties": false, "properties": {
+            "url": {"type": "string", "format": "uri"}, "name": {"type": "string"},
+            "spec": {"type": ["string", "null"]}, "checks": {"type": "array", "items": {"type": "string"}},
+            "schedule_minutes": {"type": ["integer", "null"], "minimum": 5, "maximum": 525600},
+            "credentials": sref("Credentials")}},
+        "Target": {"type": "object", "required": ["id", "name", "url", "credentials"], "properties": {
+            "id": {"type": "integer", "format": "int64"}, "name": {"type": "string"}, "url": {"type": "string"},
+            "spec": {"type": ["string", "null"]}, "checks": {"type": "array", "items": {"type": "string"}},
+            "schedule_minutes": {"type": ["integer", "null"]}, "credentials": sref("CredentialKinds"),
+            "created_at": {"type": "integer", "description": "Unix milliseconds"}, "updated_at": {"type": "integer"}}},
+        "TargetSummary": {"type": "object", "properties": {
+            "target": sref("Target"), "latest": {"oneOf": [sref("Scan"), {"type": "null"}]},
+            "recent_scores": {"type": "array", "items": {"type": "integer"}},
+            "active": {"oneOf": [sref("Scan"), {"type": "null"}]}}},
+        "Scan": {"type": "object", "required": ["id", "target_id", "status"], "properties": {
+            "id": {"type": "integer", "format": "int64"}, "target_id": {"type": "integer", "format": "int64"},
+            "status": {"type": "string", "enum": ["queued", "running", "done", "failed", "interrupted"]},
+            "trigger": {"type": "string", "enum": ["api", "ui", "schedule", "import", "requeue"]},
+            "created_at": {"type": "integer"}, "started_at": {"type": ["integer", "null"]}, "finished_at": {"type": ["integer", "null"]},
+            "score": {"type": ["integer", "null"]}, "grade": {"type": ["string", "null"]}, "findings": {"type": ["integer", "null"]},
+            "severities": {"type": ["array", "null"], "items": {"type": "integer"}, "description": "critical, high, medium, low, info"},
+            "requests_sent": {"type": ["integer", "null"]}, "duration_ms": {"type": ["integer", "null"]},
+            "error": {"type": ["string", "null"]}, "requeued_from": {"type": ["integer", "null"]},
+            "progress": {"type": "object", "properties": {"done": {"type": "integer"}, "total": {"type": "integer"}, "phase": {"type": "string"}}},
+            "links": {"type": "object", "additionalProperties": {"type": "string"}}}},
+        "Finding": {"type": "object", "properties": {
+            "fingerprint": {"type": "string"}, "check_id": {"type": "string"}, "severity": {"type": "string"},
+            "title": {"type": "string"}, "operation": {"type": ["string", "null"]}}},
+        "Diff": {"type": "object", "properties": {
+            "from": sref("Scan"), "to": sref("Scan"),
+            "new": {"type": "array", "items": sref("Finding")}, "fixed": {"type": "array", "items": sref("Finding")},
+            "unchanged": {"type": "array", "items": sref("Finding")}, "score_delta": {"type": "integer"}}},
+        "User": {"type": "object", "properties": {"id": {"type": "integer"}, "username": {"type": "string"}, "created_at": {"type": "integer"}}},
+        "ApiKey": {"type": "object", "properties": {"id": {"type": "integer"}, "name": {"type": "string"}, "admin": {"type": "boolean"}, "created_at": {"type": "integer"}, "last_used_at": {"type": ["integer", "null"]}}}
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn refs<'a>(v: &'a Value, out: &mut Vec<&'a str>) {
+        match v {
+            Value::Object(m) => {
+                if let Some(Value::String(r)) = m.get("$ref") {
+                    out.push(r);
+                }
+                m.values().for_each(|v| refs(v, out));
+            }
+            Value::Array(a) => a.iter().for_each(|v| refs(v, out)),
+            _ => {}
+        }
+    }
+
+    #[test]
+    fn every_ref_resolves_and_every_operation_is_named_and_guarded() {
+        let doc = document();
+        let mut all = Vec::new();
+        refs(&doc, &mut all);
+        assert!(!all.is_empty());
+        for r in all {
+            let name = r.strip_prefix("#/components/schemas/").expect(r);
+            assert!(
+                doc["components"]["schemas"][name].is_object(),
+                "{r} does not resolve"
+            );
+        }
+        let mut ids = std::collections::HashSet::new();
+        for (path, item) in doc["paths"].as_object().unwrap() {
+            for (method, op) in item.as_object().unwrap() {
+                if method == "parameters" {
+                    continue;
+                }
+                let id = op["operationId"]
+                    .as_str()
+                    .unwrap_or_else(|| panic!("{method} {path}"));
+                assert!(ids.insert(id.to_string()), "duplicate operationId {id}");
+                let public = op
+                    .get("security")
+                    .is_some_and(|s| s.as_array().is_some_and(Vec::is_empty));
+                assert_eq!(
+                    op["responses"].get("401").is_some(),
+                    !public,
+                    "{method} {path}: a guarded operation documents its 401"
+                );
+            }
+        }
+    }
+}
