@@ -71,10 +71,8 @@ fn database_url(url: &str) -> Result<(String, Backend, bool)> {
         .remove(b'_')
         .remove(b'.')
         .remove(b'~');
-    let encoded = percent_encoding::utf8_percent_encode(
-        path.to_str().ok_or_else(unsupported)?,
-        PATH,
-    );
+    let encoded =
+        percent_encoding::utf8_percent_encode(path.to_str().ok_or_else(unsupported)?, PATH);
     let mut params: Vec<&str> = query
         .map(|q| q.split('&').filter(|p| !p.is_empty()).collect())
         .unwrap_or_default();
@@ -330,9 +328,7 @@ pub(super) fn target_from_row(row: &AnyRow) -> Result<Target> {
 fn count<T: TryFrom<i64>>(row: &AnyRow, column: &str) -> Result<Option<T>> {
     let value: Option<i64> = row.try_get(column)?;
     value
-        .map(|v| {
-            T::try_from(v).map_err(|_| StoreError::Corrupt(format!("{column} is {v}")))
-        })
+        .map(|v| T::try_from(v).map_err(|_| StoreError::Corrupt(format!("{column} is {v}"))))
         .transpose()
 }
 
@@ -468,7 +464,11 @@ pub(super) async fn insert_report(
             let operations: Vec<Option<&str>> = if finding.operations.is_empty() {
                 vec![None]
             } else {
-                finding.operations.iter().map(|o| Some(o.as_str())).collect()
+                finding
+                    .operations
+                    .iter()
+                    .map(|o| Some(o.as_str()))
+                    .collect()
             };
             operations.into_iter().map(move |operation| FindingRow {
                 fingerprint: super::fingerprint(&finding.id, &report.target, operation),
@@ -543,8 +543,7 @@ mod tests {
     fn sqlite_urls() {
         let dir = tempfile::tempdir().unwrap();
         let file = dir.path().join("a b").join("history.db");
-        let (url, backend, memory) =
-            database_url(&format!("sqlite://{}", file.display())).unwrap();
+        let (url, backend, memory) = database_url(&format!("sqlite://{}", file.display())).unwrap();
         assert_eq!(backend, Backend::Sqlite);
         assert!(!memory);
         assert!(url.starts_with("sqlite:///"), "{url}");
@@ -598,7 +597,13 @@ mod tests {
             .collect();
         assert_eq!(
             order,
-            [("y", ""), ("z", "GET /a"), ("z", "GET /b"), ("b", ""), ("a", "")]
+            [
+                ("y", ""),
+                ("z", "GET /a"),
+                ("z", "GET /b"),
+                ("b", ""),
+                ("a", "")
+            ]
         );
     }
 }

@@ -976,10 +976,11 @@ impl Store {
     }
     /// The stored report of a done scan.
     pub async fn report(&self, scan_id: i64) -> Result<Option<Report>> {
-        let body: Option<String> = sqlx::query_scalar("SELECT body FROM reports WHERE scan_id = $1")
-            .bind(scan_id)
-            .fetch_optional(&self.pool)
-            .await?;
+        let body: Option<String> =
+            sqlx::query_scalar("SELECT body FROM reports WHERE scan_id = $1")
+                .bind(scan_id)
+                .fetch_optional(&self.pool)
+                .await?;
         body.map(|body| {
             serde_json::from_str(&body)
                 .map_err(|e| StoreError::Corrupt(format!("the report of scan {scan_id}: {e}")))
@@ -1039,7 +1040,8 @@ impl Store {
         for list in [&mut new, &mut fixed, &mut unchanged] {
             db::sort_findings(list);
         }
-        let score_delta = i64::from(to_scan.score.unwrap_or(0)) - i64::from(from_scan.score.unwrap_or(0));
+        let score_delta =
+            i64::from(to_scan.score.unwrap_or(0)) - i64::from(from_scan.score.unwrap_or(0));
         Ok(Some(Diff {
             from: from_scan,
             to: to_scan,
@@ -1070,9 +1072,16 @@ mod tests {
     #[test]
     fn fingerprint_is_sha256_of_nul_separated_fields() {
         use sha2::{Digest, Sha256};
-        let fp = fingerprint("jwt.alg_none", "https://api.example.com/", Some("GET /orders"));
+        let fp = fingerprint(
+            "jwt.alg_none",
+            "https://api.example.com/",
+            Some("GET /orders"),
+        );
         assert_eq!(fp.len(), 32);
-        assert!(fp.chars().all(|c| c.is_ascii_hexdigit() && !c.is_ascii_uppercase()));
+        assert!(
+            fp.chars()
+                .all(|c| c.is_ascii_hexdigit() && !c.is_ascii_uppercase())
+        );
         let full = db::hex(&Sha256::digest(
             b"jwt.alg_none\0https://api.example.com/\0GET /orders",
         ));
