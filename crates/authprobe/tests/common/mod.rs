@@ -4,6 +4,8 @@
 // Each test file compiles this module on its own and uses only some of it.
 #![allow(dead_code)]
 
+pub mod pg;
+
 use authprobe::engine::{self, Progress, ScanOptions};
 use authprobe::http::Limits;
 use authprobe::report::Report;

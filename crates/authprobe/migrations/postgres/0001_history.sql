@@ -1,0 +1,89 @@
+-- The history store (PostgreSQL). Timestamps are unix milliseconds, booleans 0/1, JSON text.
+-- Keep in step with ../sqlite/0001_history.sql: the queries are shared.
+
+CREATE TABLE api_keys (
+    id BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+    name TEXT NOT NULL,
+    key_hash TEXT NOT NULL UNIQUE,
+    admin BIGINT NOT NULL DEFAULT 0,
+    created_at BIGINT NOT NULL,
+    last_used_at BIGINT
+);
+
+CREATE TABLE users (
+    id BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+    username TEXT NOT NULL UNIQUE,
+    password_hash TEXT NOT NULL,
+    created_at BIGINT NOT NULL
+);
+
+CREATE TABLE sessions (
+    token_hash TEXT PRIMARY KEY NOT NULL,
+    user_id BIGINT NOT NULL REFERENCES users (id) ON DELETE CASCADE,
+    csrf TEXT NOT NULL,
+    created_at BIGINT NOT NULL,
+    expires_at BIGINT NOT NULL
+);
+CREATE INDEX sessions_user ON sessions (user_id);
+CREATE INDEX sessions_expiry ON sessions (expires_at);
+
+CREATE TABLE targets (
+    id BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+    name TEXT NOT NULL,
+    url TEXT NOT NULL,
+    spec TEXT,
+    checks_json TEXT NOT NULL DEFAULT '[]',
+    schedule_minutes BIGINT,
+    -- Sealed (AES-256-GCM) JSON of the credentials; NULL when there are none.
+    credentials BYTEA,
+    -- Which credentials, names only, no values.
+    credential_kinds_json TEXT NOT NULL,
+    created_at BIGINT NOT NULL,
+    updated_at BIGINT NOT NULL
+);
+CREATE INDEX targets_name ON targets (name, id);
+CREATE INDEX targets_url ON targets (url, id);
+
+CREATE TABLE scans (
+    id BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+    target_id BIGINT NOT NULL REFERENCES targets (id) ON DELETE CASCADE,
+    status TEXT NOT NULL,
+    trigger_kind TEXT NOT NULL,
+    created_at BIGINT NOT NULL,
+    started_at BIGINT,
+    finished_at BIGINT,
+    score BIGINT,
+    grade TEXT,
+    findings_count BIGINT,
+    sev_critical BIGINT,
+    sev_high BIGINT,
+    sev_medium BIGINT,
+    sev_low BIGINT,
+    sev_info BIGINT,
+    requests_sent BIGINT,
+    duration_ms BIGINT,
+    error TEXT,
+    requeued_from BIGINT
+);
+CREATE INDEX scans_target ON scans (target_id, id);
+CREATE INDEX scans_status ON scans (status, id);
+-- The latest finished scans of each target (targets list, sparkline, schedule).
+CREATE INDEX scans_target_done ON scans (target_id, id) WHERE status = 'done';
+-- At most one queued or running scan per target, whatever the races.
+CREATE UNIQUE INDEX scans_one_active ON scans (target_id) WHERE status IN ('queued', 'running');
+
+CREATE TABLE reports (
+    scan_id BIGINT PRIMARY KEY NOT NULL REFERENCES scans (id) ON DELETE CASCADE,
+    body TEXT NOT NULL
+);
+
+CREATE TABLE findings (
+    id BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+    scan_id BIGINT NOT NULL REFERENCES scans (id) ON DELETE CASCADE,
+    fingerprint TEXT NOT NULL,
+    check_id TEXT NOT NULL,
+    severity TEXT NOT NULL,
+    title TEXT NOT NULL,
+    operation TEXT
+);
+CREATE INDEX findings_scan ON findings (scan_id);
