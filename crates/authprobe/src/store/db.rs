@@ -457,6 +457,14 @@ pub(super) async fn insert_report(
         .bind(body)
         .execute(&mut **tx)
         .await?;
+    // Fingerprints name the stored target, not the report's URL: a target that moves
+    // (another port, a new deployment) keeps its findings' identities across the move.
+    let (target_id,): (i64,) = sqlx::query_as("SELECT target_id FROM scans WHERE id = $1")
+        .bind(scan_id)
+        .fetch_one(&mut **tx)
+        .await?;
+    let target_key = format!("target:{target_id}");
+    let target_key = &target_key;
     let rows: Vec<FindingRow> = report
         .findings
         .iter()
@@ -471,7 +479,7 @@ pub(super) async fn insert_report(
                     .collect()
             };
             operations.into_iter().map(move |operation| FindingRow {
-                fingerprint: super::fingerprint(&finding.id, &report.target, operation),
+                fingerprint: super::fingerprint(&finding.id, target_key, operation),
                 check_id: finding.id.clone(),
                 severity: finding.severity.as_str().to_string(),
                 title: finding.title.clone(),

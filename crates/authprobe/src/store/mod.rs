@@ -249,7 +249,9 @@ pub struct Session {
 }
 
 /// Stable identity of a finding across scans: SHA-256 (hex, first 32 chars) of check id,
-/// target URL and operation (empty for a single URL), NUL-separated.
+/// target and operation (empty for a single URL), NUL-separated. The store passes the
+/// stored target (`target:ID`), not its URL, so findings keep their identity when the
+/// target moves.
 pub fn fingerprint(check_id: &str, target: &str, operation: Option<&str>) -> String {
     use sha2::{Digest, Sha256};
     let mut hasher = Sha256::new();
