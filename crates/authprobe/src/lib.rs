@@ -56,6 +56,8 @@ pub mod pki;
 pub mod report;
 pub mod scan;
 pub mod secrets_file;
+#[cfg(feature = "serve")]
+pub mod service;
 pub mod spec;
 #[cfg(feature = "serve")]
 pub mod store;
