@@ -5,6 +5,7 @@
 #![allow(dead_code)]
 
 pub mod pg;
+pub mod server;
 
 use authprobe::engine::{self, Progress, ScanOptions};
 use authprobe::http::Limits;
