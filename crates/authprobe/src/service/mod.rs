@@ -185,6 +185,8 @@ pub fn router(state: AppState) -> Router {
         .route("/static/app.css", get(web::stylesheet))
         .route("/static/live.js", get(web::script))
         .route("/healthz", get(|| async { "ok" }))
+        // Browsers ask for it on every first visit; no icon is better than a 404 in the log.
+        .route("/favicon.ico", get(|| async { StatusCode::NO_CONTENT }))
         .nest("/api/v1", api)
         .fallback(web::not_found)
         .layer(middleware::from_fn(timeout_layer));

@@ -63,6 +63,9 @@ try {
   await page.fill('[name=url]', A.url);
   await page.fill('[name=checks]', CHECKS);
   await page.fill('[name=bearer]', A.bearer);
+  // The certificate fields sit in a collapsed section: open it as a person would.
+  const tlsBox = page.locator('details:has([name=client_cert_pem])');
+  if (await tlsBox.count() && !(await tlsBox.evaluate((d) => d.open))) await tlsBox.locator('summary').click();
   await page.fill('[name=client_cert_pem]', A.client_cert_pem);
   await page.fill('[name=client_key_pem]', A.client_key_pem);
   await page.fill('[name=server_ca_pem]', A.server_ca_pem);
