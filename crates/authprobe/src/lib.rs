@@ -35,6 +35,11 @@
 //! errors; [`spec`] reads an API description (OpenAPI 3.0/3.1, Swagger 2.0) into the
 //! operations a whole-API scan walks; [`lab_target`] makes scan options for the built-in lab. The command line is the
 //! package's binary (`src/main.rs`, `src/cli/`), not part of this API.
+//!
+//! Above the scan (feature `serve`, on by default): [`store`] keeps targets, scans, reports
+//! and fingerprinted findings on SQLite or PostgreSQL, and [`service`] is `authprobe serve`
+//! (REST API, dashboard, scan workers, target scope), which scans with this library as the
+//! CLI does. Nothing below them names them (`tests/architecture.rs`).
 
 #![forbid(unsafe_code)]
 

@@ -164,3 +164,36 @@ fn the_family_reader_sees_groups_and_paths() {
     );
     assert_eq!(family_of(Path::new("checks/mod.rs")), None);
 }
+
+/// The service sits above the library: nothing below it (engine, checks, reports, the
+/// store) names `crate::service`, and nothing below the store names `crate::store`.
+#[test]
+fn nothing_below_the_service_knows_it_exists() {
+    for (rel, text) in crate_sources() {
+        let top = rel
+            .components()
+            .next()
+            .map(|c| c.as_os_str().to_string_lossy().into_owned())
+            .unwrap_or_default();
+        let code: String = text
+            .lines()
+            .filter(|l| !l.trim_start().starts_with("//"))
+            .collect::<Vec<_>>()
+            .join("\n");
+        let above = matches!(top.as_str(), "service" | "cli" | "main.rs" | "lib.rs");
+        if !above {
+            assert!(
+                !code.contains("crate::service") && !code.contains("super::service"),
+                "{} reaches up into the service",
+                rel.display()
+            );
+        }
+        if !above && top != "store" {
+            assert!(
+                !code.contains("crate::store"),
+                "{} reaches up into the store",
+                rel.display()
+            );
+        }
+    }
+}
