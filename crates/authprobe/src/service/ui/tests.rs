@@ -937,7 +937,14 @@ fn preview() {
         ("target-empty", target(&plain, &rows[2], &[], NOW)),
         (
             "scan-done",
-            scan(&plain, t, &history[0], Some(&report), None, NOW),
+            scan(
+                &plain,
+                t,
+                &a_scan(15, 1, ScanStatus::Done, 46, 30),
+                Some(&report),
+                None,
+                NOW,
+            ),
         ),
         (
             "scan-running",
