@@ -438,7 +438,7 @@ pub fn targets(chrome: &Chrome, rows: &[TargetSummary], now: Millis) -> String {
 <p class=\"dim\">Scanning in CI instead? Send the results here with <code>authprobe scan URL --upload http://HOST:PORT</code>: each upload becomes a scan of the target with that URL.</p></div>");
         return page(chrome, "", &b);
     }
-    b.push_str("<div class=\"table-wrap\"><table class=\"grid targets\"><thead><tr><th>Target</th><th>URL</th><th>Grade</th><th>Trend</th><th>Last scan</th><th>Findings</th><th class=\"act\"></th></tr></thead><tbody>");
+    b.push_str("<div class=\"table-wrap\"><table class=\"grid targets\"><thead><tr><th>Target</th><th>URL</th><th>Grade</th><th>Trend</th><th>Last scan</th><th>Findings</th><th class=\"act\">Scan</th></tr></thead><tbody>");
     for r in rows {
         let t = &r.target;
         let latest = r.latest.as_ref();
@@ -739,7 +739,13 @@ pub fn scan(
                     "The scan was interrupted"
                 },
                 esc(scan.error.as_deref().unwrap_or("No reason was recorded.")),
-                scan_now_form(chrome, target.id, true)
+                // An interrupted scan was re-queued by the server (its error names the
+                // new scan): a second one would only be refused.
+                if scan.status == ScanStatus::Failed {
+                    scan_now_form(chrome, target.id, true)
+                } else {
+                    String::new()
+                }
             );
         }
         ScanStatus::Done => {

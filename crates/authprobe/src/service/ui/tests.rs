@@ -691,6 +691,14 @@ fn scan_pages_by_status() {
         NOW,
     );
     assert!(i.contains("interrupted") && i.contains("re-queued as scan 41"));
+    assert!(
+        !i.contains("action=\"/targets/1/scans\""),
+        "it was re-queued already"
+    );
+    assert!(
+        f.contains("action=\"/targets/1/scans\""),
+        "a failed scan can be retried"
+    );
 }
 
 #[test]
