@@ -907,3 +907,61 @@ pub fn fragment(report: &Report) -> String {
     );
     h
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn report(score: u32, whole_api: bool) -> Report {
+        let mut r: Report = serde_json::from_value(serde_json::json!({
+            "schema_version": 2,
+            "tool": {"name": "authprobe", "version": "0.1.0"},
+            "target": "https://api.example.test/<x>",
+            "started_at": "2026-01-01T00:00:00Z",
+            "duration_ms": 1200, "requests_sent": 10, "score": score, "grade": "C",
+            "grade_caps": [], "categories": {"jwt": score},
+            "findings": [{
+                "id": "jwt.alg_none", "title": "t", "severity": "high", "confidence": "firm",
+                "cwe": [], "owasp": [], "description": "d",
+                "evidence": {"request": "GET /", "status": 200, "excerpt": "", "curl": "curl"},
+                "remediation": {"summary": "s", "frameworks": {}},
+                "operations": ["GET /a"]
+            }],
+            "checks_run": ["jwt.alg_none"], "checks_skipped": [], "inconclusive": []
+        }))
+        .unwrap();
+        if whole_api {
+            let mut op = super::super::api::OperationReport::new(
+                "GET /a".into(),
+                "GET".into(),
+                "https://api.example.test/a".into(),
+                super::super::api::OperationStatus::Probed,
+            );
+            op.grade = Some("C".into());
+            op.score = Some(score);
+            r.operations = vec![op];
+        }
+        r
+    }
+
+    #[test]
+    fn the_fragment_is_the_page_body_without_style_attributes() {
+        for (score, class) in [(95, "sc-a"), (72, "sc-c"), (10, "sc-f")] {
+            for whole_api in [false, true] {
+                let r = report(score, whole_api);
+                let f = fragment(&r);
+                let page = render(&r);
+                assert!(!f.contains("style="), "{f}");
+                assert!(!f.contains("<style") && !f.contains("<script"));
+                assert!(f.contains(&format!("<span class=\"letter {class}\">")));
+                if whole_api {
+                    assert!(f.contains(&format!("<span class=\"grade-pill {class}\">C</span>")));
+                }
+                assert!(page.starts_with("<!DOCTYPE html>"));
+                assert!(page.ends_with(&format!("<main>{f}</main></body></html>\n")));
+                assert!(STYLE.contains(&format!(".{class}{{background:")));
+                assert!(STYLE.contains(".grade-pill{") && STYLE.contains(".finding{"));
+            }
+        }
+    }
+}

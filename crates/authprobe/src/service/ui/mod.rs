@@ -88,7 +88,8 @@ pub fn stylesheet() -> String {
 /// the page's flow on the page's background; in dark mode it keeps its light document
 /// look, framed.
 const REPORT_FRAME_CSS: &str = "\n.report{margin:8px 0 0;background:none}\n\
-@media (prefers-color-scheme:dark){.report{background:#f8fafc;border-radius:12px;padding:4px 16px 16px}}\n";
+@media (prefers-color-scheme:dark){.report{background:#f8fafc;border-radius:12px;padding:4px 16px 16px}\
+.report h2,.report h3{color:#0f172a}.report a{color:#1d4ed8}}\n";
 
 /// Prefixes every selector of `css` with `scope` (`body`/`html` become the scope itself),
 /// recursing into `@media` blocks. Enough for the report's flat CSS: no comments, no
@@ -207,9 +208,9 @@ fn page(chrome: &Chrome, head_extra: &str, body: &str) -> String {
     }
     h.push_str("<main class=\"wrap\">");
     h.push_str(body);
-    let _ = write!(
+    let _ = writeln!(
         h,
-        "</main><footer class=\"foot\">authprobe {}</footer></body></html>\n",
+        "</main><footer class=\"foot\">authprobe {}</footer></body></html>",
         env!("CARGO_PKG_VERSION")
     );
     h
@@ -246,6 +247,9 @@ pub fn grade_badge(grade: Option<&str>, score: Option<u32>, big: bool) -> String
             esc(g)
         ),
         (None, Some(s)) => format!("<span class=\"score\">{s}</span>"),
+        (None, None) if big => {
+            "<span class=\"badge badge-lg g-none\" title=\"Not scanned yet\">–</span>".into()
+        }
         (None, None) => "<span class=\"dim\">–</span>".into(),
     }
 }
@@ -434,7 +438,7 @@ pub fn targets(chrome: &Chrome, rows: &[TargetSummary], now: Millis) -> String {
 <p class=\"dim\">Scanning in CI instead? Send the results here with <code>authprobe scan URL --upload http://HOST:PORT</code>: each upload becomes a scan of the target with that URL.</p></div>");
         return page(chrome, "", &b);
     }
-    b.push_str("<div class=\"table-wrap\"><table class=\"grid targets\"><thead><tr><th>Target</th><th>URL</th><th>Grade</th><th>Trend</th><th>Last scan</th><th>Findings</th><th class=\"act\"></th></tr></thead><tbody>");
+    b.push_str("<div class=\"table-wrap\"><table class=\"grid targets\"><thead><tr><th>Target</th><th>URL</th><th>Grade</th><th>Trend</th><th>Last scan</th><th>Findings</th><th class=\"act\">Scan</th></tr></thead><tbody>");
     for r in rows {
         let t = &r.target;
         let latest = r.latest.as_ref();
@@ -456,7 +460,7 @@ pub fn targets(chrome: &Chrome, rows: &[TargetSummary], now: Millis) -> String {
         };
         let _ = write!(
             b,
-            "<tr><td class=\"name\"><a href=\"/targets/{id}\">{name}</a></td><td class=\"url\"><code>{url}</code></td><td>{grade}</td><td>{spark}</td><td class=\"nowrap\">{last}</td><td>{counts}</td><td class=\"act\">{active}</td></tr>",
+            "<tr><td class=\"name\"><a href=\"/targets/{id}\">{name}</a><div class=\"sub-url\"><code>{url}</code></div></td><td class=\"url\"><code>{url}</code></td><td>{grade}</td><td>{spark}</td><td class=\"nowrap\">{last}</td><td>{counts}</td><td class=\"act\">{active}</td></tr>",
             id = t.id,
             name = esc(&t.name),
             url = esc(&t.url),
@@ -735,7 +739,13 @@ pub fn scan(
                     "The scan was interrupted"
                 },
                 esc(scan.error.as_deref().unwrap_or("No reason was recorded.")),
-                scan_now_form(chrome, target.id, true)
+                // An interrupted scan was re-queued by the server (its error names the
+                // new scan): a second one would only be refused.
+                if scan.status == ScanStatus::Failed {
+                    scan_now_form(chrome, target.id, true)
+                } else {
+                    String::new()
+                }
             );
         }
         ScanStatus::Done => {

@@ -691,6 +691,14 @@ fn scan_pages_by_status() {
         NOW,
     );
     assert!(i.contains("interrupted") && i.contains("re-queued as scan 41"));
+    assert!(
+        !i.contains("action=\"/targets/1/scans\""),
+        "it was re-queued already"
+    );
+    assert!(
+        f.contains("action=\"/targets/1/scans\""),
+        "a failed scan can be retried"
+    );
 }
 
 #[test]
@@ -937,7 +945,14 @@ fn preview() {
         ("target-empty", target(&plain, &rows[2], &[], NOW)),
         (
             "scan-done",
-            scan(&plain, t, &history[0], Some(&report), None, NOW),
+            scan(
+                &plain,
+                t,
+                &a_scan(15, 1, ScanStatus::Done, 46, 30),
+                Some(&report),
+                None,
+                NOW,
+            ),
         ),
         (
             "scan-running",
