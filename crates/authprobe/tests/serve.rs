@@ -209,9 +209,14 @@ async fn api_flow(db: String, dir: &Path) {
         .await;
     let other_id = other["id"].as_i64().unwrap();
     let other_end = server.wait_scan(other_id, Duration::from_secs(60)).await;
-    assert_eq!(other_end["status"], "failed", "nothing listens there: {other_end}");
+    assert_eq!(
+        other_end["status"], "failed",
+        "nothing listens there: {other_end}"
+    );
     let (s, v) = server
-        .get(&format!("/api/v1/scans/{second_id}/diff?against={other_id}"))
+        .get(&format!(
+            "/api/v1/scans/{second_id}/diff?against={other_id}"
+        ))
         .await;
     assert_eq!(s, 400, "{v}");
 
@@ -344,6 +349,57 @@ async fn tarpit() -> (String, tokio::task::JoinHandle<()>) {
         }
     });
     (url, h)
+}
+
+/// A page following a running scan gets its state at once, then the end.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn live_progress_streams_until_the_scan_ends() {
+    let (url, pit) = tarpit().await;
+    let dir = tempfile::tempdir().unwrap();
+    let server = Server::start(&sqlite_url(dir.path()), dir.path(), &[]).await;
+    let (_, t) = server
+        .post(
+            "/api/v1/targets",
+            json!({"url": url, "credentials": {"bearer": "tok"}}),
+        )
+        .await;
+    let (_, scan) = server
+        .post(&format!("/api/v1/targets/{}/scans", t["id"]), json!({}))
+        .await;
+    let id = scan["id"].as_i64().unwrap();
+    let running = std::time::Instant::now() + Duration::from_secs(20);
+    while server.get(&format!("/api/v1/scans/{id}")).await.1["status"] != "running" {
+        assert!(std::time::Instant::now() < running);
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let cookie = server.session_cookie().await;
+    let mut r = server
+        .client
+        .get(server.at(&format!("/scans/{id}/events")))
+        .header("cookie", &cookie)
+        .timeout(Duration::from_secs(60))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    assert!(
+        r.headers()["content-type"]
+            .to_str()
+            .unwrap()
+            .starts_with("text/event-stream")
+    );
+    let mut seen = String::new();
+    let first = r.chunk().await.unwrap().unwrap();
+    seen.push_str(&String::from_utf8_lossy(&first));
+    assert!(seen.contains("event: progress"), "{seen}");
+    assert!(seen.contains("\"status\":\"running\""), "{seen}");
+    // The target goes away: the scan fails, and the stream says so and ends.
+    pit.abort();
+    while let Some(c) = r.chunk().await.unwrap() {
+        seen.push_str(&String::from_utf8_lossy(&c));
+    }
+    assert!(seen.contains("event: done"), "{seen}");
+    assert!(seen.contains("\"status\":\"failed\""), "{seen}");
 }
 
 async fn kill_9(db: String, dir: &Path) {
@@ -730,7 +786,12 @@ async fn the_servers_own_api_has_no_authentication_flaw() {
     // Every GET operation but the public document was probed (the others change state).
     let probed = report["api"]["probed"].as_u64().unwrap_or(0);
     assert_eq!(probed, 6, "{}", report["api"]);
-    assert_eq!(report["api"]["failed"].as_u64(), Some(0), "{}", report["api"]);
+    assert_eq!(
+        report["api"]["failed"].as_u64(),
+        Some(0),
+        "{}",
+        report["api"]
+    );
 }
 
 /// The document validates as OpenAPI 3.1 (openapi-spec-validator, as CI installs it) and

@@ -326,13 +326,18 @@ pub async fn import_report(
             crate::report::SCHEMA_VERSION
         )));
     }
-    let url = url::Url::parse(&report.target).map_err(|_| {
-        ApiError::bad(format!(
-            "the report's target {:?} is not a URL",
-            report.target
-        ))
-    })?;
-    let target = state.store.target_for_url(url.as_str()).await?;
+    // A `--targets` run names its list (a file, stdin), not a URL: it is kept as history
+    // under that name, and scanning it from here fails with the reason.
+    let name = match url::Url::parse(&report.target) {
+        Ok(u) => u.to_string(),
+        Err(_) => report.target.trim().to_string(),
+    };
+    if name.is_empty() || name.len() > 2048 || name.chars().any(char::is_control) {
+        return Err(ApiError::bad(
+            "the report's target must be a URL or a name of at most 2048 characters",
+        ));
+    }
+    let target = state.store.target_for_url(&name).await?;
     let scan = state.store.import_report(target.id, &report).await?;
     Ok(created(
         json!({"scan": scan_json(&state, &scan), "target": target}),

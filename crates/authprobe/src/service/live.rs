@@ -50,8 +50,14 @@ impl Live {
         map.get(&scan).map(|tx| tx.borrow().clone())
     }
 
+    /// A receiver whose first `changed()` returns at once, so a new subscriber gets the
+    /// current state before the next change.
     pub fn subscribe(&self, scan: i64) -> Option<watch::Receiver<LiveState>> {
         let map = self.map.lock().unwrap_or_else(|p| p.into_inner());
-        map.get(&scan).map(watch::Sender::subscribe)
+        map.get(&scan).map(|tx| {
+            let mut rx = tx.subscribe();
+            rx.mark_changed();
+            rx
+        })
     }
 }

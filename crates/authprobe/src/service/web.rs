@@ -205,8 +205,7 @@ pub async fn events(
     Path(id): Path<i64>,
 ) -> Response {
     let rx = state.live.subscribe(id);
-    let store = state.store.clone();
-    let stream = async_stream(rx, store, id);
+    let stream = async_stream(rx, state.store.clone(), state.live.clone(), id);
     Sse::new(stream)
         .keep_alive(KeepAlive::default())
         .into_response()
@@ -215,16 +214,20 @@ pub async fn events(
 fn async_stream(
     rx: Option<tokio::sync::watch::Receiver<super::live::LiveState>>,
     store: crate::store::Store,
+    live: super::live::Live,
     id: i64,
 ) -> impl Stream<Item = Result<Event, Infallible>> {
     // At most an hour per connection; the page reconnects if it is still open.
     let deadline = tokio::time::Instant::now() + Duration::from_secs(3600);
     futures::stream::unfold((rx, false), move |(rx, ended)| {
         let store = store.clone();
+        let live = live.clone();
         async move {
             if ended {
                 return None;
             }
+            // A queued scan that a worker has just taken: follow it from now on.
+            let rx = rx.or_else(|| live.subscribe(id));
             let final_status =
                 |s: Option<crate::store::ScanRow>| s.map_or("gone", |s| s.status.as_str());
             let Some(mut rx) = rx else {
@@ -425,7 +428,15 @@ pub async fn create_target(
         spec: f.spec.clone(),
         checks: f.checks.clone(),
         schedule_minutes: f.schedule_minutes.clone(),
-        ..NewTargetForm::default()
+        basic_user: f.basic_user.clone(),
+        server_ca_pem: f.server_ca_pem.clone(),
+        bearer_set: !f.bearer.is_empty(),
+        basic_password_set: !f.basic_password.is_empty(),
+        api_key_set: !f.api_key.trim().is_empty(),
+        header_set: !f.header.trim().is_empty(),
+        client_cert_set: !f.client_cert_pem.trim().is_empty(),
+        client_key_set: !f.client_key_pem.trim().is_empty(),
+        scan_later: f.scan_now.is_none(),
     };
     let fail = |msg: String| {
         page(
@@ -512,12 +523,10 @@ pub async fn login_page(State(state): State<AppState>) -> Response {
     page(StatusCode::OK, ui::login(&bare("Sign in"), None, "", setup))
 }
 
-pub async fn login(
-    State(state): State<AppState>,
-    headers: HeaderMap,
-    Form(f): Form<LoginForm>,
-) -> Response {
-    let who = format!("{}|{}", f.username.to_lowercase(), client_hint(&headers));
+pub async fn login(State(state): State<AppState>, Form(f): Form<LoginForm>) -> Response {
+    // Keyed on the name alone: a forwarded address is the client's to choose, so keying on
+    // it would let a guesser reset the count at will.
+    let who = format!("login|{}", f.username.trim().to_lowercase());
     if let Some(wait) = state.throttle.blocked(&who) {
         return page(
             StatusCode::TOO_MANY_REQUESTS,
@@ -567,17 +576,6 @@ async fn signed_in(state: &AppState, user_id: i64) -> Response {
     }
 }
 
-/// The peer is not known here (no ConnectInfo); the throttle keys on the user name, plus
-/// a forwarded address when a proxy in front gives one.
-fn client_hint(h: &HeaderMap) -> String {
-    h.get("x-forwarded-for")
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or("")
-        .chars()
-        .take(64)
-        .collect()
-}
-
 pub async fn setup_page(State(state): State<AppState>) -> Response {
     match state.store.user_count().await {
         Ok(0) => page(
@@ -603,17 +601,13 @@ pub struct SetupForm {
 
 /// The first account. Whoever reaches the server first must not become its owner: the
 /// form wants the admin API key, which only the person who started the server can read.
-pub async fn setup(
-    State(state): State<AppState>,
-    headers: HeaderMap,
-    Form(f): Form<SetupForm>,
-) -> Response {
+pub async fn setup(State(state): State<AppState>, Form(f): Form<SetupForm>) -> Response {
     match state.store.user_count().await {
         Ok(0) => {}
         Ok(_) => return Redirect::to("/login").into_response(),
         Err(e) => return store_err(e),
     }
-    let who = format!("setup|{}", client_hint(&headers));
+    let who = "setup".to_string();
     let again = |status: StatusCode, msg: &str| {
         page(
             status,

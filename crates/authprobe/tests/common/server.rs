@@ -154,6 +154,28 @@ impl Server {
         }
     }
 
+    /// A dashboard session: a user made with the admin key, signed in through the form.
+    pub async fn session_cookie(&self) -> String {
+        let (s, v) = self
+            .post(
+                "/api/v1/users",
+                serde_json::json!({"username": "tester", "password": "a long test password"}),
+            )
+            .await;
+        assert!(s == 201 || s == 400, "{v}");
+        let r = self
+            .client
+            .post(self.at("/login"))
+            .header("content-type", "application/x-www-form-urlencoded")
+            .body("username=tester&password=a+long+test+password")
+            .send()
+            .await
+            .expect("login");
+        assert_eq!(r.status(), 303, "login");
+        let set = r.headers()["set-cookie"].to_str().unwrap().to_string();
+        set.split(';').next().unwrap().to_string()
+    }
+
     pub fn kill9(&mut self) {
         let _ = self.child.kill();
         let _ = self.child.wait();
