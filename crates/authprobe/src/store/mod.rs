@@ -586,18 +586,43 @@ impl Store {
     pub async fn list_targets(&self, sparkline: usize) -> Result<Vec<TargetSummary>> {
         let sql = format!("SELECT {} FROM targets ORDER BY name, id", db::TARGET_COLS);
         let targets = sqlx::query(&sql).fetch_all(&self.pool).await?;
-        // The last finished scans of every target in one query: the partial index on
-        // (target_id, id) WHERE status = 'done' feeds the window without a sort per target.
+        // The scores of the last finished scans of every target in one query, over the
+        // covering partial index (target_id, id, score) WHERE status = 'done'; then the
+        // whole rows of the latest ones only.
         let keep = i64::try_from(sparkline.max(1)).unwrap_or(i64::MAX);
-        let sql = format!(
-            "SELECT {cols} FROM (SELECT {cols}, ROW_NUMBER() OVER (PARTITION BY target_id ORDER BY id DESC) AS rn \
+        let recent: Vec<(i64, i64, Option<i64>)> = sqlx::query_as(
+            "SELECT target_id, id, score FROM (SELECT target_id, id, score, \
+             ROW_NUMBER() OVER (PARTITION BY target_id ORDER BY id DESC) AS rn \
              FROM scans WHERE status = 'done') ranked WHERE rn <= $1 ORDER BY target_id, id",
-            cols = db::SCAN_COLS
-        );
-        let mut done: HashMap<i64, Vec<ScanRow>> = HashMap::new();
-        for row in sqlx::query(&sql).bind(keep).fetch_all(&self.pool).await? {
-            let scan = db::scan_from_row(&row)?;
-            done.entry(scan.target_id).or_default().push(scan);
+        )
+        .bind(keep)
+        .fetch_all(&self.pool)
+        .await?;
+        let mut scores: HashMap<i64, Vec<u32>> = HashMap::new();
+        let mut latest_ids: HashMap<i64, i64> = HashMap::new();
+        for (target_id, id, score) in recent {
+            latest_ids.insert(target_id, id);
+            if let Some(score) = score.and_then(|s| u32::try_from(s).ok()) {
+                scores.entry(target_id).or_default().push(score);
+            }
+        }
+        let mut done: HashMap<i64, ScanRow> = HashMap::new();
+        let latest_ids: Vec<i64> = latest_ids.into_values().collect();
+        for chunk in latest_ids.chunks(500) {
+            let placeholders: Vec<String> = (1..=chunk.len()).map(|i| format!("${i}")).collect();
+            let sql = format!(
+                "SELECT {} FROM scans WHERE id IN ({})",
+                db::SCAN_COLS,
+                placeholders.join(", ")
+            );
+            let mut query = sqlx::query(&sql);
+            for id in chunk {
+                query = query.bind(*id);
+            }
+            for row in query.fetch_all(&self.pool).await? {
+                let scan = db::scan_from_row(&row)?;
+                done.insert(scan.target_id, scan);
+            }
         }
         let sql = format!(
             "SELECT {} FROM scans WHERE status IN ('queued', 'running') ORDER BY id",
@@ -612,13 +637,8 @@ impl Store {
             .iter()
             .map(|row| {
                 let target = db::target_from_row(row)?;
-                let mut scans = done.remove(&target.id).unwrap_or_default();
-                let latest = scans.pop();
-                let mut recent_scores: Vec<u32> = scans
-                    .iter()
-                    .chain(latest.iter())
-                    .filter_map(|s| s.score)
-                    .collect();
+                let latest = done.remove(&target.id);
+                let mut recent_scores = scores.remove(&target.id).unwrap_or_default();
                 let skip = recent_scores.len().saturating_sub(sparkline);
                 recent_scores.drain(..skip);
                 Ok(TargetSummary {
