@@ -73,9 +73,11 @@ CREATE INDEX scans_target_done ON scans (target_id, id, score) WHERE status = 'd
 -- At most one queued or running scan per target, whatever the races.
 CREATE UNIQUE INDEX scans_one_active ON scans (target_id) WHERE status IN ('queued', 'running');
 
+-- The whole JSON report, zlib-compressed (a report is mostly repeated keys and prose:
+-- about a tenth of its size).
 CREATE TABLE reports (
     scan_id BIGINT PRIMARY KEY NOT NULL REFERENCES scans (id) ON DELETE CASCADE,
-    body TEXT NOT NULL
+    body BYTEA NOT NULL
 );
 
 CREATE TABLE findings (

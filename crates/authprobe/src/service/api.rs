@@ -60,6 +60,8 @@ impl From<StoreError> for ApiError {
     fn from(e: StoreError) -> Self {
         match e {
             StoreError::Conflict(m) => Self::new(StatusCode::CONFLICT, m),
+            StoreError::NotFound(m) => Self::new(StatusCode::NOT_FOUND, m),
+            StoreError::Invalid(m) => Self::bad(m),
             other => {
                 tracing::error!("store: {other}");
                 Self::new(

@@ -513,14 +513,42 @@ fn bare(title: &str) -> Chrome<'_> {
     }
 }
 
-pub async fn login_page(State(state): State<AppState>) -> Response {
+pub async fn login_page(State(state): State<AppState>, headers: HeaderMap) -> Response {
     let setup = state
         .store
         .user_count()
         .await
         .map(|n| n == 0)
         .unwrap_or(false);
-    page(StatusCode::OK, ui::login(&bare("Sign in"), None, "", setup))
+    let mut chrome = bare("Sign in");
+    if !secure_context(&headers) {
+        chrome.flash = Some(PLAIN_HTTP_NOTE);
+    }
+    page(StatusCode::OK, ui::login(&chrome, None, "", setup))
+}
+
+const PLAIN_HTTP_NOTE: &str = "This page came over plain HTTP from another machine: browsers keep the session cookie (Secure) only over HTTPS or on localhost, so signing in will not stick. Serve authprobe behind a TLS proxy.";
+
+/// Whether a browser will keep a `Secure` cookie from this request: HTTPS (as a proxy in
+/// front reports it) or a loopback host, which browsers treat as secure.
+fn secure_context(h: &HeaderMap) -> bool {
+    let https = h
+        .get("x-forwarded-proto")
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|p| p.eq_ignore_ascii_case("https"));
+    let host = h
+        .get(header::HOST)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("");
+    let name = match host.strip_prefix('[') {
+        Some(v6) => v6.split(']').next().unwrap_or(""),
+        None => host.rsplit_once(':').map_or(host, |(n, _)| n),
+    };
+    https
+        || name.eq_ignore_ascii_case("localhost")
+        || name
+            .parse::<std::net::IpAddr>()
+            .is_ok_and(|ip| ip.is_loopback())
 }
 
 pub async fn login(State(state): State<AppState>, Form(f): Form<LoginForm>) -> Response {
@@ -689,4 +717,28 @@ pub async fn script() -> Response {
 
 pub async fn not_found() -> Response {
     not_found_page("page")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn with(host: &str, proto: Option<&str>) -> HeaderMap {
+        let mut h = HeaderMap::new();
+        h.insert(header::HOST, HeaderValue::from_str(host).unwrap());
+        if let Some(p) = proto {
+            h.insert("x-forwarded-proto", HeaderValue::from_str(p).unwrap());
+        }
+        h
+    }
+
+    #[test]
+    fn the_cookie_sticks_only_where_browsers_keep_secure_cookies() {
+        assert!(secure_context(&with("127.0.0.1:7878", None)));
+        assert!(secure_context(&with("localhost:7878", None)));
+        assert!(secure_context(&with("[::1]:7878", None)));
+        assert!(secure_context(&with("scanner.internal", Some("https"))));
+        assert!(!secure_context(&with("scanner.internal:7878", None)));
+        assert!(!secure_context(&with("10.0.0.5:7878", Some("http"))));
+    }
 }

@@ -390,8 +390,37 @@ impl Param {
 }
 
 /// The report compact (the pretty form is for people).
-pub(super) fn report_json(report: &Report) -> Result<String> {
-    serde_json::to_string(report).map_err(|e| StoreError::Corrupt(format!("the report: {e}")))
+/// The largest report a stored body may inflate to: a bound on what one read allocates,
+/// whatever the database holds.
+pub(super) const MAX_REPORT_BYTES: u64 = 256 * 1024 * 1024;
+
+/// The report as stored: compact JSON, zlib-compressed.
+pub(super) fn report_json(report: &Report) -> Result<Vec<u8>> {
+    use std::io::Write;
+    let json =
+        serde_json::to_vec(report).map_err(|e| StoreError::Corrupt(format!("the report: {e}")))?;
+    let mut z = flate2::write::ZlibEncoder::new(Vec::new(), flate2::Compression::default());
+    z.write_all(&json)
+        .and_then(|()| z.finish())
+        .map_err(|e| StoreError::Corrupt(format!("compressing the report: {e}")))
+}
+
+/// A stored body back to a report, inflating at most [`MAX_REPORT_BYTES`].
+pub(super) fn report_from_body(body: &[u8]) -> std::result::Result<Report, String> {
+    report_from_body_capped(body, MAX_REPORT_BYTES)
+}
+
+fn report_from_body_capped(body: &[u8], cap: u64) -> std::result::Result<Report, String> {
+    use std::io::Read;
+    let mut json = Vec::new();
+    flate2::read::ZlibDecoder::new(body)
+        .take(cap + 1)
+        .read_to_end(&mut json)
+        .map_err(|e| format!("inflating: {e}"))?;
+    if json.len() as u64 > cap {
+        return Err(format!("larger than {cap} bytes once inflated"));
+    }
+    serde_json::from_slice(&json).map_err(|e| e.to_string())
 }
 
 /// The columns of a done scan a report fills.
@@ -449,7 +478,7 @@ const FINDINGS_PER_INSERT: usize = 100;
 pub(super) async fn insert_report(
     tx: &mut sqlx::Transaction<'static, Any>,
     scan_id: i64,
-    body: String,
+    body: Vec<u8>,
     report: &Report,
 ) -> Result<()> {
     sqlx::query("INSERT INTO reports (scan_id, body) VALUES ($1, $2)")
@@ -545,6 +574,28 @@ pub(super) fn sort_findings(rows: &mut [FindingRow]) {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn stored_reports_inflate_within_a_cap() {
+        use std::io::Write;
+        let report: Report = serde_json::from_value(serde_json::json!({
+            "schema_version": 2, "tool": {"name": "authprobe", "version": "0"},
+            "target": "https://t/", "started_at": "now", "duration_ms": 1, "requests_sent": 1,
+            "score": 90, "grade": "A", "grade_caps": [], "categories": {}, "findings": [],
+            "checks_run": [], "checks_skipped": [], "inconclusive": []
+        }))
+        .unwrap();
+        let body = report_json(&report).unwrap();
+        assert_eq!(report_from_body(&body).unwrap(), report);
+        // A bomb: a megabyte of zeros in a kilobyte does not inflate past the cap.
+        let mut z = flate2::write::ZlibEncoder::new(Vec::new(), flate2::Compression::best());
+        z.write_all(&vec![b' '; 1 << 20]).unwrap();
+        let bomb = z.finish().unwrap();
+        assert!(bomb.len() < 4096);
+        let e = report_from_body_capped(&bomb, 64 * 1024).unwrap_err();
+        assert!(e.contains("once inflated"), "{e}");
+        assert!(report_from_body(b"not zlib").is_err());
+    }
+
     use super::*;
 
     #[test]

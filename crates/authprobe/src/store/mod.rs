@@ -998,13 +998,13 @@ impl Store {
     }
     /// The stored report of a done scan.
     pub async fn report(&self, scan_id: i64) -> Result<Option<Report>> {
-        let body: Option<String> =
+        let body: Option<Vec<u8>> =
             sqlx::query_scalar("SELECT body FROM reports WHERE scan_id = $1")
                 .bind(scan_id)
                 .fetch_optional(&self.pool)
                 .await?;
         body.map(|body| {
-            serde_json::from_str(&body)
+            db::report_from_body(&body)
                 .map_err(|e| StoreError::Corrupt(format!("the report of scan {scan_id}: {e}")))
         })
         .transpose()
