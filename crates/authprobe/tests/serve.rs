@@ -250,7 +250,7 @@ async fn api_flow(db: String, dir: &Path) {
     std::fs::write(&ready, serde_json::to_string(&b.ready).unwrap()).unwrap();
     let out = run_bin(
         upload_args(&ready, &server.url),
-        vec![("AUTHPROBE_SERVER_KEY".into(), (&server.key).to_string())],
+        vec![("AUTHPROBE_SERVER_KEY".into(), server.key.clone())],
     )
     .await;
     let stderr = String::from_utf8_lossy(&out.stderr);

@@ -223,7 +223,7 @@ pub struct Ready {
 
 fn default_data_dir() -> PathBuf {
     dirs::data_dir()
-        .unwrap_or_else(|| std::env::temp_dir())
+        .unwrap_or_else(std::env::temp_dir)
         .join("authprobe")
 }
 

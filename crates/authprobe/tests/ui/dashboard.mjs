@@ -62,6 +62,8 @@ try {
   await page.fill('[name=name]', 'Lab API');
   await page.fill('[name=url]', A.url);
   await page.fill('[name=checks]', CHECKS);
+  // Before any secret is typed: the screenshot goes into the docs.
+  await shot('new-target');
   await page.fill('[name=bearer]', A.bearer);
   // The certificate fields sit in a collapsed section: open it as a person would.
   const tlsBox = page.locator('details:has([name=client_cert_pem])');
@@ -69,7 +71,6 @@ try {
   await page.fill('[name=client_cert_pem]', A.client_cert_pem);
   await page.fill('[name=client_key_pem]', A.client_key_pem);
   await page.fill('[name=server_ca_pem]', A.server_ca_pem);
-  await shot('new-target');
   const scanNow = page.locator('[name=scan_now]');
   if (await scanNow.count() && !(await scanNow.isChecked())) await scanNow.check();
   await Promise.all([page.waitForNavigation(), page.locator('form[action="/targets"] [type=submit]').click()]);
