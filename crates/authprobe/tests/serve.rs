@@ -840,3 +840,29 @@ async fn the_api_document_validates() {
         String::from_utf8_lossy(&out.stderr)
     );
 }
+
+/// A client that never finishes its request head is cut off after the header timeout,
+/// instead of holding a connection forever.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_request_head_that_never_ends_is_cut_off() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let dir = tempfile::tempdir().unwrap();
+    let server = Server::start(&sqlite_url(dir.path()), dir.path(), &[]).await;
+    let addr = server.url.trim_start_matches("http://").to_string();
+    let mut s = tokio::net::TcpStream::connect(&addr).await.unwrap();
+    s.write_all(b"GET /healthz HTTP/1.1\r\nHost: x\r\n")
+        .await
+        .unwrap();
+    let started = std::time::Instant::now();
+    let mut buf = [0u8; 256];
+    let end = tokio::time::timeout(Duration::from_secs(30), s.read(&mut buf)).await;
+    let waited = started.elapsed();
+    assert!(end.is_ok(), "the connection was still open after 30 s");
+    assert!(
+        waited >= Duration::from_secs(8),
+        "cut off after {waited:?}, before the timeout"
+    );
+    // Complete requests are still served meanwhile and after.
+    let (status, _) = server.get("/api/v1/openapi.json").await;
+    assert_eq!(status, 200);
+}

@@ -133,18 +133,15 @@ pub async fn target(
     user: WebUser,
     Path(id): Path<i64>,
     Query(f): Query<Flash>,
-) -> Response {
-    let s = match summary(&state, id).await {
-        Ok(Some(s)) => s,
-        Ok(None) => return not_found_page("target"),
-        Err(e) => return store_err(e),
-    };
-    let history = match state.store.list_scans(Some(id), 200, None).await {
-        Ok(h) => h,
-        Err(e) => return store_err(e),
-    };
+) -> PageResult {
+    let s = found(summary(&state, id).await, "target")?;
+    let history = state
+        .store
+        .list_scans(Some(id), 200, None)
+        .await
+        .map_err(store_err)?;
     let title = s.target.name.clone();
-    page(
+    Ok(page(
         StatusCode::OK,
         ui::target(
             &chrome(&user, &title, flash_text(&f)),
@@ -152,7 +149,19 @@ pub async fn target(
             &history,
             now_millis(),
         ),
-    )
+    ))
+}
+
+/// A page's handler: the page, or the error page that replaces it.
+type PageResult = Result<Response, Response>;
+
+/// The row, or the page that says it is not there (or that the database failed).
+fn found<T>(r: Result<Option<T>, StoreError>, what: &str) -> Result<T, Response> {
+    match r {
+        Ok(Some(t)) => Ok(t),
+        Ok(None) => Err(not_found_page(what)),
+        Err(e) => Err(store_err(e)),
+    }
 }
 
 fn not_found_page(what: &str) -> Response {
@@ -163,28 +172,17 @@ fn not_found_page(what: &str) -> Response {
     )
 }
 
-pub async fn scan(State(state): State<AppState>, user: WebUser, Path(id): Path<i64>) -> Response {
-    let s = match state.store.scan(id).await {
-        Ok(Some(s)) => s,
-        Ok(None) => return not_found_page("scan"),
-        Err(e) => return store_err(e),
-    };
-    let target = match state.store.target(s.target_id).await {
-        Ok(Some(t)) => t,
-        Ok(None) => return not_found_page("target"),
-        Err(e) => return store_err(e),
-    };
-    let report = match state.store.report(id).await {
-        Ok(r) => r,
-        Err(e) => return store_err(e),
-    };
+pub async fn scan(State(state): State<AppState>, user: WebUser, Path(id): Path<i64>) -> PageResult {
+    let s = found(state.store.scan(id).await, "scan")?;
+    let target = found(state.store.target(s.target_id).await, "target")?;
+    let report = state.store.report(id).await.map_err(store_err)?;
     let progress = state.live.get(id).map(|l| Progress {
         done: l.done,
         total: l.total,
         phase: l.phase,
     });
     let title = format!("Scan {id} · {}", target.name);
-    page(
+    Ok(page(
         StatusCode::OK,
         ui::scan(
             &chrome(&user, &title, None),
@@ -194,7 +192,7 @@ pub async fn scan(State(state): State<AppState>, user: WebUser, Path(id): Path<i
             progress,
             now_millis(),
         ),
-    )
+    ))
 }
 
 /// Live progress of a scan as Server-Sent Events: `progress` while it runs, then one
@@ -278,40 +276,32 @@ pub async fn diff(
     user: WebUser,
     Path(id): Path<i64>,
     Query(q): Query<DiffParams>,
-) -> Response {
-    let target = match state.store.target(id).await {
-        Ok(Some(t)) => t,
-        Ok(None) => return not_found_page("target"),
-        Err(e) => return store_err(e),
-    };
+) -> PageResult {
+    let target = found(state.store.target(id).await, "target")?;
     let (Some(from), Some(to)) = (q.from, q.to) else {
-        return error(
+        return Err(error(
             StatusCode::BAD_REQUEST,
             "Pick two scans to compare",
             "Choose a scan to compare from and one to compare to on the target's page.",
-        );
+        ));
     };
     let pair = (state.store.scan(from).await, state.store.scan(to).await);
     let ok = matches!(&pair, (Ok(Some(a)), Ok(Some(b))) if a.target_id == id && b.target_id == id);
     if !ok {
-        return not_found_page("scan of this target");
+        return Err(not_found_page("scan of this target"));
     }
-    let d: Diff = match state.store.diff(from, to).await {
-        Ok(Some(d)) => d,
-        Ok(None) => {
-            return error(
-                StatusCode::CONFLICT,
-                "These scans cannot be compared yet",
-                "Both scans must have finished with a report.",
-            );
-        }
-        Err(e) => return store_err(e),
+    let Some(d): Option<Diff> = state.store.diff(from, to).await.map_err(store_err)? else {
+        return Err(error(
+            StatusCode::CONFLICT,
+            "These scans cannot be compared yet",
+            "Both scans must have finished with a report.",
+        ));
     };
     let title = format!("{}: scan {from} → {to}", target.name);
-    page(
+    Ok(page(
         StatusCode::OK,
         ui::diff(&chrome(&user, &title, None), &target, &d, now_millis()),
-    )
+    ))
 }
 
 #[derive(Deserialize)]

@@ -42,6 +42,7 @@ try {
 
   step('first account');
   await page.goto(`${BASE}/setup`);
+  await shot('setup');
   await page.fill('[name=admin_key]', KEY);
   await page.fill('[name=username]', 'alice');
   await page.fill('[name=password]', 'correct horse battery');
@@ -125,6 +126,12 @@ try {
   await page.goto(`${BASE}/`);
   if (!(await page.locator('body').innerText()).includes('Lab API')) throw new Error('target not listed');
   await shot('targets');
+
+  // An error page a person understands (and no stack trace).
+  const missing = await page.goto(`${BASE}/scans/999999`);
+  if (missing.status() !== 404) throw new Error(`missing scan: ${missing.status()}`);
+  if (!(await page.locator('body').innerText()).includes('No such scan')) throw new Error('404 page unclear');
+  await shot('not-found');
 
   // Readable without JavaScript.
   const plain = await browser.newContext({ javaScriptEnabled: false, storageState: await context.storageState() });
