@@ -31,7 +31,12 @@ try {
   const context = await browser.newContext({ viewport: { width: 1280, height: 900 } });
   const page = await context.newPage();
   page.setDefaultTimeout(20000);
-  page.on('console', (m) => { if (m.type() === 'error') problems.push(`console: ${m.text()}`); });
+  let expect404 = false;
+  page.on('console', (m) => {
+    if (m.type() !== 'error') return;
+    if (expect404 && m.text().includes('status of 404')) return;
+    problems.push(`console: ${m.text()}`);
+  });
   page.on('pageerror', (e) => problems.push(`page error: ${e.message}`));
   const shot = (name) => page.screenshot({ path: `${SHOTS}/${name}.png`, fullPage: true });
 
@@ -128,7 +133,9 @@ try {
   await shot('targets');
 
   // An error page a person understands (and no stack trace).
+  expect404 = true;
   const missing = await page.goto(`${BASE}/scans/999999`);
+  expect404 = false;
   if (missing.status() !== 404) throw new Error(`missing scan: ${missing.status()}`);
   if (!(await page.locator('body').innerText()).includes('No such scan')) throw new Error('404 page unclear');
   await shot('not-found');
