@@ -66,7 +66,7 @@ mod app;
 mod flaws;
 mod jwt;
 mod modes;
-mod pki;
+pub mod pki;
 mod yaml;
 
 pub use api::{

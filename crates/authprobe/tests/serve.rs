@@ -737,13 +737,9 @@ fn percent(s: &str) -> String {
     percent_encoding::utf8_percent_encode(s, percent_encoding::NON_ALPHANUMERIC).to_string()
 }
 
-/// `authprobe scan --spec` on the server's own API: every operation enforces its key.
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn the_servers_own_api_has_no_authentication_flaw() {
-    let dir = tempfile::tempdir().unwrap();
-    let server = Server::start(&sqlite_url(dir.path()), dir.path(), &[]).await;
-    // Something to read, so every operation answers with data: a target and a done scan
-    // (a lab report imported, as `--upload` sends it).
+/// Something for every GET operation of the API to read: a target and a done scan (a lab
+/// report imported, as `--upload` sends it).
+async fn import_a_lab_report(server: &Server) {
     let l = lab(Profile::Hardened, &["jwt.missing_exp"]).await;
     let mut opts = options(&l, quick_limits());
     opts.only = vec!["jwt.missing_exp".into()];
@@ -757,6 +753,14 @@ async fn the_servers_own_api_has_no_authentication_flaw() {
         .await
         .unwrap();
     assert_eq!(r.status(), 201);
+}
+
+/// `authprobe scan --spec` on the server's own API: every operation enforces its key.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_servers_own_api_has_no_authentication_flaw() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = Server::start(&sqlite_url(dir.path()), dir.path(), &[]).await;
+    import_a_lab_report(&server).await;
     let args = [
         "scan",
         "--spec",
@@ -865,4 +869,104 @@ async fn a_request_head_that_never_ends_is_cut_off() {
     // Complete requests are still served meanwhile and after.
     let (status, _) = server.get("/api/v1/openapi.json").await;
     assert_eq!(status, 200);
+}
+
+/// `--tls-cert/--tls-key`: the server speaks HTTPS itself (HSTS, no plain-HTTP warning on
+/// the sign-in page), and `authprobe scan --spec` on its own API over HTTPS finds nothing
+/// at all, transport included.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn serves_https_with_its_own_certificate_and_scans_clean() {
+    let dir = tempfile::tempdir().unwrap();
+    let ca = authprobe_lab::pki::LabCa::generate().unwrap();
+    let leaf = ca.server_cert().unwrap();
+    let (ca_pem, cert, key) = (
+        dir.path().join("ca.pem"),
+        dir.path().join("server.pem"),
+        dir.path().join("server.key"),
+    );
+    std::fs::write(&ca_pem, &ca.issued.cert_pem).unwrap();
+    std::fs::write(&cert, &leaf.cert_pem).unwrap();
+    std::fs::write(&key, &leaf.key_pem).unwrap();
+    let tls_args = [
+        "--tls-cert",
+        cert.to_str().unwrap(),
+        "--tls-key",
+        key.to_str().unwrap(),
+    ];
+    let mut server = Server::start(&sqlite_url(dir.path()), dir.path(), &tls_args).await;
+    assert!(
+        server.url.starts_with("https://127.0.0.1:"),
+        "{}",
+        server.url
+    );
+    let mut roots = rustls::RootCertStore::empty();
+    roots.add(ca.issued.cert_der.clone()).unwrap();
+    let config = rustls::ClientConfig::builder_with_provider(std::sync::Arc::new(
+        rustls::crypto::ring::default_provider(),
+    ))
+    .with_safe_default_protocol_versions()
+    .unwrap()
+    .with_root_certificates(roots)
+    .with_no_client_auth();
+    server.client = reqwest::Client::builder()
+        .tls_backend_preconfigured(config)
+        .no_proxy()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap();
+    let r = server.client.get(server.at("/login")).send().await.unwrap();
+    assert_eq!(r.status(), 200);
+    assert_eq!(r.headers()["strict-transport-security"], "max-age=31536000");
+    assert!(!r.text().await.unwrap().contains("plain HTTP"));
+    // Plain HTTP on the TLS port gets no answer.
+    let plain = common::server::client()
+        .get(server.url.replace("https://", "http://") + "/healthz")
+        .timeout(Duration::from_secs(15))
+        .send()
+        .await;
+    assert!(plain.is_err() || !plain.unwrap().status().is_success());
+    // Something for every GET operation to read, then the scan of the API itself.
+    import_a_lab_report(&server).await;
+    let args = [
+        "scan",
+        "--spec",
+        &server.at("/api/v1/openapi.json"),
+        "--bearer",
+        &server.key,
+        "--server-ca",
+        ca_pem.to_str().unwrap(),
+        "--format",
+        "json",
+        "-o",
+        "-",
+    ];
+    let out = run_bin(args.iter().map(|s| s.to_string()).collect(), vec![]).await;
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    let report: Value =
+        serde_json::from_slice(&out.stdout).unwrap_or_else(|_| panic!("no report: {stderr}"));
+    let ids: Vec<&str> = report["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f["id"].as_str().unwrap())
+        .collect();
+    assert!(
+        ids.is_empty(),
+        "findings on our own API over HTTPS: {ids:?}\n{stderr}"
+    );
+    assert_eq!(
+        report["api"]["probed"].as_u64(),
+        Some(6),
+        "{}",
+        report["api"]
+    );
+    assert!(
+        report["checks_run"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|c| c == "tls.weak_cipher"),
+        "the transport checks ran"
+    );
+    server.kill9();
 }

@@ -88,6 +88,13 @@ pub struct ServeArgs {
     /// Scans run at once.
     #[arg(long, value_name = "N", default_value_t = 2, value_parser = clap::value_parser!(u32).range(1..=64))]
     pub workers: u32,
+    /// Serve HTTPS with this certificate chain (PEM); with --tls-key. Without it, serve
+    /// plain HTTP for loopback or a TLS proxy in front.
+    #[arg(long, value_name = "PEM", requires = "tls_key")]
+    pub tls_cert: Option<PathBuf>,
+    /// The private key of --tls-cert (PEM).
+    #[arg(long, value_name = "PEM", requires = "tls_cert")]
+    pub tls_key: Option<PathBuf>,
 }
 
 #[derive(Args)]

@@ -47,6 +47,8 @@ pub struct AppState {
     pub live: live::Live,
     pub wake: Arc<Notify>,
     pub throttle: Arc<Throttle>,
+    /// Served over HTTPS (`--tls-cert`): browsers keep the Secure cookie from any host.
+    pub tls: bool,
 }
 
 impl AppState {
@@ -57,6 +59,7 @@ impl AppState {
             live: live::Live::default(),
             wake: Arc::new(Notify::new()),
             throttle: Arc::new(Throttle::default()),
+            tls: false,
         }
     }
 
@@ -149,6 +152,7 @@ async fn timeout_layer(req: Request, next: Next) -> Response {
 
 /// The whole application: API, dashboard and static files.
 pub fn router(state: AppState) -> Router {
+    let tls = state.tls;
     let api = Router::new()
         .route("/openapi.json", get(api::openapi))
         .route("/targets", post(api::create_target).get(api::list_targets))
@@ -196,6 +200,18 @@ pub fn router(state: AppState) -> Router {
         .merge(pages)
         .layer(DefaultBodyLimit::max(MAX_BODY))
         .layer(middleware::from_fn(security_headers))
+        .layer(middleware::from_fn(
+            move |req: Request, next: Next| async move {
+                let mut r = next.run(req).await;
+                if tls {
+                    r.headers_mut().insert(
+                        header::STRICT_TRANSPORT_SECURITY,
+                        HeaderValue::from_static("max-age=31536000"),
+                    );
+                }
+                r
+            },
+        ))
         .with_state(state)
 }
 
@@ -209,6 +225,8 @@ pub struct Config {
     pub data_dir: Option<PathBuf>,
     pub workers: usize,
     pub limits: Limits,
+    /// `--tls-cert`, `--tls-key`: serve HTTPS with this PEM chain and key.
+    pub tls: Option<(PathBuf, PathBuf)>,
 }
 
 /// What `--ready-file` receives once the server listens.
@@ -300,7 +318,12 @@ pub async fn serve(
     for (old, new) in store.recover_interrupted().await? {
         eprintln!("authprobe: scan {old} was interrupted by a stop; re-queued as scan {new}");
     }
-    let state = AppState::new(store.clone(), scope);
+    let tls = match &config.tls {
+        Some((cert, key)) => Some(server_tls(cert, key)?),
+        None => None,
+    };
+    let mut state = AppState::new(store.clone(), scope);
+    state.tls = tls.is_some();
     state.runner(config.limits.clone()).spawn(config.workers);
     runner::spawn_scheduler(store.clone(), state.wake.clone(), Duration::from_secs(30));
     let listener = tokio::net::TcpListener::bind(config.listen)
@@ -308,7 +331,7 @@ pub async fn serve(
         .with_context(|| format!("listening on {}", config.listen))?;
     let addr = listener.local_addr()?;
     let ready = Ready {
-        url: format!("http://{addr}"),
+        url: format!("{}://{addr}", if tls.is_some() { "https" } else { "http" }),
         db: redacted_db(&db),
         admin_key_file,
     };
@@ -323,8 +346,32 @@ pub async fn serve(
         std::fs::write(&tmp, serde_json::to_vec(&ready)?)?;
         std::fs::rename(&tmp, path)?;
     }
-    serve_http(listener, router(state), shutdown).await;
+    serve_http(listener, router(state), shutdown, tls).await;
     Ok(())
+}
+
+/// A rustls server configuration from a PEM chain and key (read as the scanner reads
+/// client identities: one PEM reader), HTTP/1.1 only.
+fn server_tls(
+    cert: &std::path::Path,
+    key: &std::path::Path,
+) -> anyhow::Result<Arc<rustls::ServerConfig>> {
+    let id = crate::load::load_identity(cert, key)?;
+    let mut config = rustls::ServerConfig::builder_with_provider(Arc::new(
+        rustls::crypto::ring::default_provider(),
+    ))
+    .with_safe_default_protocol_versions()?
+    .with_no_client_auth()
+    .with_single_cert(id.chain.clone(), id.key.clone_key())
+    .map_err(|e| {
+        anyhow::anyhow!(
+            "--tls-cert {} with --tls-key {}: {e}",
+            cert.display(),
+            key.display()
+        )
+    })?;
+    config.alpn_protocols = vec![b"http/1.1".to_vec()];
+    Ok(Arc::new(config))
 }
 
 /// How long a client may take to send its request head.
@@ -338,7 +385,9 @@ pub async fn serve_http(
     listener: tokio::net::TcpListener,
     app: Router,
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
+    tls: Option<Arc<rustls::ServerConfig>>,
 ) {
+    let acceptor = tls.map(tokio_rustls::TlsAcceptor::from);
     use hyper_util::rt::{TokioIo, TokioTimer};
     use hyper_util::service::TowerToHyperService;
     let graceful = hyper_util::server::graceful::GracefulShutdown::new();
@@ -364,16 +413,36 @@ pub async fn serve_http(
             },
             () = &mut shutdown => break,
         };
-        let conn = hyper::server::conn::http1::Builder::new()
-            .timer(TokioTimer::new())
+        let mut http = hyper::server::conn::http1::Builder::new();
+        http.timer(TokioTimer::new())
             .header_read_timeout(HEADER_READ_TIMEOUT)
-            .max_buf_size(64 * 1024)
-            .serve_connection(TokioIo::new(tcp), TowerToHyperService::new(app.clone()));
-        let conn = graceful.watch(conn);
-        tokio::spawn(async move {
-            let _ = conn.await;
-            drop(permit);
-        });
+            .max_buf_size(64 * 1024);
+        let service = TowerToHyperService::new(app.clone());
+        match &acceptor {
+            None => {
+                let conn = graceful.watch(http.serve_connection(TokioIo::new(tcp), service));
+                tokio::spawn(async move {
+                    let _ = conn.await;
+                    drop(permit);
+                });
+            }
+            Some(acceptor) => {
+                // The handshake is bounded like the request head; the connection is only
+                // watched for shutdown once it speaks HTTP.
+                let handshake = acceptor.accept(tcp);
+                let watcher = graceful.watcher();
+                tokio::spawn(async move {
+                    if let Ok(Ok(stream)) =
+                        tokio::time::timeout(HEADER_READ_TIMEOUT, handshake).await
+                    {
+                        let _ = watcher
+                            .watch(http.serve_connection(TokioIo::new(stream), service))
+                            .await;
+                    }
+                    drop(permit);
+                });
+            }
+        }
     }
     drop(listener);
     let _ = tokio::time::timeout(Duration::from_secs(10), graceful.shutdown()).await;

@@ -511,7 +511,7 @@ pub async fn login_page(State(state): State<AppState>, headers: HeaderMap) -> Re
         .map(|n| n == 0)
         .unwrap_or(false);
     let mut chrome = bare("Sign in");
-    if !secure_context(&headers) {
+    if !state.tls && !secure_context(&headers) {
         chrome.flash = Some(PLAIN_HTTP_NOTE);
     }
     page(StatusCode::OK, ui::login(&chrome, None, "", setup))

@@ -16,6 +16,7 @@ pub async fn run_serve(a: ServeArgs) -> Result<i32> {
         data_dir: a.data_dir,
         workers: a.workers as usize,
         limits: authprobe::http::Limits::default(),
+        tls: a.tls_cert.zip(a.tls_key),
     };
     service::serve(config, super::lab::wait_for_shutdown()).await?;
     Ok(0)
