@@ -755,34 +755,37 @@ async fn import_a_lab_report(server: &Server) {
     assert_eq!(r.status(), 201);
 }
 
+/// `authprobe scan --spec` on the server's own document with its admin key: the report,
+/// its finding ids and what the command printed on stderr.
+async fn scan_own_api(server: &Server, extra: &[&str]) -> (Value, Vec<String>, String) {
+    let doc = server.at("/api/v1/openapi.json");
+    let mut args: Vec<String> = ["scan", "--spec", &doc, "--bearer", &server.key]
+        .iter()
+        .map(|s| s.to_string())
+        .collect();
+    args.extend(extra.iter().map(|s| s.to_string()));
+    args.extend(["--format", "json", "-o", "-"].map(String::from));
+    let out = run_bin(args, vec![]).await;
+    let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
+    let report: Value =
+        serde_json::from_slice(&out.stdout).unwrap_or_else(|_| panic!("no report: {stderr}"));
+    let ids = report["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f["id"].as_str().unwrap().to_string())
+        .collect();
+    (report, ids, stderr)
+}
+
 /// `authprobe scan --spec` on the server's own API: every operation enforces its key.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_servers_own_api_has_no_authentication_flaw() {
     let dir = tempfile::tempdir().unwrap();
     let server = Server::start(&sqlite_url(dir.path()), dir.path(), &[]).await;
     import_a_lab_report(&server).await;
-    let args = [
-        "scan",
-        "--spec",
-        &server.at("/api/v1/openapi.json"),
-        "--bearer",
-        &server.key,
-        "--format",
-        "json",
-        "-o",
-        "-",
-    ];
-    let out = run_bin(args.iter().map(|s| s.to_string()).collect(), vec![]).await;
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    let report: Value =
-        serde_json::from_slice(&out.stdout).unwrap_or_else(|_| panic!("no report: {stderr}"));
-    let auth: Vec<&str> = report["findings"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|f| f["id"].as_str().unwrap())
-        .filter(|id| !id.starts_with("tls."))
-        .collect();
+    let (report, ids, stderr) = scan_own_api(&server, &[]).await;
+    let auth: Vec<&String> = ids.iter().filter(|id| !id.starts_with("tls.")).collect();
     assert!(
         auth.is_empty(),
         "authentication findings on our own API: {auth:?}\n{stderr}"
@@ -927,29 +930,8 @@ async fn serves_https_with_its_own_certificate_and_scans_clean() {
     assert!(plain.is_err() || !plain.unwrap().status().is_success());
     // Something for every GET operation to read, then the scan of the API itself.
     import_a_lab_report(&server).await;
-    let args = [
-        "scan",
-        "--spec",
-        &server.at("/api/v1/openapi.json"),
-        "--bearer",
-        &server.key,
-        "--server-ca",
-        ca_pem.to_str().unwrap(),
-        "--format",
-        "json",
-        "-o",
-        "-",
-    ];
-    let out = run_bin(args.iter().map(|s| s.to_string()).collect(), vec![]).await;
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    let report: Value =
-        serde_json::from_slice(&out.stdout).unwrap_or_else(|_| panic!("no report: {stderr}"));
-    let ids: Vec<&str> = report["findings"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|f| f["id"].as_str().unwrap())
-        .collect();
+    let (report, ids, stderr) =
+        scan_own_api(&server, &["--server-ca", ca_pem.to_str().unwrap()]).await;
     assert!(
         ids.is_empty(),
         "findings on our own API over HTTPS: {ids:?}\n{stderr}"

@@ -156,6 +156,9 @@ pub async fn target(
 type PageResult = Result<Response, Response>;
 
 /// The row, or the page that says it is not there (or that the database failed).
+// The error is the page the handler answers with, built once per request: boxing it
+// would only add an allocation.
+#[allow(clippy::result_large_err)]
 fn found<T>(r: Result<Option<T>, StoreError>, what: &str) -> Result<T, Response> {
     match r {
         Ok(Some(t)) => Ok(t),
