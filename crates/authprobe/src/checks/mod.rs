@@ -25,6 +25,16 @@ pub fn selected(only: &[String], id: &str) -> bool {
         })
 }
 
+/// The first `--checks` entry that selects no check of the catalog, if any: the command
+/// line and the service refuse a selection with a typo rather than run less than asked.
+pub fn unknown_selection(list: &[String]) -> Option<&String> {
+    list.iter().find(|p| {
+        !metas()
+            .iter()
+            .any(|m| selected(std::slice::from_ref(*p), m.id))
+    })
+}
+
 /// The checks whose verdict reads the TLS facts alone, each with that verdict: what
 /// `authprobe tls` runs without an HTTP scan around it.
 pub fn tls_verdicts() -> Vec<(&'static crate::check::CheckMeta, tls::Evaluate)> {

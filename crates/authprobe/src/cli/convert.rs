@@ -69,14 +69,8 @@ pub fn limits(a: &LimitArgs) -> Result<Limits> {
 }
 
 fn check_selection(list: &[String]) -> Result<()> {
-    let ids: Vec<&str> = checks::registry().iter().map(|c| c.meta().id).collect();
-    for p in list {
-        if !ids
-            .iter()
-            .any(|id| checks::selected(std::slice::from_ref(p), id))
-        {
-            bail!("--checks {p:?} names no check (see `authprobe checks`)");
-        }
+    if let Some(p) = checks::unknown_selection(list) {
+        bail!("--checks {p:?} names no check (see `authprobe checks`)");
     }
     Ok(())
 }

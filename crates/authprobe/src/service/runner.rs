@@ -150,10 +150,7 @@ impl Runner {
         tx: &tokio::sync::watch::Sender<LiveState>,
     ) -> Result<Report, String> {
         tx.send_modify(|s| s.phase = "reading the API description".into());
-        let mut limits = opts.limits.clone();
-        limits.max_body = spec::MAX_SPEC_BYTES;
-        limits.max_requests = spec::AUTO_PATHS.len() + 1;
-        let http = Http::new(limits, opts.tls.clone());
+        let http = Http::new(spec::fetch_limits(&opts.limits), opts.tls.clone());
         let (doc, doc_url) = if spec_arg == "auto" {
             spec::discover(&http, &opts.target).await
         } else {

@@ -124,16 +124,10 @@ fn checked_checks(list: Vec<String>) -> Result<Vec<String>, InputError> {
         .map(|s| s.trim().to_string())
         .filter(|s| !s.is_empty())
         .collect();
-    let ids: Vec<&str> = crate::checks::metas().iter().map(|m| m.id).collect();
-    for p in &list {
-        if !ids
-            .iter()
-            .any(|id| crate::checks::selected(std::slice::from_ref(p), id))
-        {
-            return Err(invalid(format!(
-                "checks: {p:?} names no check (see `authprobe checks`)"
-            )));
-        }
+    if let Some(p) = crate::checks::unknown_selection(&list) {
+        return Err(invalid(format!(
+            "checks: {p:?} names no check (see `authprobe checks`)"
+        )));
     }
     Ok(list)
 }

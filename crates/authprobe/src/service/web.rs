@@ -5,7 +5,7 @@ use super::AppState;
 use super::auth::{self, WebUser};
 use super::targets::{CredentialsInput, InputError, TargetInput, checked_new};
 use super::ui::{self, Chrome, NewTargetForm, Progress};
-use crate::store::{Diff, StoreError, TargetSummary, now_millis};
+use crate::store::{Diff, ScanRow, ScanStatus, StoreError, Target, TargetSummary, now_millis};
 use axum::Form;
 use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
@@ -99,33 +99,26 @@ pub async fn targets(
     }
 }
 
-async fn summary(state: &AppState, id: i64) -> Result<Option<TargetSummary>, StoreError> {
-    // The list is small (one row per target); a target page wants exactly one of its rows.
-    let Some(target) = state.store.target(id).await? else {
-        return Ok(None);
-    };
-    let recent = state.store.list_scans(Some(id), 20, None).await?;
+/// A target's row of the list, from its history (newest first): the same summary the
+/// targets list shows, without a second read of the scans.
+fn summary(target: Target, history: &[ScanRow]) -> TargetSummary {
+    let recent = &history[..history.len().min(20)];
     let latest = recent
         .iter()
-        .find(|s| s.status == crate::store::ScanStatus::Done)
+        .find(|s| s.status == ScanStatus::Done)
         .cloned();
     let active = recent
         .iter()
-        .find(|s| {
-            matches!(
-                s.status,
-                crate::store::ScanStatus::Queued | crate::store::ScanStatus::Running
-            )
-        })
+        .find(|s| matches!(s.status, ScanStatus::Queued | ScanStatus::Running))
         .cloned();
     let mut recent_scores: Vec<u32> = recent.iter().filter_map(|s| s.score).collect();
     recent_scores.reverse();
-    Ok(Some(TargetSummary {
+    TargetSummary {
         target,
         latest,
         recent_scores,
         active,
-    }))
+    }
 }
 
 pub async fn target(
@@ -134,12 +127,13 @@ pub async fn target(
     Path(id): Path<i64>,
     Query(f): Query<Flash>,
 ) -> PageResult {
-    let s = found(summary(&state, id).await, "target")?;
+    let target = found(state.store.target(id).await, "target")?;
     let history = state
         .store
         .list_scans(Some(id), 200, None)
         .await
         .map_err(store_err)?;
+    let s = summary(target, &history);
     let title = s.target.name.clone();
     Ok(page(
         StatusCode::OK,

@@ -66,6 +66,15 @@ pub const AUTO_PATHS: &[&str] = &[
     "/.well-known/openapi.json",
 ];
 
+/// The limits to fetch a description with: the scan's own, but a description's size and
+/// one request per `auto` path (and the document itself).
+pub fn fetch_limits(scan: &crate::http::Limits) -> crate::http::Limits {
+    let mut limits = scan.clone();
+    limits.max_body = MAX_SPEC_BYTES;
+    limits.max_requests = AUTO_PATHS.len() + 1;
+    limits
+}
+
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
 pub enum SpecVersion {
     Swagger2,

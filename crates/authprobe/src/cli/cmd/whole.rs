@@ -134,10 +134,8 @@ pub async fn run_spec(a: ScanArgs) -> Result<i32> {
         _ => {
             let first = given.as_ref().map_or_else(|| text.clone(), Url::to_string);
             let opts = scan_options_at(&a, &first)?;
-            let mut limits = opts.limits.clone();
-            limits.max_body = spec::MAX_SPEC_BYTES;
-            limits.max_requests = spec::AUTO_PATHS.len() + 1;
-            let http = Http::new(limits, opts.tls.clone()).with_proxy(opts.proxy.clone());
+            let http = Http::new(spec::fetch_limits(&opts.limits), opts.tls.clone())
+                .with_proxy(opts.proxy.clone());
             let (spec, url) = match &arg {
                 SpecArg::Url(url) => spec::fetch(&http, url).await?,
                 _ => {
