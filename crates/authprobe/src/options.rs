@@ -137,6 +137,9 @@ pub struct ScanOptions {
     /// against the refusals (which may all be successes too). Which security it declares
     /// is added to the operation's findings by the whole-API scan.
     pub declared_protected: bool,
+    /// Where the scan may connect (`serve`'s and `mcp`'s scope); `None`: anywhere, as the
+    /// command line scans what its user names.
+    pub guard: Option<Arc<dyn crate::http::AddressGuard>>,
 }
 
 /// The one way to build [`ScanOptions`], shared by the command line and the lab: start from
@@ -164,6 +167,7 @@ impl ScanOptions {
             method: "GET".to_string(),
             body: None,
             declared_protected: false,
+            guard: None,
         }
     }
 

@@ -853,6 +853,7 @@ fn sarif_multitool_finds_no_error_or_warning() {
                 timeout: std::time::Duration::from_secs(5),
                 concurrency: 8,
                 limiter: None,
+                guard: None,
             },
         })
         .await

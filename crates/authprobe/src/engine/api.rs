@@ -523,8 +523,11 @@ pub async fn scan_api(
     let max_requests = budget_for(&opts, &api, &plan);
     opts.limits.max_time = time_for(&opts, &api, max_requests);
     opts.limits.max_requests = max_requests;
-    let http =
-        Arc::new(Http::new(opts.limits.clone(), opts.tls.clone()).with_proxy(opts.proxy.clone()));
+    let http = Arc::new(
+        Http::new(opts.limits.clone(), opts.tls.clone())
+            .with_proxy(opts.proxy.clone())
+            .with_guard(opts.guard.clone()),
+    );
     progress
         .checks_total
         .store(to_probe + groups.len(), Ordering::Relaxed);

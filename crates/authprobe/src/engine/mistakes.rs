@@ -191,7 +191,10 @@ async fn wrong_scheme_http(opts: &ScanOptions, timeout: Duration) -> bool {
         },
     };
     let attempt = async {
-        let tcp = tokio::net::TcpStream::connect((host.as_str(), port))
+        let addrs = crate::http::resolve(&host, port, opts.guard.as_ref())
+            .await
+            .ok()?;
+        let tcp = tokio::net::TcpStream::connect(addrs.as_slice())
             .await
             .ok()?;
         Some(

@@ -190,8 +190,11 @@ pub async fn scan_with(
     registry: Vec<Box<dyn Check>>,
     progress: Arc<Progress>,
 ) -> Result<Report, ScanError> {
-    let http =
-        Arc::new(Http::new(opts.limits.clone(), opts.tls.clone()).with_proxy(opts.proxy.clone()));
+    let http = Arc::new(
+        Http::new(opts.limits.clone(), opts.tls.clone())
+            .with_proxy(opts.proxy.clone())
+            .with_guard(opts.guard.clone()),
+    );
     scan_on(opts, registry, progress, http).await
 }
 

@@ -271,7 +271,15 @@ impl ClientAuth {
                     return Err("the target URL has no host".to_string());
                 };
                 let limiter = ctx.host_limiter(url).await;
-                discover(&target, url.path(), ctx.limits().timeout, Some(limiter)).await
+                let guard = ctx.opts().guard.clone();
+                discover(
+                    &target,
+                    url.path(),
+                    ctx.limits().timeout,
+                    Some(limiter),
+                    guard,
+                )
+                .await
             })
             .await
             .as_ref()
@@ -290,15 +298,14 @@ pub async fn discover(
     path: &str,
     timeout: Duration,
     limiter: Option<Arc<Semaphore>>,
+    guard: Option<Arc<dyn crate::http::AddressGuard>>,
 ) -> Result<ClientAuthSection, String> {
     let addrs: Vec<std::net::SocketAddr> = tokio::time::timeout(
         timeout,
-        tokio::net::lookup_host((target.host.as_str(), target.port)),
+        crate::http::resolve(&target.host, target.port, guard.as_ref()),
     )
     .await
-    .map_err(|_| format!("resolving {} timed out", target.host))?
-    .map_err(|e| format!("cannot resolve {}: {e}", target.host))?
-    .collect();
+    .map_err(|_| format!("resolving {} timed out", target.host))??;
     let addr = *addrs
         .first()
         .ok_or_else(|| format!("{} has no address", target.host))?;

@@ -153,6 +153,9 @@ pub enum SendError {
     HostDown { host: String, timeouts: usize },
     #[error("the request cannot be sent: {0}")]
     Invalid(String),
+    /// The target's address is outside the scan scope ([`AddressGuard`]).
+    #[error("{0}")]
+    OutOfScope(String),
     #[error(transparent)]
     Transport(#[from] TransportError),
 }
@@ -167,6 +170,49 @@ pub struct Exchange {
 impl Exchange {
     pub fn answer(&self) -> Option<&Answer> {
         self.result.as_ref().ok()
+    }
+}
+
+/// Which addresses a scan may connect to: the scope of `serve` and `mcp`. Judged on the
+/// addresses each connection is then opened to, so a name that resolves somewhere else
+/// after the scope was first checked (DNS rebinding) is refused too.
+pub trait AddressGuard: Send + Sync + std::fmt::Debug {
+    /// `Ok` when `host` (a name, or an address literal) may be reached at every one of
+    /// `addrs`; else why not, in words that say how to widen the scope.
+    fn allow(&self, host: &str, addrs: &[std::net::IpAddr]) -> Result<(), String>;
+}
+
+/// The addresses `host:port` resolves to, each allowed by `guard` when there is one. Every
+/// connection the scanner opens itself (the TLS prober, client-auth discovery) resolves
+/// through here; the HTTP client through [`GuardedResolver`].
+pub async fn resolve(
+    host: &str,
+    port: u16,
+    guard: Option<&Arc<dyn AddressGuard>>,
+) -> Result<Vec<std::net::SocketAddr>, String> {
+    let host = host.trim_start_matches('[').trim_end_matches(']');
+    let addrs: Vec<std::net::SocketAddr> = tokio::net::lookup_host((host, port))
+        .await
+        .map_err(|e| format!("cannot resolve {host}: {e}"))?
+        .collect();
+    if let Some(g) = guard {
+        let ips: Vec<std::net::IpAddr> = addrs.iter().map(|a| a.ip()).collect();
+        g.allow(host, &ips)?;
+    }
+    Ok(addrs)
+}
+
+/// reqwest's resolver when a guard is set: the addresses it hands the connector are the
+/// ones the guard allowed.
+struct GuardedResolver(Arc<dyn AddressGuard>);
+
+impl reqwest::dns::Resolve for GuardedResolver {
+    fn resolve(&self, name: reqwest::dns::Name) -> reqwest::dns::Resolving {
+        let guard = self.0.clone();
+        Box::pin(async move {
+            let addrs = resolve(name.as_str(), 0, Some(&guard)).await?;
+            Ok(Box::new(addrs.into_iter()) as reqwest::dns::Addrs)
+        })
     }
 }
 
@@ -267,6 +313,7 @@ pub struct Http {
     limits: Limits,
     tls: TlsSettings,
     proxy: Option<Proxy>,
+    guard: Option<Arc<dyn AddressGuard>>,
     sent: AtomicUsize,
     /// When the scan's time is up; `None` when `max_time` is too large to represent.
     deadline: Option<tokio::time::Instant>,
@@ -284,6 +331,7 @@ impl Http {
             limits,
             tls,
             proxy: None,
+            guard: None,
             sent: AtomicUsize::new(0),
             deadline,
             clients: Mutex::new(HashMap::new()),
@@ -296,6 +344,12 @@ impl Http {
     /// environment says).
     pub fn with_proxy(mut self, proxy: Option<Proxy>) -> Self {
         self.proxy = proxy;
+        self
+    }
+
+    /// Connects only to addresses `guard` allows (`None`: anywhere).
+    pub fn with_guard(mut self, guard: Option<Arc<dyn AddressGuard>>) -> Self {
+        self.guard = guard;
         self
     }
 
@@ -395,6 +449,20 @@ impl Http {
         // Neither a request past the deadline nor one to a host that stopped answering is
         // sent, so neither counts against the budget.
         self.check_deadline()?;
+        // An address literal is never resolved, so the guard judges it here; names are
+        // judged by the resolver on the addresses the connection uses.
+        if let (Some(guard), Some(host)) = (&self.guard, probe.url.host()) {
+            let ip = match host {
+                url::Host::Ipv4(ip) => Some(std::net::IpAddr::V4(ip)),
+                url::Host::Ipv6(ip) => Some(std::net::IpAddr::V6(ip)),
+                url::Host::Domain(_) => None,
+            };
+            if let Some(ip) = ip {
+                guard
+                    .allow(&ip.to_string(), &[ip])
+                    .map_err(SendError::OutOfScope)?;
+            }
+        }
         let gate = self.gate(&probe.url).await;
         self.check_host(&gate)?;
         if self.sent.fetch_add(1, Ordering::Relaxed) >= self.limits.max_requests {
@@ -593,6 +661,10 @@ impl Http {
                     .map_err(|e| SendError::Invalid(format!("--proxy {u}: {e}")))?,
             ),
         };
+        let builder = match &self.guard {
+            Some(g) => builder.dns_resolver(Arc::new(GuardedResolver(g.clone()))),
+            None => builder,
+        };
         let client = builder
             .build()
             .map_err(|e| SendError::Invalid(format!("HTTP client: {e}")))?;
@@ -659,4 +731,54 @@ pub fn rustls_error<'a>(e: &'a (dyn std::error::Error + 'static)) -> Option<&'a 
         cur = err.source();
     }
     None
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::sync::atomic::AtomicUsize;
+
+    /// Allows nothing: what a scope says of an address a name rebound to after the scan's
+    /// first check.
+    #[derive(Debug)]
+    struct Nowhere;
+    impl AddressGuard for Nowhere {
+        fn allow(&self, host: &str, addrs: &[std::net::IpAddr]) -> Result<(), String> {
+            Err(format!("{host} ({addrs:?}) is outside the scope"))
+        }
+    }
+
+    #[tokio::test]
+    async fn a_guard_judges_the_addresses_each_connection_uses() {
+        let l = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let port = l.local_addr().unwrap().port();
+        let hits = Arc::new(AtomicUsize::new(0));
+        let counter = hits.clone();
+        let accept = tokio::spawn(async move {
+            while let Ok((_s, _)) = l.accept().await {
+                counter.fetch_add(1, Ordering::SeqCst);
+            }
+        });
+        let _ = rustls::crypto::ring::default_provider().install_default();
+        let http = Http::new(Limits::default(), TlsSettings::default())
+            .with_guard(Some(Arc::new(Nowhere)));
+        // An address literal is judged before anything is sent.
+        let literal = Url::parse(&format!("http://127.0.0.1:{port}/")).unwrap();
+        match http.send(&Probe::new("GET", literal)).await {
+            Err(SendError::OutOfScope(e)) => assert!(e.contains("outside the scope"), "{e}"),
+            other => panic!("{other:?}"),
+        }
+        // A name is judged on what it resolves to when the connection is opened.
+        let name = Url::parse(&format!("http://localhost:{port}/")).unwrap();
+        let e = http.send(&Probe::new("GET", name)).await.unwrap_err();
+        assert!(e.to_string().contains("outside the scope"), "{e}");
+        assert_eq!(hits.load(Ordering::SeqCst), 0, "a connection was opened");
+        // Without a guard the same name connects.
+        let open = Http::new(Limits::default(), TlsSettings::default());
+        let name = Url::parse(&format!("http://localhost:{port}/")).unwrap();
+        let _ =
+            tokio::time::timeout(Duration::from_secs(2), open.send(&Probe::new("GET", name))).await;
+        assert!(hits.load(Ordering::SeqCst) >= 1);
+        accept.abort();
+    }
 }

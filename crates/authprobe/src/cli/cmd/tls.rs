@@ -23,6 +23,7 @@ pub async fn run_tls(a: TlsArgs) -> Result<i32> {
             timeout: a.timeout,
             concurrency: a.concurrency as usize,
             limiter: None,
+            guard: None,
         },
     })
     .await?;

@@ -22,6 +22,8 @@ pub struct GatherOptions {
     /// The scan's per-host connection limiter, so handshakes and HTTP requests share
     /// one cap; `None` gives the prober its own.
     pub limiter: Option<Arc<Semaphore>>,
+    /// Where the prober may connect (the scan's scope); `None`: anywhere.
+    pub guard: Option<Arc<dyn crate::http::AddressGuard>>,
 }
 
 /// Probes `target` and judges its certificate.
@@ -31,10 +33,8 @@ pub async fn gather(
     opts: &GatherOptions,
 ) -> Result<TlsFacts, String> {
     let started = std::time::Instant::now();
-    let addrs: Vec<SocketAddr> = tokio::net::lookup_host((target.host.as_str(), target.port))
-        .await
-        .map_err(|e| format!("cannot resolve {}: {e}", target.display()))?
-        .collect();
+    let addrs: Vec<SocketAddr> =
+        crate::http::resolve(&target.host, target.port, opts.guard.as_ref()).await?;
     let addr = reachable(&addrs, opts.timeout)
         .await
         .ok_or_else(|| format!("{} resolves to no address", target.display()))?;
@@ -115,6 +115,7 @@ pub async fn for_scan(ctx: &Scan) -> Result<Arc<TlsFacts>, String> {
                 timeout: limits.timeout,
                 concurrency: limits.concurrency,
                 limiter: Some(ctx.host_limiter(&ctx.opts().target).await),
+                guard: ctx.opts().guard.clone(),
             };
             // Each handshake has its own timeout; the scan's --max-time bounds them all, so
             // a server that stalls every handshake cannot hold the scan for minutes.
