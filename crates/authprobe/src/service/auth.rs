@@ -115,3 +115,22 @@ pub fn session_cookie(token: &str, max_age_secs: u64) -> String {
 pub fn clear_cookie() -> String {
     format!("{COOKIE}=; Path=/; HttpOnly; Secure; SameSite=Strict; Max-Age=0")
 }
+
+/// In front of `/mcp`: an API key, and nothing else (no session cookie: an MCP call starts
+/// scans, and a browser must not be able to make one on a user's behalf).
+#[cfg(feature = "mcp")]
+pub async fn require_key(
+    axum::extract::State(state): axum::extract::State<AppState>,
+    req: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> Response {
+    let Some(key) = bearer(req.headers()) else {
+        return ApiError::unauthorized("send an API key as `Authorization: Bearer KEY`")
+            .into_response();
+    };
+    match state.store.verify_api_key(key).await {
+        Ok(Some(_)) => next.run(req).await,
+        Ok(None) => ApiError::unauthorized("the API key is not valid").into_response(),
+        Err(e) => ApiError::from(e).into_response(),
+    }
+}

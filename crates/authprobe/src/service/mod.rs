@@ -49,6 +49,9 @@ pub struct AppState {
     pub throttle: Arc<Throttle>,
     /// Served over HTTPS (`--tls-cert`): browsers keep the Secure cookie from any host.
     pub tls: bool,
+    /// The MCP endpoint (`/mcp`), when built with it.
+    #[cfg(feature = "mcp")]
+    pub mcp: Option<crate::mcp::McpServer>,
 }
 
 impl AppState {
@@ -60,6 +63,8 @@ impl AppState {
             wake: Arc::new(Notify::new()),
             throttle: Arc::new(Throttle::default()),
             tls: false,
+            #[cfg(feature = "mcp")]
+            mcp: None,
         }
     }
 
@@ -80,6 +85,7 @@ impl AppState {
             live: self.live.clone(),
             wake: self.wake.clone(),
             limits,
+            fixed_budget: false,
         }
     }
 }
@@ -195,9 +201,20 @@ pub fn router(state: AppState) -> Router {
         .fallback(web::not_found)
         .layer(middleware::from_fn(timeout_layer));
     // The event stream lives as long as its scan: outside the request timeout.
-    Router::new()
-        .route("/scans/{id}/events", get(web::events))
-        .merge(pages)
+    let mut app = Router::new().route("/scans/{id}/events", get(web::events));
+    // So does an MCP call that streams a scan's progress.
+    #[cfg(feature = "mcp")]
+    if let Some(mcp) = state.mcp.clone() {
+        app = app.merge(
+            Router::new()
+                .route_service("/mcp", crate::mcp::http_service(mcp))
+                .route_layer(middleware::from_fn_with_state(
+                    state.clone(),
+                    auth::require_key,
+                )),
+        );
+    }
+    app.merge(pages)
         .layer(DefaultBodyLimit::max(MAX_BODY))
         .layer(middleware::from_fn(security_headers))
         .layer(middleware::from_fn(
@@ -227,6 +244,8 @@ pub struct Config {
     pub limits: Limits,
     /// `--tls-cert`, `--tls-key`: serve HTTPS with this PEM chain and key.
     pub tls: Option<(PathBuf, PathBuf)>,
+    /// `--mcp-config`: the `/mcp` endpoint's profiles and budget.
+    pub mcp_config: Option<PathBuf>,
 }
 
 /// What `--ready-file` receives once the server listens.
@@ -256,17 +275,26 @@ pub fn redacted_db(url: &str) -> String {
     }
 }
 
-/// Opens the store, makes the first admin key, recovers interrupted scans, starts the
-/// workers and serves until `shutdown` resolves.
-pub async fn serve(
-    config: Config,
-    shutdown: impl std::future::Future<Output = ()> + Send + 'static,
-) -> anyhow::Result<()> {
+/// The history store `serve` and `mcp` share, and where its secrets live.
+pub struct OpenedStore {
+    pub store: Store,
+    /// The database URL (may hold a password: print [`redacted_db`] of it).
+    pub url: String,
+    /// The directory beside a SQLite file (the data directory for PostgreSQL), where the
+    /// sealing key and the admin key file are kept.
+    pub beside: PathBuf,
+}
+
+/// Opens `db` (`sqlite://…` or `postgres://…`; `None`: `authprobe.db` in the data
+/// directory) with the sealing key from `AUTHPROBE_SECRET_KEY` or the key file beside it.
+pub async fn open_store(
+    db: Option<&str>,
+    data_dir: Option<&std::path::Path>,
+) -> anyhow::Result<OpenedStore> {
     use anyhow::Context;
-    let scope = scope::Scope::parse(&config.allow_target).map_err(anyhow::Error::msg)?;
-    let data_dir = config.data_dir.clone().unwrap_or_else(default_data_dir);
-    let db = match &config.db {
-        Some(d) => d.clone(),
+    let data_dir = data_dir.map(PathBuf::from).unwrap_or_else(default_data_dir);
+    let db = match db {
+        Some(d) => d.to_string(),
         None => {
             std::fs::create_dir_all(&data_dir)
                 .with_context(|| format!("creating the data directory {}", data_dir.display()))?;
@@ -298,6 +326,23 @@ pub async fn serve(
     let store = Store::open(&db, sealer)
         .await
         .with_context(|| format!("opening the database {}", redacted_db(&db)))?;
+    Ok(OpenedStore {
+        store,
+        url: db,
+        beside,
+    })
+}
+
+/// Opens the store, makes the first admin key, recovers interrupted scans, starts the
+/// workers and serves until `shutdown` resolves.
+pub async fn serve(
+    config: Config,
+    shutdown: impl std::future::Future<Output = ()> + Send + 'static,
+) -> anyhow::Result<()> {
+    use anyhow::Context;
+    let scope = scope::Scope::parse(&config.allow_target).map_err(anyhow::Error::msg)?;
+    let opened = open_store(config.db.as_deref(), config.data_dir.as_deref()).await?;
+    let (store, db, beside) = (opened.store, opened.url, opened.beside);
     let key_file = beside.join("admin.key");
     let admin_key_file = if store.api_key_count().await? == 0 {
         let (_, key) = store.create_api_key("admin", true).await?;
@@ -324,6 +369,21 @@ pub async fn serve(
     };
     let mut state = AppState::new(store.clone(), scope);
     state.tls = tls.is_some();
+    #[cfg(feature = "mcp")]
+    {
+        let env: Vec<(String, String)> = std::env::vars().collect();
+        let mcp = crate::mcp::config::McpConfig::for_serve(
+            config.mcp_config.as_deref(),
+            &env,
+            (*state.scope).clone(),
+        )
+        .map_err(anyhow::Error::msg)?;
+        state.mcp = Some(crate::mcp::McpServer::new(
+            store.clone(),
+            state.live.clone(),
+            mcp,
+        ));
+    }
     state.runner(config.limits.clone()).spawn(config.workers);
     runner::spawn_scheduler(store.clone(), state.wake.clone(), Duration::from_secs(30));
     let listener = tokio::net::TcpListener::bind(config.listen)

@@ -31,6 +31,9 @@ pub struct Runner {
     pub live: Live,
     pub wake: Arc<Notify>,
     pub limits: Limits,
+    /// `limits.max_requests` is a hard cap for whole-API scans too, instead of a budget
+    /// that grows with the operations (the MCP server's request budget per call).
+    pub fixed_budget: bool,
 }
 
 impl Runner {
@@ -57,8 +60,15 @@ impl Runner {
         }
     }
 
-    async fn run(&self, scan: ScanRow) {
+    /// Runs a scan that is already running in the store to its end: report or failure.
+    pub(crate) async fn run(&self, scan: ScanRow) {
         let tx = self.live.start(scan.id);
+        self.run_live(scan, tx).await
+    }
+
+    /// [`Self::run`] publishing on a live channel the caller opened (and may already
+    /// listen to).
+    pub(crate) async fn run_live(&self, scan: ScanRow, tx: tokio::sync::watch::Sender<LiveState>) {
         let outcome = self.scan(&scan, &tx).await;
         let status = match outcome {
             Ok(report) => match self.store.finish_scan(scan.id, &report).await {
@@ -104,7 +114,9 @@ impl Runner {
             .unwrap_or_default();
         let url = Url::parse(&target.url).map_err(|e| format!("target URL: {e}"))?;
         self.scope.check(&url).await.map_err(|e| e.to_string())?;
-        let opts = options(&target, &creds, url, &self.limits)?;
+        let mut opts = options(&target, &creds, url, &self.limits)?;
+        // Every connection of the scan is judged again on the addresses it is opened to.
+        opts.guard = Some(self.scope.clone());
         let progress = Arc::new(Progress::default());
         let watcher = {
             let progress = progress.clone();
@@ -150,7 +162,8 @@ impl Runner {
         tx: &tokio::sync::watch::Sender<LiveState>,
     ) -> Result<Report, String> {
         tx.send_modify(|s| s.phase = "reading the API description".into());
-        let http = Http::new(spec::fetch_limits(&opts.limits), opts.tls.clone());
+        let http = Http::new(spec::fetch_limits(&opts.limits), opts.tls.clone())
+            .with_guard(opts.guard.clone());
         let (doc, doc_url) = if spec_arg == "auto" {
             spec::discover(&http, &opts.target).await
         } else {
@@ -172,8 +185,8 @@ impl Runner {
         let api = ApiScan {
             spec: Arc::new(doc),
             base,
-            budget_given: false,
-            time_given: false,
+            budget_given: self.fixed_budget,
+            time_given: self.fixed_budget,
         };
         let max = engine::api::time_limit(&opts, &api) + GRACE;
         let mut sink = |_: engine::api::Event| {};

@@ -16,6 +16,34 @@ pub struct Scope {
     /// Host names allowed by name, lower case; `*.example.com` allows subdomains.
     hosts: Vec<String>,
     nets: Vec<IpNet>,
+    /// Who sets the scope, for the refusal to name the setting to change.
+    owner: Owner,
+}
+
+/// Where a scope comes from: a refusal says how to widen it there.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Owner {
+    /// `authprobe serve --allow-target`.
+    Serve,
+    /// `authprobe mcp`: its `--allow-target` flags and the `allow_targets` list of its
+    /// configuration file (the path, when one was read).
+    Mcp { config: Option<String> },
+}
+
+impl Owner {
+    fn how(&self, suggest: &str) -> String {
+        match self {
+            Owner::Serve => format!(
+                "an administrator can allow it with `authprobe serve --allow-target {suggest}`"
+            ),
+            Owner::Mcp { config } => format!(
+                "the user can allow it by adding `{suggest}` to `allow_targets` in {} or by starting the server with `authprobe mcp --allow-target {suggest}`; a tool call cannot change the scope",
+                config
+                    .as_deref()
+                    .unwrap_or("the MCP configuration file (--config)")
+            ),
+        }
+    }
 }
 
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
@@ -23,12 +51,13 @@ pub enum ScopeError {
     #[error("{0}")]
     Invalid(String),
     #[error(
-        "{host} is outside this server's scan scope{resolved}; an administrator can allow it with `authprobe serve --allow-target {suggest}` (a host name or a CIDR, repeatable; the default is loopback only)"
+        "{host} is outside this server's scan scope{resolved}; {how} (a host name or a CIDR, repeatable; the default is loopback only)"
     )]
     Outside {
         host: String,
         resolved: String,
         suggest: String,
+        how: String,
     },
     #[error("{host} does not resolve: {reason}")]
     Unresolved { host: String, reason: String },
@@ -46,6 +75,7 @@ impl Scope {
         let mut scope = Scope {
             hosts: Vec::new(),
             nets: Vec::new(),
+            owner: Owner::Serve,
         };
         if items.is_empty() {
             scope.nets = vec!["127.0.0.0/8".parse().unwrap(), "::1/128".parse().unwrap()];
@@ -67,6 +97,12 @@ impl Scope {
             }
         }
         Ok(scope)
+    }
+
+    /// The same scope, set by `owner`: refusals name its setting.
+    pub fn owned_by(mut self, owner: Owner) -> Self {
+        self.owner = owner;
+        self
     }
 
     /// What the scope allows, for the start-up line.
@@ -127,6 +163,11 @@ impl Scope {
                 }
             }
         };
+        self.judge(shown, matches!(host, url::Host::Domain(_)), &addrs)
+    }
+
+    /// The verdict on `host` (a name when `is_name`) from the addresses it resolved to.
+    fn judge(&self, shown: String, is_name: bool, addrs: &[IpAddr]) -> Result<(), ScopeError> {
         if addrs.is_empty() {
             return Err(ScopeError::Unresolved {
                 host: shown,
@@ -141,22 +182,40 @@ impl Scope {
         if outside.is_empty() {
             return Ok(());
         }
-        let is_name = matches!(host, url::Host::Domain(_));
         let list = |v: &[IpAddr]| {
             v.iter()
                 .map(ToString::to_string)
                 .collect::<Vec<_>>()
                 .join(", ")
         };
+        let suggest = if is_name {
+            shown.clone()
+        } else {
+            list(&outside[..1])
+        };
         Err(ScopeError::Outside {
-            host: shown.clone(),
+            host: shown,
             resolved: if is_name {
-                format!(" (it resolves to {})", list(&addrs))
+                format!(" (it resolves to {})", list(addrs))
             } else {
                 String::new()
             },
-            suggest: if is_name { shown } else { list(&outside[..1]) },
+            how: self.owner.how(&suggest),
+            suggest,
         })
+    }
+}
+
+/// The scope judges every connection a scan opens, on the addresses it is opened to.
+impl crate::http::AddressGuard for Scope {
+    fn allow(&self, host: &str, addrs: &[IpAddr]) -> Result<(), String> {
+        let literal = host.trim_start_matches('[').trim_end_matches(']');
+        let is_name = literal.parse::<IpAddr>().is_err();
+        if is_name && self.host_allowed(literal) {
+            return Ok(());
+        }
+        self.judge(literal.to_string(), is_name, addrs)
+            .map_err(|e| e.to_string())
     }
 }
 
@@ -233,6 +292,26 @@ mod tests {
         let e = s.check(&url("http://localhost:9/")).await.unwrap_err();
         assert!(e.to_string().contains("resolves to"), "{e}");
         assert!(e.to_string().contains("--allow-target localhost"), "{e}");
+    }
+
+    #[test]
+    fn a_name_resolving_to_one_private_address_outside_is_refused() {
+        // What an injected prompt would try: a harmless-looking name that points inside.
+        let s = Scope::parse(&["203.0.113.0/24".into()])
+            .unwrap()
+            .owned_by(Owner::Mcp {
+                config: Some("/home/me/mcp.yaml".into()),
+            });
+        let inside: IpAddr = "203.0.113.7".parse().unwrap();
+        let private: IpAddr = "10.0.0.5".parse().unwrap();
+        assert!(s.judge("api.example.test".into(), true, &[inside]).is_ok());
+        let e = s
+            .judge("api.example.test".into(), true, &[inside, private])
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("resolves to 203.0.113.7, 10.0.0.5"), "{e}");
+        assert!(e.contains("`allow_targets` in /home/me/mcp.yaml"), "{e}");
+        assert!(e.contains("a tool call cannot change the scope"), "{e}");
     }
 
     #[tokio::test]

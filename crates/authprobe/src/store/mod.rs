@@ -560,6 +560,18 @@ impl Store {
             .await?;
         row.as_ref().map(db::target_from_row).transpose()
     }
+    /// The first target (by id) with exactly this name.
+    pub async fn target_named(&self, name: &str) -> Result<Option<Target>> {
+        let sql = format!(
+            "SELECT {} FROM targets WHERE name = $1 ORDER BY id LIMIT 1",
+            db::TARGET_COLS
+        );
+        let row = sqlx::query(&sql)
+            .bind(name.to_string())
+            .fetch_optional(&self.pool)
+            .await?;
+        row.as_ref().map(db::target_from_row).transpose()
+    }
     /// Decrypted credentials, for the scan runner only.
     pub async fn target_credentials(&self, id: i64) -> Result<Option<TargetCredentials>> {
         let sealed: Option<Option<Vec<u8>>> =
@@ -755,18 +767,30 @@ impl Store {
     // Scans.
     /// A queued scan; `Conflict` when the target already has one queued or running.
     pub async fn enqueue_scan(&self, target_id: i64, trigger: &str) -> Result<ScanRow> {
+        self.insert_scan(target_id, trigger, false).await
+    }
+    /// A scan that is running from the start, for a caller that runs it itself rather than
+    /// leaving it to whichever worker claims the queue first (`authprobe mcp`, whose scope
+    /// and credentials are its own). `Conflict` as for [`Self::enqueue_scan`].
+    pub async fn start_scan_now(&self, target_id: i64, trigger: &str) -> Result<ScanRow> {
+        self.insert_scan(target_id, trigger, true).await
+    }
+    async fn insert_scan(&self, target_id: i64, trigger: &str, running: bool) -> Result<ScanRow> {
         // One statement: the partial unique index on active scans settles any race.
         let sql = format!(
-            "INSERT INTO scans (target_id, status, trigger_kind, created_at) \
-             SELECT t.id, 'queued', $2, $3 FROM targets t WHERE t.id = $1 \
+            "INSERT INTO scans (target_id, status, trigger_kind, created_at, started_at) \
+             SELECT t.id, $4, $2, $3, $5 FROM targets t WHERE t.id = $1 \
              AND NOT EXISTS (SELECT 1 FROM scans a WHERE a.target_id = t.id AND a.status IN ('queued', 'running')) \
              RETURNING {}",
             db::SCAN_COLS
         );
+        let now = now_millis();
         let inserted = sqlx::query(&sql)
             .bind(target_id)
             .bind(trigger.to_string())
-            .bind(now_millis())
+            .bind(now)
+            .bind(if running { "running" } else { "queued" })
+            .bind(running.then_some(now))
             .fetch_optional(&self.pool)
             .await;
         match inserted {
