@@ -55,6 +55,8 @@ pub mod finding;
 pub mod http;
 pub mod lab_target;
 pub mod load;
+#[cfg(feature = "mcp")]
+pub mod mcp;
 pub mod options;
 pub mod oracle;
 pub mod pki;
@@ -66,3 +68,4 @@ pub mod service;
 pub mod spec;
 #[cfg(feature = "serve")]
 pub mod store;
+pub mod token_info;

@@ -55,6 +55,7 @@ fn run() -> i32 {
             Command::Completions(a) => cmd::docs::completions(a.shell),
             Command::Man => cmd::docs::man(),
             Command::Serve(a) => cmd::serve::run_serve(a).await,
+            Command::Mcp(a) => cmd::mcp::run_mcp(a).await,
         }
     });
     match result {

@@ -5,6 +5,8 @@
 //! `authprobe scan --spec` pointed at the server's own API.
 
 mod common;
+#[path = "mcp/tests.rs"]
+mod mcp;
 
 use authprobe_lab::Profile;
 use common::server::{Server, lab_credentials, lab_url, run_bin};

@@ -63,6 +63,33 @@ pub enum Command {
     Man,
     /// Run the dashboard and REST API with scan history (SQLite by default).
     Serve(ServeArgs),
+    /// Serve the scanner to AI assistants over MCP on stdin/stdout, inside a fixed scope
+    /// and with credentials named by profile (docs/mcp.md).
+    Mcp(McpArgs),
+}
+
+#[derive(Args)]
+pub struct McpArgs {
+    /// The configuration file (YAML): allow_targets, profiles, max_requests, max_time, db.
+    #[arg(long, value_name = "PATH", env = "AUTHPROBE_MCP_CONFIG")]
+    pub config: Option<PathBuf>,
+    /// Allow scans of HOST (a name, *.domain, an IP address) or CIDR, added to the file's
+    /// allow_targets (repeatable). Without either, only loopback may be scanned.
+    #[arg(long = "allow-target", value_name = "HOST|CIDR")]
+    pub allow_target: Vec<String>,
+    /// The history store: sqlite://PATH or postgres://… [default: serve's, sqlite://DATA_DIR/authprobe.db]
+    #[arg(long, value_name = "URL", env = "AUTHPROBE_DB")]
+    pub db: Option<String>,
+    /// Where the default database and the credentials key file are [default: the user's
+    /// data directory, as for serve].
+    #[arg(long, value_name = "DIR")]
+    pub data_dir: Option<PathBuf>,
+    /// Requests one tool call may send [default: 400, or the file's max_requests].
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..=100_000))]
+    pub max_requests: Option<u32>,
+    /// Time one scan may take, e.g. 2m [default: 5m, or the file's max_time].
+    #[arg(long, value_name = "DURATION", value_parser = scan_max_time)]
+    pub max_time: Option<Duration>,
 }
 
 #[derive(Args)]
@@ -95,6 +122,10 @@ pub struct ServeArgs {
     /// The private key of --tls-cert (PEM).
     #[arg(long, value_name = "PEM", requires = "tls_cert")]
     pub tls_key: Option<PathBuf>,
+    /// The MCP endpoint's configuration (profiles, max_requests, max_time; the scope is
+    /// --allow-target's). Without it, /mcp has the AUTHPROBE_MCP_PROFILE_* profiles only.
+    #[arg(long, value_name = "PATH", env = "AUTHPROBE_MCP_CONFIG")]
+    pub mcp_config: Option<PathBuf>,
 }
 
 #[derive(Args)]

@@ -5,6 +5,7 @@ pub mod crack;
 pub mod demo;
 pub mod docs;
 pub mod lab;
+pub mod mcp;
 pub mod mint_revoked;
 pub mod scan;
 pub mod serve;

@@ -17,6 +17,7 @@ pub async fn run_serve(a: ServeArgs) -> Result<i32> {
         workers: a.workers as usize,
         limits: authprobe::http::Limits::default(),
         tls: a.tls_cert.zip(a.tls_key),
+        mcp_config: a.mcp_config,
     };
     service::serve(config, super::lab::wait_for_shutdown()).await?;
     Ok(0)
