@@ -84,12 +84,44 @@ pub struct OpCall<'a> {
 #[derive(Default)]
 pub struct Stats {
     pub requests: AtomicUsize,
+    /// Requests being answered now, on any listener, and the most there ever were at once:
+    /// what a per-host concurrency limit of the scanner has to keep down.
+    pub in_flight: Gauge,
+    /// Open TCP connections (TLS handshakes included), now and at most.
+    pub connections: Gauge,
     /// Login requests per submitted username, whatever their outcome.
     pub login_attempts: Mutex<HashMap<String, usize>>,
     /// Login requests per submitted username whose password was checked and was wrong.
     pub failed_logins: Mutex<HashMap<String, usize>>,
     /// Every token the login handed out, so tests can prove none reaches a report.
     pub issued_tokens: Mutex<Vec<String>>,
+}
+
+/// A count of things in progress, with its high-water mark.
+#[derive(Default)]
+pub struct Gauge {
+    now: AtomicUsize,
+    max: AtomicUsize,
+}
+
+impl Gauge {
+    /// Counts one until the returned guard is dropped.
+    pub fn enter(&self) -> GaugeGuard<'_> {
+        let n = self.now.fetch_add(1, Ordering::SeqCst) + 1;
+        self.max.fetch_max(n, Ordering::SeqCst);
+        GaugeGuard(self)
+    }
+    pub fn max(&self) -> usize {
+        self.max.load(Ordering::SeqCst)
+    }
+}
+
+pub struct GaugeGuard<'a>(&'a Gauge);
+
+impl Drop for GaugeGuard<'_> {
+    fn drop(&mut self) {
+        self.0.now.fetch_sub(1, Ordering::SeqCst);
+    }
 }
 
 /// Failed logins per username within [`THROTTLE_WINDOW`] before the login answers 429

@@ -195,6 +195,16 @@ impl Lab {
             .load(std::sync::atomic::Ordering::Relaxed)
     }
 
+    /// The most requests this lab was answering at once, on all its listeners.
+    pub fn max_in_flight(&self) -> usize {
+        self.state.stats.in_flight.max()
+    }
+
+    /// The most TCP connections open to this lab at once (TLS handshakes included).
+    pub fn max_connections(&self) -> usize {
+        self.state.stats.connections.max()
+    }
+
     /// Login requests that named `user`, whatever their outcome.
     pub fn login_attempts(&self, user: &str) -> usize {
         count(&self.state.stats.login_attempts, user)
@@ -634,6 +644,8 @@ async fn serve_https(
         let acceptor = acceptor.clone();
         let state = state.clone();
         tokio::spawn(async move {
+            let counted = state.clone();
+            let _open = counted.stats.connections.enter();
             let Ok(Ok(tls)) = tokio::time::timeout(HANDSHAKE_TIMEOUT, acceptor.accept(tcp)).await
             else {
                 return;
@@ -649,7 +661,10 @@ async fn serve_https(
                 let conn = conn.clone();
                 // Only the head matters to the app; dropping the body keeps the future Send.
                 let req = hyper::Request::from_parts(req.into_parts().0, ());
-                async move { Ok::<_, Infallible>(app::handle(&state, &conn, &req).await) }
+                async move {
+                    let _busy = state.stats.in_flight.enter();
+                    Ok::<_, Infallible>(app::handle(&state, &conn, &req).await)
+                }
             });
             let _ = http1::Builder::new()
                 .timer(TokioTimer::new())
@@ -713,6 +728,8 @@ async fn serve_origin(listener: TcpListener, state: Arc<AppState>) {
         };
         let state = state.clone();
         tokio::spawn(async move {
+            let counted = state.clone();
+            let _open = counted.stats.connections.enter();
             let service = service_fn(move |req: hyper::Request<hyper::body::Incoming>| {
                 let state = state.clone();
                 let req = hyper::Request::from_parts(req.into_parts().0, ());
@@ -723,7 +740,10 @@ async fn serve_origin(listener: TcpListener, state: Arc<AppState>) {
                     client_cn,
                     client_x5t,
                 };
-                async move { Ok::<_, Infallible>(app::handle(&state, &conn, &req).await) }
+                async move {
+                    let _busy = state.stats.in_flight.enter();
+                    Ok::<_, Infallible>(app::handle(&state, &conn, &req).await)
+                }
             });
             let _ = http1::Builder::new()
                 .timer(TokioTimer::new())
@@ -741,10 +761,15 @@ async fn serve_plain(listener: TcpListener, state: Arc<AppState>) {
         };
         let state = state.clone();
         tokio::spawn(async move {
+            let counted = state.clone();
+            let _open = counted.stats.connections.enter();
             let service = service_fn(move |req: hyper::Request<hyper::body::Incoming>| {
                 let state = state.clone();
                 let req = hyper::Request::from_parts(req.into_parts().0, ());
-                async move { Ok::<_, Infallible>(app::handle_plain(&state, &req).await) }
+                async move {
+                    let _busy = state.stats.in_flight.enter();
+                    Ok::<_, Infallible>(app::handle_plain(&state, &req).await)
+                }
             });
             let _ = http1::Builder::new()
                 .timer(TokioTimer::new())

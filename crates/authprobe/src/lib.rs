@@ -52,6 +52,8 @@ pub mod engine;
 pub mod evidence;
 pub mod facts;
 pub mod finding;
+#[cfg(feature = "serve")]
+pub mod fleet;
 pub mod http;
 pub mod lab_target;
 pub mod load;

@@ -56,6 +56,7 @@ fn run() -> i32 {
             Command::Man => cmd::docs::man(),
             Command::Serve(a) => cmd::serve::run_serve(a).await,
             Command::Mcp(a) => cmd::mcp::run_mcp(a).await,
+            Command::Worker(a) => cmd::worker::run_worker(a).await,
         }
     });
     match result {

@@ -183,7 +183,7 @@ fn nothing_below_the_service_knows_it_exists() {
             .join("\n");
         let above = matches!(
             top.as_str(),
-            "service" | "mcp" | "cli" | "main.rs" | "lib.rs"
+            "service" | "mcp" | "fleet" | "cli" | "main.rs" | "lib.rs"
         );
         if !above {
             assert!(

@@ -113,6 +113,7 @@ on_both!(
     delete_target_cascades,
     due_targets_follow_schedules,
     size_is_reported,
+    scans_are_jobs,
 );
 
 fn finding(id: &str, severity: &str, operations: &[&str]) -> serde_json::Value {
@@ -162,7 +163,7 @@ async fn running_scan(store: &Store, url: &str) -> (i64, i64) {
     let target = store.create_target(new_target(url)).await.unwrap();
     let scan = store.enqueue_scan(target.id, "api").await.unwrap();
     let claimed = store
-        .claim_next_scan()
+        .claim_next_scan("test")
         .await
         .unwrap()
         .expect("a queued scan");
@@ -604,7 +605,7 @@ async fn enqueue_conflicts_while_active(ctx: Ctx) {
         store.enqueue_scan(target.id, "api").await,
         Err(StoreError::Conflict(_))
     ));
-    let running = store.claim_next_scan().await.unwrap().unwrap();
+    let running = store.claim_next_scan("test").await.unwrap().unwrap();
     assert_eq!(running.status, ScanStatus::Running);
     assert!(running.started_at.is_some());
     assert!(matches!(
@@ -644,7 +645,7 @@ async fn enqueue_conflicts_while_active(ctx: Ctx) {
 
 async fn claims_are_atomic(ctx: Ctx) {
     let store = &ctx.store;
-    assert!(store.claim_next_scan().await.unwrap().is_none());
+    assert!(store.claim_next_scan("test").await.unwrap().is_none());
     let mut queued = Vec::new();
     for i in 0..5 {
         let target = store
@@ -659,7 +660,7 @@ async fn claims_are_atomic(ctx: Ctx) {
         let store = store.clone();
         tasks.push(tokio::spawn(async move {
             let mut mine = Vec::new();
-            while let Some(scan) = store.claim_next_scan().await.unwrap() {
+            while let Some(scan) = store.claim_next_scan("test").await.unwrap() {
                 assert_eq!(scan.status, ScanStatus::Running);
                 mine.push(scan.id);
             }
@@ -781,7 +782,7 @@ async fn finish_refuses_a_scan_not_running(ctx: Ctx) {
     assert!(store.findings(queued.id).await.unwrap().is_empty());
 
     // Finished once: a second report is refused and the first kept.
-    store.claim_next_scan().await.unwrap().unwrap();
+    store.claim_next_scan("test").await.unwrap().unwrap();
     let first = store.finish_scan(queued.id, &report).await.unwrap();
     let other = self::report("https://n.example.com/", 99, vec![]);
     assert!(matches!(
@@ -902,7 +903,7 @@ async fn done_scan(
     findings: Vec<serde_json::Value>,
 ) -> i64 {
     let scan = store.enqueue_scan(target, "api").await.unwrap();
-    let claimed = store.claim_next_scan().await.unwrap().unwrap();
+    let claimed = store.claim_next_scan("test").await.unwrap().unwrap();
     assert_eq!(claimed.id, scan.id);
     store
         .finish_scan(scan.id, &report(url, score, findings))
@@ -998,7 +999,7 @@ async fn list_targets_summaries(ctx: Ctx) {
         busy.id,
         store.enqueue_scan(busy.id, "api").await.unwrap().id,
     );
-    store.claim_next_scan().await.unwrap().unwrap();
+    store.claim_next_scan("test").await.unwrap().unwrap();
     store.fail_scan(failed, "x").await.unwrap();
     assert_eq!(failed_target, busy.id);
     let active_done = done_scan(store, active.id, &active.url, 88, vec![]).await;
@@ -1230,4 +1231,62 @@ async fn size_is_reported(ctx: Ctx) {
     .await;
     let grown = ctx.store.size_bytes().await.unwrap();
     assert!(grown > size, "{grown} > {size}");
+}
+
+/// The job model: starts are counted and named, a retry waits out its backoff, a running
+/// scan is taken over only once its worker has gone silent, and a silent worker's scans
+/// go back to the queue.
+async fn scans_are_jobs(ctx: Ctx) {
+    let store = &ctx.store;
+    let (_, id) = running_scan(store, "https://jobs.example/").await;
+    let scan = store.scan(id).await.unwrap().unwrap();
+    assert_eq!(scan.attempts, 1);
+    assert_eq!(scan.worker.as_deref(), Some("test"));
+    assert!(scan.heartbeat_at.is_some());
+    assert!(store.heartbeat_scan(id, "test").await.unwrap());
+    assert!(!store.heartbeat_scan(id, "someone-else").await.unwrap());
+
+    // A second job for a scan whose worker is alive does not start it again.
+    let long_ago = now_millis() - 3_600_000;
+    assert!(store.claim_scan(id, "w2", long_ago).await.unwrap().is_none());
+    // Once that worker has been silent since before `silent_since`, it can.
+    let later = now_millis() + 1;
+    let taken = store.claim_scan(id, "w2", later).await.unwrap().unwrap();
+    assert_eq!((taken.attempts, taken.worker.as_deref()), (2, Some("w2")));
+    // The first worker learns it is no longer its scan.
+    assert!(!store.heartbeat_scan(id, "test").await.unwrap());
+
+    // A retry waits for its time: not claimable before it, claimable after.
+    let soon = now_millis() + 60_000;
+    assert!(store.requeue_scan(id, "attempt 2 failed", soon).await.unwrap());
+    assert!(store.claim_next_scan("w3").await.unwrap().is_none());
+    let raw = ctx.raw().await;
+    sqlx::query("UPDATE scans SET run_after = $1 WHERE id = $2")
+        .bind(now_millis() - 1)
+        .bind(id)
+        .execute(&raw)
+        .await
+        .unwrap();
+    let third = store.claim_next_scan("w3").await.unwrap().unwrap();
+    assert_eq!((third.id, third.attempts), (id, 3));
+    // Requeue only moves a running scan.
+    store.fail_scan(id, "gave up").await.unwrap();
+    assert!(!store.requeue_scan(id, "x", 0).await.unwrap());
+    assert!(store.claim_scan(id, "w4", later).await.unwrap().is_none());
+
+    // A silent worker's running scans go back to the queue; a live one's stay.
+    let (_, silent) = running_scan(store, "https://silent.example/").await;
+    let (_, alive) = running_scan(store, "https://alive.example/").await;
+    sqlx::query("UPDATE scans SET heartbeat_at = $1 WHERE id = $2")
+        .bind(now_millis() - 120_000)
+        .bind(silent)
+        .execute(&raw)
+        .await
+        .unwrap();
+    let requeued = store.requeue_silent(now_millis() - 60_000).await.unwrap();
+    assert_eq!(requeued, vec![silent]);
+    let back = store.scan(silent).await.unwrap().unwrap();
+    assert_eq!(back.status, ScanStatus::Queued);
+    assert!(back.error.unwrap().contains("stopped answering"));
+    assert_eq!(store.scan(alive).await.unwrap().unwrap().status, ScanStatus::Running);
 }

@@ -63,6 +63,9 @@ pub enum Command {
     Man,
     /// Run the dashboard and REST API with scan history (SQLite by default).
     Serve(ServeArgs),
+    /// Run scans from a PostgreSQL job queue shared with `serve` (any number of workers,
+    /// on any number of machines).
+    Worker(WorkerArgs),
     /// Serve the scanner to AI assistants over MCP on stdin/stdout, inside a fixed scope
     /// and with credentials named by profile (docs/mcp.md).
     Mcp(McpArgs),
@@ -112,9 +115,12 @@ pub struct ServeArgs {
     /// [default: the user's data directory, e.g. ~/.local/share/authprobe].
     #[arg(long, value_name = "DIR")]
     pub data_dir: Option<PathBuf>,
-    /// Scans run at once.
-    #[arg(long, value_name = "N", default_value_t = 2, value_parser = clap::value_parser!(u32).range(1..=64))]
+    /// Scans this server runs at once. On PostgreSQL, 0 leaves every scan to `authprobe
+    /// worker` processes.
+    #[arg(long, value_name = "N", default_value_t = 2, value_parser = clap::value_parser!(u32).range(0..=64))]
     pub workers: u32,
+    #[command(flatten)]
+    pub jobs: JobArgs,
     /// Serve HTTPS with this certificate chain (PEM); with --tls-key. Without it, serve
     /// plain HTTP for loopback or a TLS proxy in front.
     #[arg(long, value_name = "PEM", requires = "tls_key")]
@@ -126,6 +132,59 @@ pub struct ServeArgs {
     /// --allow-target's). Without it, /mcp has the AUTHPROBE_MCP_PROFILE_* profiles only.
     #[arg(long, value_name = "PATH", env = "AUTHPROBE_MCP_CONFIG")]
     pub mcp_config: Option<PathBuf>,
+}
+
+/// How scans run as jobs, for `serve` and `worker` alike.
+#[derive(Args, Clone)]
+pub struct JobArgs {
+    /// Starts of one scan in all: a scan that fails in a way that may pass (the target did
+    /// not answer, the database restarted, its worker stopped) is tried again until then.
+    #[arg(long, value_name = "N", default_value_t = 3, value_parser = clap::value_parser!(u32).range(1..=20))]
+    pub max_attempts: u32,
+    /// The wait before a failed scan's second start; each later one waits four times
+    /// longer, at most 10m.
+    #[arg(long, value_name = "DURATION", default_value = "10s", value_parser = retry_backoff)]
+    pub retry_backoff: Duration,
+    /// Scans of one host (host:port) at once, across every worker sharing the database.
+    #[arg(long, value_name = "N", default_value_t = 2, value_parser = clap::value_parser!(u32).range(1..=64))]
+    pub host_concurrency: u32,
+    /// Requests in flight to its host from one scan (its connections): lower it for
+    /// fragile hosts.
+    #[arg(long, value_name = "N", default_value_t = 8, value_parser = clap::value_parser!(u32).range(1..=64))]
+    pub scan_concurrency: u32,
+    /// Requests per second to one host, all its scans together (each running scan gets
+    /// its share).
+    #[arg(long, value_name = "N", default_value_t = 100.0, value_parser = host_rate)]
+    pub host_rate: f64,
+    /// On SIGTERM, how long to let the scans in hand finish before handing them back to the
+    /// queue (PostgreSQL).
+    #[arg(long, value_name = "DURATION", default_value = "5m", value_parser = grace)]
+    pub grace: Duration,
+}
+
+#[derive(Args)]
+pub struct WorkerArgs {
+    /// The PostgreSQL database `serve` uses: postgres://USER:PASSWORD@HOST/DB. The
+    /// credentials key must be the server's too: AUTHPROBE_SECRET_KEY, or `secret.key` in
+    /// --data-dir.
+    #[arg(long, value_name = "URL", env = "AUTHPROBE_DB")]
+    pub db: String,
+    /// Scans this worker runs at once.
+    #[arg(long, value_name = "N", default_value_t = 4, value_parser = clap::value_parser!(u32).range(1..=256))]
+    pub concurrency: u32,
+    /// What this worker may scan (repeatable), as `serve --allow-target`: give every
+    /// worker the server's list. Without it, only loopback.
+    #[arg(long = "allow-target", value_name = "HOST|CIDR")]
+    pub allow_target: Vec<String>,
+    /// Where `secret.key` is when AUTHPROBE_SECRET_KEY is not set [default: the user's
+    /// data directory].
+    #[arg(long, value_name = "DIR")]
+    pub data_dir: Option<PathBuf>,
+    /// Write {"worker", "db"} to PATH once taking jobs.
+    #[arg(long, value_name = "PATH")]
+    pub ready_file: Option<PathBuf>,
+    #[command(flatten)]
+    pub jobs: JobArgs,
 }
 
 #[derive(Args)]
@@ -688,6 +747,21 @@ fn severity() -> impl clap::builder::TypedValueParser<Value = Severity> {
     use clap::builder::TypedValueParser;
     clap::builder::PossibleValuesParser::new(["critical", "high", "medium", "low", "info"])
         .try_map(|s| s.parse::<Severity>())
+}
+
+fn retry_backoff(s: &str) -> Result<Duration, String> {
+    duration_in(s, Duration::from_millis(100), HOUR)
+}
+
+fn grace(s: &str) -> Result<Duration, String> {
+    duration_in(s, Duration::ZERO, DAY)
+}
+
+fn host_rate(s: &str) -> Result<f64, String> {
+    match s.trim().parse::<f64>() {
+        Ok(r) if r.is_finite() && r >= 0.1 => Ok(r),
+        _ => Err("must be a number of requests per second, at least 0.1".into()),
+    }
 }
 
 fn scan_max_time(s: &str) -> Result<Duration, String> {

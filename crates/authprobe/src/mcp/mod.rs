@@ -73,6 +73,13 @@ impl McpServer {
             wake: Arc::new(tokio::sync::Notify::new()),
             limits,
             fixed_budget: true,
+            worker: crate::service::runner::worker_name("mcp"),
+            // A model polls get_scan: a failure is shown at once, not retried behind it.
+            policy: crate::service::runner::JobPolicy {
+                max_attempts: 1,
+                ..Default::default()
+            },
+            hosts: Default::default(),
         };
         McpServer {
             inner: Arc::new(Inner {

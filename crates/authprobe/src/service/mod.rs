@@ -52,6 +52,8 @@ pub struct AppState {
     /// The MCP endpoint (`/mcp`), when built with it.
     #[cfg(feature = "mcp")]
     pub mcp: Option<crate::mcp::McpServer>,
+    /// The PostgreSQL job queue; `None` on SQLite, where this process runs every scan.
+    pub fleet: Option<crate::fleet::Fleet>,
 }
 
 impl AppState {
@@ -65,6 +67,7 @@ impl AppState {
             tls: false,
             #[cfg(feature = "mcp")]
             mcp: None,
+            fleet: None,
         }
     }
 
@@ -74,19 +77,63 @@ impl AppState {
             return Err(api::ApiError::not_found("target"));
         }
         let scan = self.store.enqueue_scan(target, trigger).await?;
+        if let Some(fleet) = &self.fleet
+            && let Err(e) = fleet.enqueue(scan.id).await
+        {
+            // The scan is stored: the reconciler queues its job once the queue is back.
+            tracing::warn!("queuing the job of scan {}: {e}", scan.id);
+        }
         self.wake.notify_one();
         Ok(scan)
     }
 
-    pub fn runner(&self, limits: Limits) -> runner::Runner {
+    /// The runner of this process's scans, named `role@host:pid` in the scans it runs.
+    pub fn runner(&self, limits: Limits, jobs: &Jobs, role: &str) -> runner::Runner {
         runner::Runner {
             store: self.store.clone(),
             scope: self.scope.clone(),
             live: self.live.clone(),
             wake: self.wake.clone(),
-            limits,
+            limits: jobs.scan_limits(limits),
             fixed_budget: false,
+            worker: runner::worker_name(role),
+            policy: jobs.policy,
+            hosts: Arc::new(runner::LocalHosts::new(jobs.host_limit)),
         }
+    }
+}
+
+/// How scans run as jobs: retries, and what each host may take.
+#[derive(Clone, Debug)]
+pub struct Jobs {
+    pub policy: runner::JobPolicy,
+    /// Scans of one host at once (across every worker on PostgreSQL).
+    pub host_limit: usize,
+    /// Requests per second to one host, all its scans together.
+    pub host_rate: f64,
+    /// Requests in flight to its host from one scan.
+    pub scan_concurrency: usize,
+}
+
+impl Default for Jobs {
+    fn default() -> Self {
+        Jobs {
+            policy: runner::JobPolicy::default(),
+            host_limit: 2,
+            host_rate: 100.0,
+            scan_concurrency: Limits::default().concurrency,
+        }
+    }
+}
+
+impl Jobs {
+    /// One scan's limits: its share of the host's rate, its requests in flight.
+    pub fn scan_limits(&self, mut limits: Limits) -> Limits {
+        limits.concurrency = self.scan_concurrency.max(1);
+        if self.host_rate > 0.0 {
+            limits.rate = self.host_rate / self.host_limit.max(1) as f64;
+        }
+        limits
     }
 }
 
@@ -246,6 +293,10 @@ pub struct Config {
     pub tls: Option<(PathBuf, PathBuf)>,
     /// `--mcp-config`: the `/mcp` endpoint's profiles and budget.
     pub mcp_config: Option<PathBuf>,
+    pub jobs: Jobs,
+    /// On PostgreSQL: how long a stopping server waits for the scans it runs before it
+    /// hands them back to the queue.
+    pub grace: Duration,
 }
 
 /// What `--ready-file` receives once the server listens.
@@ -258,7 +309,8 @@ pub struct Ready {
     pub admin_key_file: Option<PathBuf>,
 }
 
-fn default_data_dir() -> PathBuf {
+/// Where the database, the key file and the admin key file go without `--data-dir`.
+pub fn default_data_dir() -> PathBuf {
     dirs::data_dir()
         .unwrap_or_else(std::env::temp_dir)
         .join("authprobe")
@@ -360,8 +412,16 @@ pub async fn serve(
     } else {
         key_file.exists().then_some(key_file)
     };
-    for (old, new) in store.recover_interrupted().await? {
-        eprintln!("authprobe: scan {old} was interrupted by a stop; re-queued as scan {new}");
+    // On SQLite this process ran every scan, so whatever is still running was stopped by
+    // its stop. On PostgreSQL other workers may be running theirs: a job whose worker
+    // stopped is handed on by the queue when its heartbeat ends.
+    let sqlite = store.backend() == crate::store::Backend::Sqlite;
+    if sqlite {
+        for (old, new) in store.recover_interrupted().await? {
+            eprintln!("authprobe: scan {old} was interrupted by a stop; re-queued as scan {new}");
+        }
+    } else if config.workers == 0 {
+        eprintln!("authprobe: --workers 0: this server runs no scan; `authprobe worker` processes on the same database do");
     }
     let tls = match &config.tls {
         Some((cert, key)) => Some(server_tls(cert, key)?),
@@ -384,8 +444,34 @@ pub async fn serve(
             mcp,
         ));
     }
-    state.runner(config.limits.clone()).spawn(config.workers);
-    runner::spawn_scheduler(store.clone(), state.wake.clone(), Duration::from_secs(30));
+    let runner = state.runner(config.limits.clone(), &config.jobs, "serve");
+    let stop = tokio_util::sync::CancellationToken::new();
+    let mut fleet_done = None;
+    if sqlite {
+        if config.workers == 0 {
+            anyhow::bail!("--workers 0 needs PostgreSQL (--db postgres://…): on SQLite this server runs every scan");
+        }
+        runner.spawn(config.workers);
+    } else {
+        let fleet = crate::fleet::Fleet::connect(
+            &db,
+            runner,
+            crate::fleet::FleetOptions {
+                host_limit: config.jobs.host_limit,
+                connections: config.workers as u32 + 6,
+            },
+        )
+        .await?;
+        fleet.spawn_reconciler(Duration::from_secs(10));
+        if config.workers > 0 {
+            let (f, stop, grace) = (fleet.clone(), stop.clone(), config.grace);
+            fleet_done = Some(tokio::spawn(async move {
+                f.work(config.workers, stop, grace).await
+            }));
+        }
+        state.fleet = Some(fleet);
+    }
+    runner::spawn_scheduler(state.clone(), Duration::from_secs(30));
     let listener = tokio::net::TcpListener::bind(config.listen)
         .await
         .with_context(|| format!("listening on {}", config.listen))?;
@@ -407,6 +493,11 @@ pub async fn serve(
         std::fs::rename(&tmp, path)?;
     }
     serve_http(listener, router(state), shutdown, tls).await;
+    // Scans in hand finish (or are handed back) before the process ends.
+    stop.cancel();
+    if let Some(done) = fleet_done {
+        let _ = done.await;
+    }
     Ok(())
 }
 

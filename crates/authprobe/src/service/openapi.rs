@@ -165,12 +165,16 @@ fn schemas() -> Value {
         "Scan": {"type": "object", "required": ["id", "target_id", "status"], "properties": {
             "id": {"type": "integer", "format": "int64"}, "target_id": {"type": "integer", "format": "int64"},
             "status": {"type": "string", "enum": ["queued", "running", "done", "failed", "interrupted"]},
-            "trigger": {"type": "string", "enum": ["api", "ui", "schedule", "import", "requeue"]},
+            "trigger": {"type": "string", "enum": ["api", "ui", "schedule", "import", "requeue", "mcp"]},
             "created_at": {"type": "integer"}, "started_at": {"type": ["integer", "null"]}, "finished_at": {"type": ["integer", "null"]},
             "score": {"type": ["integer", "null"]}, "grade": {"type": ["string", "null"]}, "findings": {"type": ["integer", "null"]},
             "severities": {"type": ["array", "null"], "items": {"type": "integer"}, "description": "critical, high, medium, low, info"},
             "requests_sent": {"type": ["integer", "null"]}, "duration_ms": {"type": ["integer", "null"]},
             "error": {"type": ["string", "null"]}, "requeued_from": {"type": ["integer", "null"]},
+            "attempts": {"type": "integer", "minimum": 0, "description": "Starts so far: a scan that failed in a way that may pass, or whose worker stopped, is started again"},
+            "worker": {"type": ["string", "null"], "description": "The process running it, or that ran it last (role@host:pid)"},
+            "run_after": {"type": ["integer", "null"], "description": "A queued retry waits until then (ms since the epoch)"},
+            "heartbeat_at": {"type": ["integer", "null"], "description": "When its worker last said it was alive (ms since the epoch)"},
             "progress": {"type": "object", "properties": {"done": {"type": "integer"}, "total": {"type": "integer"}, "phase": {"type": "string"}}},
             "links": {"type": "object", "additionalProperties": {"type": "string"}}}},
         "Finding": {"type": "object", "properties": {

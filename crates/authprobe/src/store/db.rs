@@ -20,7 +20,7 @@ pub(super) const TARGET_COLS: &str = "id, name, url, spec, checks_json, schedule
 
 pub(super) const SCAN_COLS: &str = "id, target_id, status, trigger_kind, created_at, started_at, \
      finished_at, score, grade, findings_count, sev_critical, sev_high, sev_medium, sev_low, \
-     sev_info, requests_sent, duration_ms, error, requeued_from";
+     sev_info, requests_sent, duration_ms, error, requeued_from, attempts, worker, run_after, heartbeat_at";
 
 /// `cols` with every column qualified by `prefix` (`t.`).
 pub(super) fn prefixed(prefix: &str, cols: &str) -> String {
@@ -369,6 +369,10 @@ pub(super) fn scan_from_row(row: &AnyRow) -> Result<ScanRow> {
         duration_ms: count(row, "duration_ms")?,
         error: row.try_get("error")?,
         requeued_from: row.try_get("requeued_from")?,
+        attempts: count(row, "attempts")?.unwrap_or(0),
+        worker: row.try_get("worker")?,
+        run_after: row.try_get("run_after")?,
+        heartbeat_at: row.try_get("heartbeat_at")?,
     })
 }
 

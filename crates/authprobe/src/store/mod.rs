@@ -197,6 +197,15 @@ pub struct ScanRow {
     pub error: Option<String>,
     /// For a re-queued scan: the interrupted one it replaces.
     pub requeued_from: Option<i64>,
+    /// How many times it was started (a retry after a failure, or after its worker
+    /// stopped, starts it again).
+    pub attempts: u32,
+    /// The worker running it, or that ran it last.
+    pub worker: Option<String>,
+    /// A queued scan waits until then before it is tried again (backoff after a failure).
+    pub run_after: Option<Millis>,
+    /// When the worker running it last said it was alive.
+    pub heartbeat_at: Option<Millis>,
 }
 
 /// One normalised finding of a finished scan.
@@ -823,28 +832,112 @@ impl Store {
     }
     /// Atomically moves the oldest queued scan to running (sets `started_at`) and returns
     /// it; `None` when the queue is empty. Safe with several callers.
-    pub async fn claim_next_scan(&self) -> Result<Option<ScanRow>> {
+    pub async fn claim_next_scan(&self, worker: &str) -> Result<Option<ScanRow>> {
+        let due = "status = 'queued' AND (run_after IS NULL OR run_after <= $1)";
+        let set = "status = 'running', started_at = $1, attempts = attempts + 1, worker = $2, \
+                   run_after = NULL, heartbeat_at = $1";
         let sql = match self.backend {
             // Concurrent claimers skip the row another one has locked.
             Backend::Postgres => format!(
-                "UPDATE scans SET status = 'running', started_at = $1 WHERE id = \
-                 (SELECT id FROM scans WHERE status = 'queued' ORDER BY id LIMIT 1 FOR UPDATE SKIP LOCKED) \
+                "UPDATE scans SET {set} WHERE id = \
+                 (SELECT id FROM scans WHERE {due} ORDER BY id LIMIT 1 FOR UPDATE SKIP LOCKED) \
                  RETURNING {}",
                 db::SCAN_COLS
             ),
             // One writer at a time: the statement takes the write lock before it reads.
             Backend::Sqlite => format!(
-                "UPDATE scans SET status = 'running', started_at = $1 WHERE id = \
-                 (SELECT id FROM scans WHERE status = 'queued' ORDER BY id LIMIT 1) AND status = 'queued' \
+                "UPDATE scans SET {set} WHERE id = \
+                 (SELECT id FROM scans WHERE {due} ORDER BY id LIMIT 1) AND status = 'queued' \
                  RETURNING {}",
                 db::SCAN_COLS
             ),
         };
         let row = sqlx::query(&sql)
             .bind(now_millis())
+            .bind(worker.to_string())
             .fetch_optional(&self.pool)
             .await?;
         row.as_ref().map(db::scan_from_row).transpose()
+    }
+    /// Starts scan `id` for `worker` when it is queued, or running but its worker has been
+    /// silent since `silent_since` (it died). `None` otherwise: done, failed, deleted, or
+    /// running on a live worker, so a job delivered twice runs once.
+    pub async fn claim_scan(
+        &self,
+        id: i64,
+        worker: &str,
+        silent_since: Millis,
+    ) -> Result<Option<ScanRow>> {
+        let sql = format!(
+            "UPDATE scans SET status = 'running', started_at = $2, attempts = attempts + 1, \
+             worker = $3, run_after = NULL, heartbeat_at = $2 \
+             WHERE id = $1 AND (status = 'queued' OR (status = 'running' \
+             AND COALESCE(heartbeat_at, started_at, created_at) < $4)) RETURNING {}",
+            db::SCAN_COLS
+        );
+        let row = sqlx::query(&sql)
+            .bind(id)
+            .bind(now_millis())
+            .bind(worker.to_string())
+            .bind(silent_since)
+            .fetch_optional(&self.pool)
+            .await?;
+        row.as_ref().map(db::scan_from_row).transpose()
+    }
+    /// Records that `worker` is still running scan `id`. False when the scan is no longer
+    /// running as its: finished, or taken back from a worker that was silent too long.
+    pub async fn heartbeat_scan(&self, id: i64, worker: &str) -> Result<bool> {
+        let done = sqlx::query(
+            "UPDATE scans SET heartbeat_at = $3 WHERE id = $1 AND status = 'running' AND worker = $2",
+        )
+        .bind(id)
+        .bind(worker.to_string())
+        .bind(now_millis())
+        .execute(&self.pool)
+        .await?;
+        Ok(done.rows_affected() > 0)
+    }
+    /// Records that `worker` holds queued scan `id` and is waiting to start it (for a slot
+    /// of its host): the scan is not an orphan. False when it is no longer queued.
+    pub async fn touch_queued_scan(&self, id: i64, worker: &str) -> Result<bool> {
+        let done = sqlx::query(
+            "UPDATE scans SET heartbeat_at = $3, worker = $2 WHERE id = $1 AND status = 'queued'",
+        )
+        .bind(id)
+        .bind(worker.to_string())
+        .bind(now_millis())
+        .execute(&self.pool)
+        .await?;
+        Ok(done.rows_affected() > 0)
+    }
+    /// Puts back in the queue the running scans whose worker has said nothing since
+    /// `silent_since`, and returns their ids: their worker died, or lost the database.
+    pub async fn requeue_silent(&self, silent_since: Millis) -> Result<Vec<i64>> {
+        let ids: Vec<i64> = sqlx::query_scalar(
+            "UPDATE scans SET status = 'queued', worker = NULL, \
+             error = 'its worker stopped answering; queued again' \
+             WHERE status = 'running' AND COALESCE(heartbeat_at, started_at, created_at) < $1 \
+             RETURNING id",
+        )
+        .bind(silent_since)
+        .fetch_all(&self.pool)
+        .await?;
+        Ok(ids)
+    }
+    /// A running scan back in the queue, not before `run_after` (a retry with backoff, or
+    /// a job its worker hands back at shutdown), keeping `error` as the reason. False when
+    /// it was not running.
+    pub async fn requeue_scan(&self, id: i64, error: &str, run_after: Millis) -> Result<bool> {
+        let done = sqlx::query(
+            "UPDATE scans SET status = 'queued', error = $2, run_after = $3, heartbeat_at = NULL \
+             WHERE id = $1 AND status = 'running'",
+        )
+        .bind(id)
+        .bind(error.to_string())
+        .bind(run_after)
+        .execute(&self.pool)
+        .await?;
+        Ok(done.rows_affected() > 0)
     }
     /// In one transaction: stores the report and its findings and marks the scan done.
     /// Only a running scan can finish (`Conflict` otherwise), so an interrupted scan that

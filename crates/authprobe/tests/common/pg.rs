@@ -10,6 +10,10 @@
 //!
 //! Without PostgreSQL, [`database`] prints `SKIPPED` and returns `None`, unless `CI` is
 //! set: CI must have it, so there it panics.
+//!
+//! [`restart`] stops the server (fast shutdown: every connection is cut) and starts it
+//! again on the same port and data: the cluster is shared by the test binary, so only a
+//! binary whose tests all expect it may call it (tests/fleet.rs).
 
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
@@ -48,14 +52,37 @@ impl Drop for PgDatabase {
 struct Cluster {
     port: u16,
     psql: PathBuf,
-    /// The holder shell; its stdin is the pipe whose end stops the cluster.
-    _holder: Mutex<Child>,
+    /// The holder shell; its stdin is the pipe whose end stops the cluster, and a line on
+    /// which restarts it.
+    holder: Mutex<Child>,
+}
+
+static CLUSTER: OnceLock<Option<Cluster>> = OnceLock::new();
+
+/// Restarts the shared cluster (see the module's note) and returns once it answers again.
+pub fn restart() {
+    use std::io::Write;
+    let cluster = CLUSTER
+        .get()
+        .and_then(Option::as_ref)
+        .expect("a cluster to restart");
+    {
+        let mut holder = cluster.holder.lock().unwrap();
+        let stdin = holder.stdin.as_mut().expect("the holder's pipe");
+        stdin.write_all(b"restart\n").and_then(|()| stdin.flush()).expect("restart asked");
+    }
+    // The old server refuses connections while it stops; then the new one takes them.
+    std::thread::sleep(Duration::from_millis(300));
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while psql(&cluster.psql, cluster.port, "SELECT 1").is_err() {
+        assert!(Instant::now() < deadline, "PostgreSQL did not come back");
+        std::thread::sleep(Duration::from_millis(100));
+    }
 }
 
 /// A fresh, empty database, or `None` (with a loud note) when PostgreSQL is not installed
 /// and `CI` is not set.
 pub fn database() -> Option<PgDatabase> {
-    static CLUSTER: OnceLock<Option<Cluster>> = OnceLock::new();
     static NEXT: AtomicUsize = AtomicUsize::new(0);
     let cluster = CLUSTER.get_or_init(start).as_ref()?;
     let name = format!(
@@ -218,12 +245,21 @@ fn start() -> Option<Cluster> {
         let port = free_port();
         // The holder: starts the server, waits for its stdin (our pipe) to close, then
         // stops the server at once and removes the directory.
+        // Each line on the pipe restarts the server (fast shutdown, then start again).
         let script = r#"
-            "$1/postgres" -D "$2/data" -k "$2" -p "$3" -c listen_addresses=127.0.0.1 \
-                -c fsync=off -c synchronous_commit=off -c full_page_writes=off \
-                -c max_connections=200 >"$2/log" 2>&1 &
-            pid=$!
-            cat >/dev/null
+            run() {
+                "$1/postgres" -D "$2/data" -k "$2" -p "$3" -c listen_addresses=127.0.0.1 \
+                    -c fsync=off -c synchronous_commit=off -c full_page_writes=off \
+                    -c max_connections=200 >>"$2/log" 2>&1 &
+                pid=$!
+            }
+            : >"$2/log"
+            run "$@"
+            while read -r _line; do
+                kill -INT "$pid" 2>/dev/null
+                wait "$pid" 2>/dev/null
+                run "$@"
+            done
             kill -QUIT "$pid" 2>/dev/null
             wait "$pid" 2>/dev/null
             if [ ! -e "$2/retry" ]; then rm -rf "$2"; fi
@@ -244,7 +280,7 @@ fn start() -> Option<Cluster> {
                 return Some(Cluster {
                     port,
                     psql: psql_bin,
-                    _holder: Mutex::new(holder),
+                    holder: Mutex::new(holder),
                 });
             }
             let log = std::fs::read_to_string(dir.join("log")).unwrap_or_default();

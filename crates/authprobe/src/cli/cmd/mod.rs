@@ -12,3 +12,4 @@ pub mod serve;
 pub mod tls;
 pub mod token;
 pub mod whole;
+pub mod worker;

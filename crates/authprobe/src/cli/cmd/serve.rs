@@ -1,6 +1,6 @@
 //! `authprobe serve`, and `scan --upload` which feeds a server's history from CI.
 
-use crate::cli::args::{OutputArgs, ServeArgs};
+use crate::cli::args::{JobArgs, OutputArgs, ServeArgs};
 use crate::cli::output;
 use anyhow::{Context, Result, anyhow, bail};
 use authprobe::report::Report;
@@ -18,9 +18,24 @@ pub async fn run_serve(a: ServeArgs) -> Result<i32> {
         limits: authprobe::http::Limits::default(),
         tls: a.tls_cert.zip(a.tls_key),
         mcp_config: a.mcp_config,
+        grace: a.jobs.grace,
+        jobs: jobs(&a.jobs),
     };
     service::serve(config, super::lab::wait_for_shutdown()).await?;
     Ok(0)
+}
+
+/// The job settings of `serve` and `worker`.
+pub fn jobs(a: &JobArgs) -> service::Jobs {
+    service::Jobs {
+        policy: authprobe::service::runner::JobPolicy {
+            max_attempts: a.max_attempts,
+            backoff: a.retry_backoff,
+        },
+        host_limit: a.host_concurrency as usize,
+        host_rate: a.host_rate,
+        scan_concurrency: a.scan_concurrency as usize,
+    }
 }
 
 /// The API key `--upload` sends.

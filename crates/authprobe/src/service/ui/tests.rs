@@ -66,6 +66,10 @@ fn a_scan(id: i64, target_id: i64, status: ScanStatus, score: u32, ago_min: i64)
             _ => None,
         },
         requeued_from: None,
+        attempts: u32::from(status != ScanStatus::Queued),
+        worker: None,
+        run_after: None,
+        heartbeat_at: None,
     }
 }
 
