@@ -89,6 +89,9 @@ pub struct Stats {
     pub in_flight: Gauge,
     /// Open TCP connections (TLS handshakes included), now and at most.
     pub connections: Gauge,
+    /// Requests with a method other than GET, HEAD and OPTIONS: a scanner told to change
+    /// nothing must leave this at zero.
+    pub unsafe_requests: AtomicUsize,
     /// Login requests per submitted username, whatever their outcome.
     pub login_attempts: Mutex<HashMap<String, usize>>,
     /// Login requests per submitted username whose password was checked and was wrong.
@@ -344,6 +347,12 @@ fn graphql_envelope(status: StatusCode, body: Value) -> (StatusCode, Value) {
 /// Entry point for every request that reached the application.
 pub async fn handle<B>(state: &AppState, conn: &ConnInfo, req: &Request<B>) -> Resp {
     state.stats.requests.fetch_add(1, Ordering::Relaxed);
+    if !matches!(
+        *req.method(),
+        hyper::Method::GET | hyper::Method::HEAD | hyper::Method::OPTIONS
+    ) {
+        state.stats.unsafe_requests.fetch_add(1, Ordering::Relaxed);
+    }
     let r = Reply {
         state,
         conn,

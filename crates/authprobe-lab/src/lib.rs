@@ -205,6 +205,14 @@ impl Lab {
         self.state.stats.connections.max()
     }
 
+    /// Requests with a method other than GET, HEAD and OPTIONS, on any listener.
+    pub fn unsafe_requests(&self) -> usize {
+        self.state
+            .stats
+            .unsafe_requests
+            .load(std::sync::atomic::Ordering::Relaxed)
+    }
+
     /// Login requests that named `user`, whatever their outcome.
     pub fn login_attempts(&self, user: &str) -> usize {
         count(&self.state.stats.login_attempts, user)

@@ -476,3 +476,46 @@ async fn mcp_refuses_out_of_scope_targets_and_unknown_profiles_without_a_request
     assert!(!raw.contains("canary-pass-123"));
     listener.abort();
 }
+
+/// A whole-API scan through MCP: the lab's description lists POST, PUT and DELETE
+/// operations; none is sent, and the scan keeps to the request budget of the call.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn mcp_whole_api_scans_send_no_unsafe_method_and_keep_the_budget() {
+    let lab = lab(Profile::Hardened, &[]).await;
+    let dir = tempfile::tempdir().unwrap();
+    const BUDGET: usize = 40;
+    let transport = vec![
+        "--stdio".to_string(),
+        BIN.to_string(),
+        "mcp".into(),
+        "--data-dir".into(),
+        dir.path().display().to_string(),
+        "--max-requests".into(),
+        BUDGET.to_string(),
+    ];
+    let plan = json!([
+        {"call": "scan_api", "args": {
+            "url": lab.ready.https_url, "spec": lab.ready.openapi_url,
+            "credential_profile": "lab", "wait_seconds": 60}},
+    ]);
+    let before = lab.requests();
+    let (v, _) = run_client(transport, plan, profile_env(&lab)).await;
+    let state = ok(&v, 0);
+    assert!(
+        matches!(state["status"].as_str(), Some("done" | "failed")),
+        "{state}"
+    );
+    assert_eq!(lab.unsafe_requests(), 0, "an unsafe method reached the lab");
+    // The description itself is fetched outside the scan's budget, once.
+    let sent = lab.requests() - before;
+    assert!(
+        sent <= BUDGET + 1,
+        "{sent} requests for a budget of {BUDGET}: {state}"
+    );
+    if state["status"] == "done" {
+        assert!(
+            state["summary"]["requests_sent"].as_u64().unwrap() <= BUDGET as u64,
+            "{state}"
+        );
+    }
+}
