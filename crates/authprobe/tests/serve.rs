@@ -358,7 +358,13 @@ async fn tarpit() -> (String, tokio::task::JoinHandle<()>) {
 async fn live_progress_streams_until_the_scan_ends() {
     let (url, pit) = tarpit().await;
     let dir = tempfile::tempdir().unwrap();
-    let server = Server::start(&sqlite_url(dir.path()), dir.path(), &[]).await;
+    // One start: the failure is the end (a retry would end the stream as `queued`).
+    let server = Server::start(
+        &sqlite_url(dir.path()),
+        dir.path(),
+        &["--max-attempts", "1"],
+    )
+    .await;
     let (_, t) = server
         .post(
             "/api/v1/targets",
