@@ -72,7 +72,13 @@ impl Runner {
         let outcome = self.scan(&scan, &tx).await;
         let status = match outcome {
             Ok(report) => match self.store.finish_scan(scan.id, &report).await {
-                Ok(_) => "done",
+                Ok(_) => {
+                    // The scan is stored whatever its webhooks do.
+                    if let Err(e) = super::webhooks::on_scan_finished(&self.store, scan.id).await {
+                        tracing::error!("webhooks of scan {}: {e}", scan.id);
+                    }
+                    "done"
+                }
                 Err(e) => {
                     tracing::error!("storing scan {}: {e}", scan.id);
                     let _ = self

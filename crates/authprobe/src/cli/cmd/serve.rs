@@ -18,6 +18,7 @@ pub async fn run_serve(a: ServeArgs) -> Result<i32> {
         limits: authprobe::http::Limits::default(),
         tls: a.tls_cert.zip(a.tls_key),
         mcp_config: a.mcp_config,
+        webhook_retry_base: a.webhook_retry_base,
     };
     service::serve(config, super::lab::wait_for_shutdown()).await?;
     Ok(0)
