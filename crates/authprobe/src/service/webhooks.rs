@@ -261,8 +261,9 @@ fn hex(bytes: &[u8]) -> String {
     bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
+/// A SHA-256 MAC in hex: exactly 64 hex digits.
 fn unhex(s: &str) -> Option<Vec<u8>> {
-    if s.len() % 2 != 0 || !s.is_ascii() {
+    if s.len() != 64 || !s.is_ascii() {
         return None;
     }
     (0..s.len())

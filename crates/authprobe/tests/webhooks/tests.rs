@@ -282,106 +282,108 @@ async fn webhooks_fire_on_regressions_signed_and_retried() {
     tokio::time::sleep(Duration::from_millis(500)).await;
     assert_eq!(json_rx.count(), 2, "no attempt after the 200");
 
-    let got = json_rx.got.lock().unwrap();
-    let delivery_id = entry["id"].as_i64().unwrap().to_string();
-    for r in got.iter() {
-        // (a) Each attempt is signed afresh, with the secret shown at creation.
-        let sig = r.header("authprobe-signature");
-        assert_eq!(
-            verify_signature(
+    {
+        let got = json_rx.got.lock().unwrap();
+        let delivery_id = entry["id"].as_i64().unwrap().to_string();
+        for r in got.iter() {
+            // (a) Each attempt is signed afresh, with the secret shown at creation.
+            let sig = r.header("authprobe-signature");
+            assert_eq!(
+                verify_signature(
+                    secret.as_bytes(),
+                    sig,
+                    &r.body,
+                    r.at,
+                    DEFAULT_TOLERANCE_SECS
+                ),
+                Ok(()),
+                "{sig}"
+            );
+            let mut changed_body = r.body.clone();
+            changed_body.extend_from_slice(b" ");
+            assert!(verify_signature(secret.as_bytes(), sig, &changed_body, r.at, 300).is_err());
+            assert!(verify_signature(b"whsec_another", sig, &r.body, r.at, 300).is_err());
+            let stale = r.at + DEFAULT_TOLERANCE_SECS + 60;
+            let e = verify_signature(
                 secret.as_bytes(),
                 sig,
                 &r.body,
-                r.at,
-                DEFAULT_TOLERANCE_SECS
-            ),
-            Ok(()),
-            "{sig}"
+                stale,
+                DEFAULT_TOLERANCE_SECS,
+            )
+            .unwrap_err();
+            assert!(e.contains("window"), "{e}");
+            assert_eq!(r.header("authprobe-delivery"), delivery_id);
+            assert_eq!(r.header("content-type"), "application/json");
+            assert!(
+                r.header("user-agent").starts_with("authprobe/"),
+                "{:?}",
+                r.headers
+            );
+            let events: Vec<&str> = r.header("authprobe-event").split(',').collect();
+            assert!(
+                events.contains(&"new_findings") && events.contains(&"fixed_findings"),
+                "{events:?}"
+            );
+        }
+        assert_eq!(got[0].body, got[1].body, "a retry sends the same body");
+        // The payload names the change, never a credential.
+        let p = got[1].json();
+        assert_eq!(
+            p["scan"]["id"], changed,
+            "the first delivery is the changed scan's: {p}"
         );
-        let mut changed_body = r.body.clone();
-        changed_body.extend_from_slice(b" ");
-        assert!(verify_signature(secret.as_bytes(), sig, &changed_body, r.at, 300).is_err());
-        assert!(verify_signature(b"whsec_another", sig, &r.body, r.at, 300).is_err());
-        let stale = r.at + DEFAULT_TOLERANCE_SECS + 60;
-        let e = verify_signature(
-            secret.as_bytes(),
-            sig,
-            &r.body,
-            stale,
-            DEFAULT_TOLERANCE_SECS,
-        )
-        .unwrap_err();
-        assert!(e.contains("window"), "{e}");
-        assert_eq!(r.header("authprobe-delivery"), delivery_id);
-        assert_eq!(r.header("content-type"), "application/json");
-        assert!(
-            r.header("user-agent").starts_with("authprobe/"),
-            "{:?}",
-            r.headers
+        assert_eq!(p["previous"]["id"], same, "{p}");
+        assert_eq!(p["target"]["id"], target);
+        assert_eq!(p["target"]["name"], "lab");
+        assert_eq!(p["target"]["url"], lab_url(&b));
+        let checks = |v: &Value| -> Vec<String> {
+            v.as_array()
+                .unwrap()
+                .iter()
+                .map(|f| f["check"].as_str().unwrap().to_string())
+                .collect()
+        };
+        assert_eq!(checks(&p["new_findings"]), ["jwt.missing_exp"], "{p}");
+        assert_eq!(checks(&p["fixed_findings"]), ["jwt.alg_none"], "{p}");
+        assert_eq!(p["events"][0], "new_findings");
+        assert_eq!(
+            p["score_delta"].as_i64().unwrap(),
+            p["scan"]["score"].as_i64().unwrap() - p["previous"]["score"].as_i64().unwrap()
         );
-        let events: Vec<&str> = r.header("authprobe-event").split(',').collect();
-        assert!(
-            events.contains(&"new_findings") && events.contains(&"fixed_findings"),
-            "{events:?}"
-        );
+        let text = String::from_utf8_lossy(&got[1].body);
+        for secret_value in [
+            b.ready.token.as_str(),
+            a.ready.token.as_str(),
+            "PRIVATE KEY",
+            secret.as_str(),
+        ] {
+            assert!(!text.contains(secret_value), "the payload carries a secret");
+        }
     }
-    assert_eq!(got[0].body, got[1].body, "a retry sends the same body");
-    // The payload names the change, never a credential.
-    let p = got[1].json();
-    assert_eq!(
-        p["scan"]["id"], changed,
-        "the first delivery is the changed scan's: {p}"
-    );
-    assert_eq!(p["previous"]["id"], same, "{p}");
-    assert_eq!(p["target"]["id"], target);
-    assert_eq!(p["target"]["name"], "lab");
-    assert_eq!(p["target"]["url"], lab_url(&b));
-    let checks = |v: &Value| -> Vec<String> {
-        v.as_array()
-            .unwrap()
-            .iter()
-            .map(|f| f["check"].as_str().unwrap().to_string())
-            .collect()
-    };
-    assert_eq!(checks(&p["new_findings"]), ["jwt.missing_exp"], "{p}");
-    assert_eq!(checks(&p["fixed_findings"]), ["jwt.alg_none"], "{p}");
-    assert_eq!(p["events"][0], "new_findings");
-    assert_eq!(
-        p["score_delta"].as_i64().unwrap(),
-        p["scan"]["score"].as_i64().unwrap() - p["previous"]["score"].as_i64().unwrap()
-    );
-    let text = String::from_utf8_lossy(&got[1].body);
-    for secret_value in [
-        b.ready.token.as_str(),
-        a.ready.token.as_str(),
-        "PRIVATE KEY",
-        secret.as_str(),
-    ] {
-        assert!(!text.contains(secret_value), "the payload carries a secret");
-    }
-    drop(got);
 
     // (d) The Slack webhook (global) got a message with text.
-    let got = slack_rx.got.lock().unwrap();
-    assert_eq!(got.len(), 1);
-    let m = got[0].json();
-    let text = m["text"].as_str().expect("a text field");
-    assert!(
-        text.contains("lab") && text.contains("new finding"),
-        "{text}"
-    );
-    assert!(m["blocks"].as_array().is_some_and(|b| !b.is_empty()), "{m}");
-    assert!(
-        verify_signature(
-            b"a caller's own secret",
-            got[0].header("authprobe-signature"),
-            &got[0].body,
-            got[0].at,
-            300
-        )
-        .is_ok()
-    );
-    drop(got);
+    {
+        let got = slack_rx.got.lock().unwrap();
+        assert_eq!(got.len(), 1);
+        let m = got[0].json();
+        let text = m["text"].as_str().expect("a text field");
+        assert!(
+            text.contains("lab") && text.contains("new finding"),
+            "{text}"
+        );
+        assert!(m["blocks"].as_array().is_some_and(|b| !b.is_empty()), "{m}");
+        assert!(
+            verify_signature(
+                b"a caller's own secret",
+                got[0].header("authprobe-signature"),
+                &got[0].body,
+                got[0].at,
+                300
+            )
+            .is_ok()
+        );
+    }
 
     // The dashboard lists both webhooks with their deliveries.
     let cookie = server.session_cookie().await;
