@@ -80,7 +80,10 @@ fn worker(db: &str, dir: &Path, n: usize, run: &Run) -> Worker {
         if let Ok(Some(status)) = w.child.try_wait() {
             panic!("worker {n} exited before it was ready: {status}");
         }
-        assert!(Instant::now() < deadline, "worker {n} not ready within 60 s");
+        assert!(
+            Instant::now() < deadline,
+            "worker {n} not ready within 60 s"
+        );
         std::thread::sleep(Duration::from_millis(50));
     }
     w
@@ -190,7 +193,10 @@ async fn fleet(run: Run) -> Option<Figures> {
         tokio::time::sleep(Duration::from_millis(200)).await;
     }
     let elapsed = started.elapsed();
-    assert!(killed && restarted_db, "the run ended before the disruptions");
+    assert!(
+        killed && restarted_db,
+        "the run ended before the disruptions"
+    );
 
     // Every target scanned exactly once, every scan done, one report each.
     let (scans, targets_scanned, done, reports, orphans): (i64, i64, i64, i64, i64) =
@@ -258,7 +264,10 @@ async fn a_fleet_survives_a_killed_worker_and_a_database_restart() {
     };
     if let Some(f) = fleet(run).await {
         report("fleet (40 targets, 2 workers)", &f);
-        assert!(f.restarted >= 1, "the killed worker's scans were taken over");
+        assert!(
+            f.restarted >= 1,
+            "the killed worker's scans were taken over"
+        );
     }
 }
 

@@ -7,6 +7,8 @@
 mod common;
 #[path = "mcp/tests.rs"]
 mod mcp;
+#[path = "webhooks/tests.rs"]
+mod webhooks;
 
 use authprobe_lab::Profile;
 use common::server::{Server, lab_credentials, lab_url, run_bin};
@@ -448,7 +450,11 @@ async fn kill_9(db: String, dir: &Path, postgres: bool) {
     let rows = list["scans"].as_array().unwrap().clone();
     // The tarpit is gone: what runs now ends, as a failure with its reason.
     let ended = if postgres {
-        assert_eq!(rows.len(), 1, "the same scan is handed on, not copied: {list}");
+        assert_eq!(
+            rows.len(),
+            1,
+            "the same scan is handed on, not copied: {list}"
+        );
         let end = server.wait_scan(scan_id, Duration::from_secs(90)).await;
         assert_eq!(end["attempts"], 2, "killed once, then run again: {end}");
         end
@@ -761,8 +767,16 @@ fn percent(s: &str) -> String {
 }
 
 /// Something for every GET operation of the API to read: a target and a done scan (a lab
-/// report imported, as `--upload` sends it).
+/// report imported, as `--upload` sends it), and a webhook (to a closed port: an import
+/// sends nothing).
 async fn import_a_lab_report(server: &Server) {
+    let (s, v) = server
+        .post(
+            "/api/v1/webhooks",
+            json!({"url": "http://127.0.0.1:9/hook", "events": {"new_findings": true}}),
+        )
+        .await;
+    assert_eq!(s, 201, "{v}");
     let l = lab(Profile::Hardened, &["jwt.missing_exp"]).await;
     let mut opts = options(&l, quick_limits());
     opts.only = vec!["jwt.missing_exp".into()];
@@ -815,7 +829,7 @@ async fn the_servers_own_api_has_no_authentication_flaw() {
     );
     // Every GET operation but the public document was probed (the others change state).
     let probed = report["api"]["probed"].as_u64().unwrap_or(0);
-    assert_eq!(probed, 6, "{}", report["api"]);
+    assert_eq!(probed, 8, "{}", report["api"]);
     assert_eq!(
         report["api"]["failed"].as_u64(),
         Some(0),
@@ -840,6 +854,9 @@ async fn the_api_document_validates() {
         "/scans/{id}/diff",
         "/reports",
         "/openapi.json",
+        "/webhooks",
+        "/webhooks/{id}",
+        "/webhooks/{id}/deliveries",
     ] {
         assert!(paths.iter().any(|k| *k == p), "{p} is not documented");
     }
@@ -961,7 +978,7 @@ async fn serves_https_with_its_own_certificate_and_scans_clean() {
     );
     assert_eq!(
         report["api"]["probed"].as_u64(),
-        Some(6),
+        Some(8),
         "{}",
         report["api"]
     );

@@ -11,8 +11,8 @@ use std::time::Duration;
 use authprobe::report::Report;
 use authprobe::store::crypto::Sealer;
 use authprobe::store::{
-    Backend, NewTarget, ScanStatus, Store, StoreError, TargetCredentials, TargetPatch, fingerprint,
-    now_millis,
+    Backend, DeliveryStatus, NewDelivery, NewTarget, NewWebhook, ScanStatus, Store, StoreError,
+    TargetCredentials, TargetPatch, WebhookEvents, WebhookFormat, fingerprint, now_millis,
 };
 use common::pg;
 
@@ -114,6 +114,9 @@ on_both!(
     due_targets_follow_schedules,
     size_is_reported,
     scans_are_jobs,
+    webhooks_keep_their_secret_sealed,
+    deliveries_queue_lease_and_finish,
+    delivery_claims_are_exclusive,
 );
 
 fn finding(id: &str, severity: &str, operations: &[&str]) -> serde_json::Value {
@@ -1248,7 +1251,13 @@ async fn scans_are_jobs(ctx: Ctx) {
 
     // A second job for a scan whose worker is alive does not start it again.
     let long_ago = now_millis() - 3_600_000;
-    assert!(store.claim_scan(id, "w2", long_ago).await.unwrap().is_none());
+    assert!(
+        store
+            .claim_scan(id, "w2", long_ago)
+            .await
+            .unwrap()
+            .is_none()
+    );
     // Once that worker has been silent since before `silent_since`, it can.
     let later = now_millis() + 1;
     let taken = store.claim_scan(id, "w2", later).await.unwrap().unwrap();
@@ -1258,7 +1267,12 @@ async fn scans_are_jobs(ctx: Ctx) {
 
     // A retry waits for its time: not claimable before it, claimable after.
     let soon = now_millis() + 60_000;
-    assert!(store.requeue_scan(id, "attempt 2 failed", soon).await.unwrap());
+    assert!(
+        store
+            .requeue_scan(id, "attempt 2 failed", soon)
+            .await
+            .unwrap()
+    );
     assert!(store.claim_next_scan("w3").await.unwrap().is_none());
     let raw = ctx.raw().await;
     sqlx::query("UPDATE scans SET run_after = $1 WHERE id = $2")
@@ -1288,5 +1302,462 @@ async fn scans_are_jobs(ctx: Ctx) {
     let back = store.scan(silent).await.unwrap().unwrap();
     assert_eq!(back.status, ScanStatus::Queued);
     assert!(back.error.unwrap().contains("stopped answering"));
-    assert_eq!(store.scan(alive).await.unwrap().unwrap().status, ScanStatus::Running);
+    assert_eq!(
+        store.scan(alive).await.unwrap().unwrap().status,
+        ScanStatus::Running
+    );
+}
+
+const HOOK_SECRET: &str = "hook-secret-7d41c2-do-not-leak";
+
+fn on_new() -> WebhookEvents {
+    WebhookEvents {
+        new_findings: true,
+        ..WebhookEvents::default()
+    }
+}
+
+fn new_webhook(url: &str, target_id: Option<i64>, secret: Option<&str>) -> NewWebhook {
+    NewWebhook {
+        url: url.into(),
+        target_id,
+        events: on_new(),
+        format: WebhookFormat::Json,
+        secret: secret.map(Into::into),
+    }
+}
+
+async fn webhooks_keep_their_secret_sealed(ctx: Ctx) {
+    let store = &ctx.store;
+    let a = store
+        .create_target(new_target("https://wa.example.com/"))
+        .await
+        .unwrap();
+    let b = store
+        .create_target(new_target("https://wb.example.com/"))
+        .await
+        .unwrap();
+    let (own, secret) = store
+        .create_webhook(NewWebhook {
+            events: WebhookEvents {
+                new_findings: true,
+                fixed_findings: true,
+                score_drop: Some(7),
+                grade_change: true,
+            },
+            format: WebhookFormat::Slack,
+            ..new_webhook("https://hooks.example.com/a", Some(a.id), Some(HOOK_SECRET))
+        })
+        .await
+        .unwrap();
+    assert_eq!(secret, HOOK_SECRET);
+    assert_eq!(own.target_id, Some(a.id));
+    assert_eq!(own.format, WebhookFormat::Slack);
+    assert_eq!(own.events.score_drop, Some(7));
+    assert!(own.events.fixed_findings && own.events.grade_change);
+    let (global, made) = store
+        .create_webhook(new_webhook("https://hooks.example.com/all", None, None))
+        .await
+        .unwrap();
+    assert!(made.starts_with("whsec_") && made.len() == 49, "{made}");
+    let (of_b, _) = store
+        .create_webhook(new_webhook("https://hooks.example.com/b", Some(b.id), None))
+        .await
+        .unwrap();
+    assert_eq!(store.webhook(own.id).await.unwrap(), Some(own.clone()));
+    assert_eq!(store.webhook(9999).await.unwrap(), None);
+    let ids =
+        |hooks: Vec<authprobe::store::Webhook>| hooks.iter().map(|w| w.id).collect::<Vec<_>>();
+    assert_eq!(
+        ids(store.list_webhooks().await.unwrap()),
+        [own.id, global.id, of_b.id]
+    );
+    // A target's scans go to its own webhooks and the global ones, not another's.
+    assert_eq!(
+        ids(store.webhooks_for_target(a.id).await.unwrap()),
+        [own.id, global.id]
+    );
+    assert_eq!(
+        ids(store.webhooks_for_target(b.id).await.unwrap()),
+        [global.id, of_b.id]
+    );
+
+    // Refusals: no event, a bad threshold, a bad URL, credentials in it, a short secret,
+    // a target that does not exist.
+    for bad in [
+        NewWebhook {
+            events: WebhookEvents::default(),
+            ..new_webhook("https://h.example.com/", None, None)
+        },
+        NewWebhook {
+            events: WebhookEvents {
+                score_drop: Some(0),
+                ..WebhookEvents::default()
+            },
+            ..new_webhook("https://h.example.com/", None, None)
+        },
+        new_webhook("ftp://h.example.com/", None, None),
+        new_webhook("https://u:p@h.example.com/", None, None),
+        new_webhook("https://h.example.com/", None, Some("short")),
+        new_webhook("https://h.example.com/", Some(9999), None),
+    ] {
+        let url = bad.url.clone();
+        assert!(
+            matches!(store.create_webhook(bad).await, Err(StoreError::Invalid(_))),
+            "{url}"
+        );
+    }
+    assert_eq!(store.list_webhooks().await.unwrap().len(), 3);
+
+    // The secret is sealed at rest: not in the row, not in the file.
+    let raw = ctx.raw().await;
+    let sealed: Vec<u8> = sqlx::query_scalar("SELECT secret FROM webhooks WHERE id = $1")
+        .bind(own.id)
+        .fetch_one(&raw)
+        .await
+        .unwrap();
+    assert!(sealed.len() >= 12 + HOOK_SECRET.len() + 16);
+    assert!(
+        !sealed
+            .windows(HOOK_SECRET.len())
+            .any(|w| w == HOOK_SECRET.as_bytes())
+    );
+    if let Some(file) = &ctx.file {
+        for path in [
+            file.clone(),
+            PathBuf::from(format!("{}-wal", file.display())),
+        ] {
+            let bytes = std::fs::read(&path).unwrap_or_default();
+            for secret in [HOOK_SECRET, made.as_str()] {
+                assert!(
+                    !bytes.windows(secret.len()).any(|w| w == secret.as_bytes()),
+                    "{secret} in {}",
+                    path.display()
+                );
+            }
+        }
+    }
+    // ... and opens, under the same key only, for the sender that claims a delivery.
+    let scan = done_scan(store, a.id, &a.url, 50, vec![]).await;
+    store
+        .insert_deliveries(&[NewDelivery {
+            webhook_id: own.id,
+            scan_id: scan,
+            events: vec!["new_findings".into()],
+            body: b"{}".to_vec(),
+        }])
+        .await
+        .unwrap();
+    let other_key = Store::open(&ctx.url, Sealer::new([7; 32])).await.unwrap();
+    assert!(matches!(
+        other_key
+            .claim_delivery(now_millis(), Duration::from_secs(60))
+            .await,
+        Err(StoreError::WrongKey)
+    ));
+    // Unopenable is final for that delivery, and says why.
+    let log = store.webhook_deliveries(own.id, 10).await.unwrap();
+    assert_eq!(log[0].status, DeliveryStatus::Failed, "{log:?}");
+    assert!(
+        log[0]
+            .last_error
+            .as_deref()
+            .unwrap()
+            .contains("AUTHPROBE_SECRET_KEY")
+    );
+
+    // Deleting: the webhook, then a target takes its own webhooks along, not the global.
+    assert!(store.delete_webhook(of_b.id).await.unwrap());
+    assert!(!store.delete_webhook(of_b.id).await.unwrap());
+    assert!(store.delete_target(a.id).await.unwrap());
+    assert_eq!(ids(store.list_webhooks().await.unwrap()), [global.id]);
+    let left: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM webhook_deliveries")
+        .fetch_one(&raw)
+        .await
+        .unwrap();
+    assert_eq!(left, 0, "the deliveries went with the target's webhook");
+}
+
+async fn deliveries_queue_lease_and_finish(ctx: Ctx) {
+    let store = &ctx.store;
+    let t = store
+        .create_target(new_target("https://dq.example.com/"))
+        .await
+        .unwrap();
+    let (hook, secret) = store
+        .create_webhook(new_webhook(
+            "https://hooks.example.com/q",
+            Some(t.id),
+            Some(HOOK_SECRET),
+        ))
+        .await
+        .unwrap();
+    let (other, _) = store
+        .create_webhook(new_webhook("https://hooks.example.com/o", None, None))
+        .await
+        .unwrap();
+    let first = done_scan(store, t.id, &t.url, 80, vec![]).await;
+    let second = done_scan(store, t.id, &t.url, 70, vec![]).await;
+    let failed = store.enqueue_scan(t.id, "api").await.unwrap().id;
+    store.claim_next_scan().await.unwrap().unwrap();
+    store.fail_scan(failed, "x").await.unwrap();
+    let third = done_scan(store, t.id, &t.url, 60, vec![]).await;
+    // The previous done scan skips the failed one; the first has none.
+    let target_id = t.id;
+    let prev = |id| async move {
+        store
+            .previous_done_scan(target_id, id)
+            .await
+            .unwrap()
+            .map(|s| s.id)
+    };
+    assert_eq!(prev(third).await, Some(second));
+    assert_eq!(prev(second).await, Some(first));
+    assert_eq!(prev(first).await, None);
+
+    assert!(
+        store
+            .claim_delivery(now_millis(), Duration::from_secs(60))
+            .await
+            .unwrap()
+            .is_none()
+    );
+    assert_eq!(store.next_delivery_due().await.unwrap(), None);
+    let new = |webhook_id, scan_id, body: &str| NewDelivery {
+        webhook_id,
+        scan_id,
+        events: vec!["new_findings".into(), "score_drop".into()],
+        body: body.as_bytes().to_vec(),
+    };
+    let before = now_millis();
+    assert_eq!(
+        store
+            .insert_deliveries(&[
+                new(hook.id, third, "{\"a\":1}"),
+                new(other.id, third, "{\"b\":2}")
+            ])
+            .await
+            .unwrap(),
+        2
+    );
+    // Once per webhook and scan, however often the scan is reported.
+    assert_eq!(
+        store
+            .insert_deliveries(&[new(hook.id, third, "{\"again\":1}")])
+            .await
+            .unwrap(),
+        0
+    );
+    assert_eq!(store.insert_deliveries(&[]).await.unwrap(), 0);
+    let log = store.webhook_deliveries(hook.id, 10).await.unwrap();
+    assert_eq!(log.len(), 1);
+    let d = &log[0];
+    assert_eq!((d.webhook_id, d.scan_id), (hook.id, third));
+    assert_eq!(d.status, DeliveryStatus::Pending);
+    assert_eq!(d.attempts, 0);
+    assert_eq!(d.events, ["new_findings", "score_drop"]);
+    assert!(d.next_attempt_at.unwrap() >= before);
+    assert!(store.next_delivery_due().await.unwrap().unwrap() <= now_millis());
+
+    // Not yet due at a time before it was queued.
+    assert!(
+        store
+            .claim_delivery(before - 1, Duration::from_secs(60))
+            .await
+            .unwrap()
+            .is_none()
+    );
+    // Claimed in queue order, with what a send needs.
+    let now = now_millis();
+    let c = store
+        .claim_delivery(now, Duration::from_secs(60))
+        .await
+        .unwrap()
+        .expect("due");
+    assert_eq!(c.id, d.id);
+    assert_eq!(c.attempt, 1);
+    assert_eq!(c.url, "https://hooks.example.com/q");
+    assert_eq!(c.secret, secret.as_bytes());
+    assert_eq!(
+        c.body, b"{\"a\":1}",
+        "the first body, not the repeated one's"
+    );
+    assert!(
+        !format!("{c:?}").contains(HOOK_SECRET),
+        "Debug hides the secret"
+    );
+    let c2 = store
+        .claim_delivery(now, Duration::from_secs(60))
+        .await
+        .unwrap()
+        .expect("the other webhook's");
+    assert_eq!(c2.webhook_id, other.id);
+    // Both leased: nothing to claim, until a lease runs out.
+    assert!(
+        store
+            .claim_delivery(now, Duration::from_secs(60))
+            .await
+            .unwrap()
+            .is_none()
+    );
+    assert_eq!(store.next_delivery_due().await.unwrap(), Some(now + 60_000));
+
+    // A failed attempt: retried later, the error and status kept.
+    assert!(
+        store
+            .delivery_retry(c.id, 1, now + 5_000, Some(500), "answered 500")
+            .await
+            .unwrap()
+    );
+    let d = store.delivery(c.id).await.unwrap().unwrap();
+    assert_eq!(d.status, DeliveryStatus::Pending);
+    assert_eq!(d.attempts, 1);
+    assert_eq!(d.next_attempt_at, Some(now + 5_000));
+    assert_eq!(d.last_status_code, Some(500));
+    assert_eq!(d.last_error.as_deref(), Some("answered 500"));
+    assert!(
+        store
+            .claim_delivery(now + 4_999, Duration::from_secs(60))
+            .await
+            .unwrap()
+            .is_none()
+    );
+    let again = store
+        .claim_delivery(now + 5_000, Duration::from_secs(1))
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!((again.id, again.attempt), (c.id, 2));
+    // Its lease runs out: another sender takes it, and the late one's mark is refused.
+    let taken = store
+        .claim_delivery(now + 6_000, Duration::from_secs(60))
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!((taken.id, taken.attempt), (c.id, 3));
+    assert!(!store.delivery_succeeded(c.id, 2, 200).await.unwrap());
+    assert!(!store.delivery_retry(c.id, 2, now, None, "x").await.unwrap());
+    assert!(!store.delivery_failed(c.id, 2, None, "x").await.unwrap());
+    assert!(store.delivery_succeeded(c.id, 3, 204).await.unwrap());
+    let d = store.delivery(c.id).await.unwrap().unwrap();
+    assert_eq!(d.status, DeliveryStatus::Delivered);
+    assert_eq!(d.attempts, 3);
+    assert_eq!(d.last_status_code, Some(204));
+    assert_eq!(d.last_error, None);
+    assert_eq!(d.next_attempt_at, None);
+    assert!(d.delivered_at.is_some());
+    // Done is done: no later mark changes it, nothing claims it again. Only the other
+    // webhook's delivery comes back, once its lease is over.
+    assert!(!store.delivery_failed(c.id, 3, None, "late").await.unwrap());
+    let back = store
+        .claim_delivery(now + 3_600_000, Duration::from_secs(60))
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!((back.id, back.attempt), (c2.id, 2));
+    assert!(
+        store
+            .claim_delivery(now + 3_600_000, Duration::from_secs(60))
+            .await
+            .unwrap()
+            .is_none()
+    );
+
+    // The last attempt fails: failed for good, with its reason.
+    assert!(
+        store
+            .delivery_failed(c2.id, 2, None, "cannot connect")
+            .await
+            .unwrap()
+    );
+    let d2 = store.delivery(c2.id).await.unwrap().unwrap();
+    assert_eq!(d2.status, DeliveryStatus::Failed);
+    assert_eq!(d2.attempts, 2);
+    assert_eq!(d2.last_status_code, None);
+    assert_eq!(d2.last_error.as_deref(), Some("cannot connect"));
+    assert_eq!(d2.next_attempt_at, None);
+    assert!(
+        store
+            .claim_delivery(now + 86_400_000, Duration::from_secs(60))
+            .await
+            .unwrap()
+            .is_none()
+    );
+    assert_eq!(store.next_delivery_due().await.unwrap(), None);
+
+    // Newest first, limited.
+    let fourth = done_scan(store, t.id, &t.url, 55, vec![]).await;
+    store
+        .insert_deliveries(&[new(hook.id, fourth, "{}")])
+        .await
+        .unwrap();
+    let log = store.webhook_deliveries(hook.id, 10).await.unwrap();
+    assert_eq!(
+        log.iter().map(|d| d.scan_id).collect::<Vec<_>>(),
+        [fourth, third]
+    );
+    assert_eq!(store.webhook_deliveries(hook.id, 1).await.unwrap().len(), 1);
+    // Deleting a webhook takes its log along.
+    assert!(store.delete_webhook(other.id).await.unwrap());
+    assert!(store.delivery(c2.id).await.unwrap().is_none());
+}
+
+async fn delivery_claims_are_exclusive(ctx: Ctx) {
+    let store = &ctx.store;
+    let t = store
+        .create_target(new_target("https://dx.example.com/"))
+        .await
+        .unwrap();
+    let (hook, _) = store
+        .create_webhook(new_webhook("https://hooks.example.com/x", None, None))
+        .await
+        .unwrap();
+    for i in 0..12 {
+        let scan = done_scan(store, t.id, &t.url, 50 + i, vec![]).await;
+        store
+            .insert_deliveries(&[NewDelivery {
+                webhook_id: hook.id,
+                scan_id: scan,
+                events: vec!["new_findings".into()],
+                body: format!("{{\"n\":{i}}}").into_bytes(),
+            }])
+            .await
+            .unwrap();
+    }
+    let log = store.webhook_deliveries(hook.id, 100).await.unwrap();
+    let mut ids: Vec<i64> = log.iter().map(|d| d.id).collect();
+    ids.sort();
+    assert_eq!(ids.len(), 12);
+    // Two senders (and more) at once, each holding what it claims: every delivery is
+    // claimed exactly once.
+    let store = Arc::new(store.clone());
+    let mut tasks = Vec::new();
+    for _ in 0..6 {
+        let store = store.clone();
+        tasks.push(tokio::spawn(async move {
+            let mut mine = Vec::new();
+            while let Some(c) = store
+                .claim_delivery(now_millis(), Duration::from_secs(600))
+                .await
+                .unwrap()
+            {
+                assert_eq!(c.attempt, 1);
+                mine.push(c.id);
+            }
+            mine
+        }));
+    }
+    let mut claimed = Vec::new();
+    let mut senders_that_got_some = 0;
+    for task in tasks {
+        let mine = task.await.unwrap();
+        senders_that_got_some += usize::from(!mine.is_empty());
+        claimed.extend(mine);
+    }
+    claimed.sort();
+    assert_eq!(claimed, ids, "each delivery claimed exactly once");
+    assert!(senders_that_got_some >= 1);
+    for d in store.webhook_deliveries(hook.id, 100).await.unwrap() {
+        assert_eq!(d.attempts, 1, "{d:?}");
+    }
 }

@@ -132,6 +132,10 @@ pub struct ServeArgs {
     /// --allow-target's). Without it, /mcp has the AUTHPROBE_MCP_PROFILE_* profiles only.
     #[arg(long, value_name = "PATH", env = "AUTHPROBE_MCP_CONFIG")]
     pub mcp_config: Option<PathBuf>,
+    /// The wait before a failed webhook delivery is tried again, four times longer after
+    /// each failure (at most 1h), eight attempts in all.
+    #[arg(long, value_name = "DURATION", default_value = "10s", value_parser = webhook_retry_base)]
+    pub webhook_retry_base: Duration,
 }
 
 /// How scans run as jobs, for `serve` and `worker` alike.
@@ -774,6 +778,10 @@ fn crack_time(s: &str) -> Result<Duration, String> {
 
 fn crack_max_time(s: &str) -> Result<Duration, String> {
     duration_in(s, Duration::ZERO, YEAR)
+}
+
+fn webhook_retry_base(s: &str) -> Result<Duration, String> {
+    duration_in(s, Duration::from_millis(100), HOUR)
 }
 
 fn token_lifetime(s: &str) -> Result<Duration, String> {

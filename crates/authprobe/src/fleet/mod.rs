@@ -86,7 +86,11 @@ impl Task for ScanJob {
         }
         slot.map_err(TaskError::Retryable)?;
         let silent_since = crate::store::now_millis() - SILENCE.as_millis() as i64;
-        let scan = match store.claim_scan(id, worker, silent_since).await.map_err(transient)? {
+        let scan = match store
+            .claim_scan(id, worker, silent_since)
+            .await
+            .map_err(transient)?
+        {
             Some(scan) => scan,
             None => {
                 return match store.scan(id).await.map_err(transient)? {
@@ -257,7 +261,11 @@ pub struct FleetOptions {
 
 impl Fleet {
     /// Connects to `url`, creates underway's tables if needed, and opens the queue.
-    pub async fn connect(url: &str, runner: Runner, options: FleetOptions) -> anyhow::Result<Fleet> {
+    pub async fn connect(
+        url: &str,
+        runner: Runner,
+        options: FleetOptions,
+    ) -> anyhow::Result<Fleet> {
         use anyhow::Context;
         let pg = sqlx::postgres::PgPoolOptions::new()
             .max_connections(options.connections.max(4))

@@ -6,7 +6,7 @@ use super::AppState;
 use super::auth::Caller;
 use super::targets::{InputError, TargetInput, TargetPatchInput, checked_new, checked_patch};
 use crate::report::Report;
-use crate::store::{ScanRow, StoreError};
+use crate::store::{NewWebhook, ScanRow, StoreError, Webhook, WebhookEvents, WebhookFormat};
 use axum::Json;
 use axum::extract::rejection::{JsonRejection, QueryRejection};
 use axum::extract::{Path, Query, State};
@@ -425,4 +425,126 @@ pub async fn not_found() -> ApiError {
         StatusCode::NOT_FOUND,
         "no such endpoint; see /api/v1/openapi.json",
     )
+}
+
+// Webhooks: admin keys make and delete them (a webhook sends the server's findings out of
+// it); any caller may read them, and sees the URL in full only with an admin key, since
+// some URLs (Slack's) are themselves the credential.
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct WebhookEventsInput {
+    #[serde(default)]
+    new_findings: bool,
+    #[serde(default)]
+    fixed_findings: bool,
+    score_drop: Option<u32>,
+    #[serde(default)]
+    grade_change: bool,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct WebhookInput {
+    url: String,
+    target_id: Option<i64>,
+    events: WebhookEventsInput,
+    format: Option<String>,
+    secret: Option<String>,
+}
+
+fn admin_only(caller: &Caller, what: &str) -> Result<(), ApiError> {
+    if caller.is_admin() {
+        Ok(())
+    } else {
+        Err(ApiError::new(
+            StatusCode::FORBIDDEN,
+            format!("only an admin API key may {what}"),
+        ))
+    }
+}
+
+/// A webhook as the API shows it to `caller`.
+pub fn webhook_json(caller: &Caller, w: &Webhook) -> Value {
+    let mut v = serde_json::to_value(w).unwrap_or(Value::Null);
+    if !caller.is_admin() {
+        v["url"] = Value::String(super::webhooks::redacted_url(&w.url));
+    }
+    v["links"] = json!({"deliveries": format!("/api/v1/webhooks/{}/deliveries", w.id)});
+    v
+}
+
+pub async fn create_webhook(
+    State(state): State<AppState>,
+    caller: Caller,
+    body: Result<Json<WebhookInput>, JsonRejection>,
+) -> ApiResult {
+    admin_only(&caller, "create webhooks")?;
+    let Json(input) = body?;
+    let format = match input.format.as_deref() {
+        None => WebhookFormat::Json,
+        Some(f) => {
+            WebhookFormat::parse(f).ok_or_else(|| ApiError::bad("format must be json or slack"))?
+        }
+    };
+    let new = NewWebhook {
+        url: input.url,
+        target_id: input.target_id,
+        events: WebhookEvents {
+            new_findings: input.events.new_findings,
+            fixed_findings: input.events.fixed_findings,
+            score_drop: input.events.score_drop,
+            grade_change: input.events.grade_change,
+        },
+        format,
+        secret: input.secret,
+    };
+    let (webhook, secret) = state.store.create_webhook(new).await?;
+    // The only time the secret is ever shown.
+    Ok(created(
+        json!({"webhook": webhook_json(&caller, &webhook), "secret": secret}),
+    ))
+}
+
+pub async fn list_webhooks(State(state): State<AppState>, caller: Caller) -> ApiResult {
+    let hooks = state.store.list_webhooks().await?;
+    let hooks: Vec<Value> = hooks.iter().map(|w| webhook_json(&caller, w)).collect();
+    Ok(Json(json!({ "webhooks": hooks })).into_response())
+}
+
+pub async fn delete_webhook(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(id): Path<i64>,
+) -> ApiResult {
+    admin_only(&caller, "delete webhooks")?;
+    if state.store.delete_webhook(id).await? {
+        Ok(StatusCode::NO_CONTENT.into_response())
+    } else {
+        Err(ApiError::not_found("webhook"))
+    }
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DeliveriesQuery {
+    limit: Option<u32>,
+}
+
+pub async fn webhook_deliveries(
+    State(state): State<AppState>,
+    _c: Caller,
+    Path(id): Path<i64>,
+    q: Result<Query<DeliveriesQuery>, QueryRejection>,
+) -> ApiResult {
+    let Query(q) = q?;
+    let limit = q.limit.unwrap_or(50);
+    if !(1..=500).contains(&limit) {
+        return Err(ApiError::bad("limit must be between 1 and 500"));
+    }
+    if state.store.webhook(id).await?.is_none() {
+        return Err(ApiError::not_found("webhook"));
+    }
+    let deliveries = state.store.webhook_deliveries(id, limit).await?;
+    Ok(Json(json!({ "deliveries": deliveries })).into_response())
 }

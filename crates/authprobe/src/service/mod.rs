@@ -1,7 +1,7 @@
 //! `authprobe serve`: the history store ([`crate::store`]) behind a REST API (`/api/v1`,
-//! described by [`openapi`]) and a server-rendered dashboard, with scan workers in the same
-//! process. It sits above the library and scans with it as the CLI does; nothing below it
-//! knows it exists.
+//! described by [`openapi`]) and a server-rendered dashboard, with scan workers and a
+//! webhook sender ([`webhooks`]) in the same process. It sits above the library and scans
+//! with it as the CLI does; nothing below it knows it exists.
 //!
 //! Its own security: API keys hashed at rest, argon2 passwords, HttpOnly SameSite=Strict
 //! session cookies and CSRF tokens on every form, target credentials sealed with AEAD
@@ -17,6 +17,7 @@ pub mod scope;
 pub mod targets;
 pub mod ui;
 pub mod web;
+pub mod webhooks;
 
 use crate::http::Limits;
 use crate::store::{ScanRow, Store, crypto::Sealer};
@@ -25,7 +26,7 @@ use axum::extract::{DefaultBodyLimit, Request};
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::middleware::{self, Next};
 use axum::response::Response;
-use axum::routing::{get, post};
+use axum::routing::{delete, get, post};
 use std::collections::HashMap;
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -226,6 +227,12 @@ pub fn router(state: AppState) -> Router {
         )
         .route("/users", post(api::create_user))
         .route("/keys", post(api::create_key))
+        .route(
+            "/webhooks",
+            post(api::create_webhook).get(api::list_webhooks),
+        )
+        .route("/webhooks/{id}", delete(api::delete_webhook))
+        .route("/webhooks/{id}/deliveries", get(api::webhook_deliveries))
         .fallback(api::not_found);
     let pages = Router::new()
         .route("/", get(web::targets))
@@ -239,6 +246,7 @@ pub fn router(state: AppState) -> Router {
         .route("/targets/{id}/delete", post(web::delete_target))
         .route("/targets/{id}/diff", get(web::diff))
         .route("/scans/{id}", get(web::scan))
+        .route("/webhooks", get(web::webhooks))
         .route("/static/app.css", get(web::stylesheet))
         .route("/static/live.js", get(web::script))
         .route("/healthz", get(|| async { "ok" }))
@@ -297,6 +305,9 @@ pub struct Config {
     /// On PostgreSQL: how long a stopping server waits for the scans it runs before it
     /// hands them back to the queue.
     pub grace: Duration,
+    /// `--webhook-retry-base`: the wait after a webhook delivery's first failure (then
+    /// four times longer after each, at most an hour).
+    pub webhook_retry_base: Duration,
 }
 
 /// What `--ready-file` receives once the server listens.
@@ -421,7 +432,9 @@ pub async fn serve(
             eprintln!("authprobe: scan {old} was interrupted by a stop; re-queued as scan {new}");
         }
     } else if config.workers == 0 {
-        eprintln!("authprobe: --workers 0: this server runs no scan; `authprobe worker` processes on the same database do");
+        eprintln!(
+            "authprobe: --workers 0: this server runs no scan; `authprobe worker` processes on the same database do"
+        );
     }
     let tls = match &config.tls {
         Some((cert, key)) => Some(server_tls(cert, key)?),
@@ -449,7 +462,9 @@ pub async fn serve(
     let mut fleet_done = None;
     if sqlite {
         if config.workers == 0 {
-            anyhow::bail!("--workers 0 needs PostgreSQL (--db postgres://…): on SQLite this server runs every scan");
+            anyhow::bail!(
+                "--workers 0 needs PostgreSQL (--db postgres://…): on SQLite this server runs every scan"
+            );
         }
         runner.spawn(config.workers);
     } else {
@@ -472,6 +487,7 @@ pub async fn serve(
         state.fleet = Some(fleet);
     }
     runner::spawn_scheduler(state.clone(), Duration::from_secs(30));
+    webhooks::spawn_deliverer(store.clone(), config.webhook_retry_base);
     let listener = tokio::net::TcpListener::bind(config.listen)
         .await
         .with_context(|| format!("listening on {}", config.listen))?;

@@ -26,12 +26,12 @@ pub fn document() -> Value {
         "info": {
             "title": "authprobe server API",
             "version": env!("CARGO_PKG_VERSION"),
-            "description": "Targets, scans, reports and diffs of an `authprobe serve` instance. Authenticate with `Authorization: Bearer <API key>`; the first admin key is written to the file named by the server's ready JSON (`admin_key_file`)."
+            "description": "Targets, scans, reports, diffs and webhooks of an `authprobe serve` instance. Authenticate with `Authorization: Bearer <API key>`; the first admin key is written to the file named by the server's ready JSON (`admin_key_file`)."
         },
         "servers": [{"url": "/api/v1"}],
         "security": [{"apiKey": []}],
         "tags": [
-            {"name": "targets"}, {"name": "scans"}, {"name": "reports"}, {"name": "admin"}
+            {"name": "targets"}, {"name": "scans"}, {"name": "reports"}, {"name": "webhooks"}, {"name": "admin"}
         ],
         "paths": paths(),
         "components": {
@@ -121,7 +121,24 @@ fn paths() -> Value {
             "operationId": "createKey", "tags": ["admin"], "summary": "Create an API key, shown once (admin key only)",
             "requestBody": {"required": true, "content": {"application/json": {"schema": {"type": "object", "required": ["name"], "additionalProperties": false, "properties": {"name": {"type": "string"}, "admin": {"type": "boolean", "default": false}}}}}},
             "responses": r(vec![("201", ok("The key (its only showing) and its record", json!({"type": "object", "properties": {"key": {"type": "string"}, "info": sref("ApiKey")}}))), ("403", err("Not an admin key"))])
-        }}
+        }},
+        "/webhooks": {
+            "get": {"operationId": "listWebhooks", "tags": ["webhooks"], "summary": "Every webhook (the URL in full for admin keys only, else its origin)",
+                "responses": r(vec![("200", ok("Webhooks", json!({"type": "object", "required": ["webhooks"], "properties": {"webhooks": {"type": "array", "items": sref("Webhook")}}})))])},
+            "post": {"operationId": "createWebhook", "tags": ["webhooks"], "summary": "Add a webhook, signed with a secret shown once (admin key only)",
+                "requestBody": {"required": true, "content": {"application/json": {"schema": sref("WebhookInput")}}},
+                "responses": r(vec![("201", ok("The webhook and its signing secret (its only showing)", json!({"type": "object", "required": ["webhook", "secret"], "properties": {"webhook": sref("Webhook"), "secret": {"type": "string"}}}))), ("400", err("Invalid input")), ("403", err("Not an admin key"))])}
+        },
+        "/webhooks/{id}": {
+            "parameters": [id_param("id", "Webhook id")],
+            "delete": {"operationId": "deleteWebhook", "tags": ["webhooks"], "summary": "Delete a webhook and its delivery log (admin key only)",
+                "responses": r(vec![("204", json!({"description": "Deleted"})), ("403", err("Not an admin key")), ("404", err("No such webhook"))])}
+        },
+        "/webhooks/{id}/deliveries": {
+            "parameters": [id_param("id", "Webhook id"), {"name": "limit", "in": "query", "schema": {"type": "integer", "minimum": 1, "maximum": 500, "default": 50}}],
+            "get": {"operationId": "listWebhookDeliveries", "tags": ["webhooks"], "summary": "The webhook's delivery log, newest first",
+                "responses": r(vec![("200", ok("Deliveries", json!({"type": "object", "required": ["deliveries"], "properties": {"deliveries": {"type": "array", "items": sref("Delivery")}}}))), ("400", err("Invalid query")), ("404", err("No such webhook"))])}
+        }
     })
 }
 
@@ -185,7 +202,31 @@ fn schemas() -> Value {
             "new": {"type": "array", "items": sref("Finding")}, "fixed": {"type": "array", "items": sref("Finding")},
             "unchanged": {"type": "array", "items": sref("Finding")}, "score_delta": {"type": "integer"}}},
         "User": {"type": "object", "properties": {"id": {"type": "integer"}, "username": {"type": "string"}, "created_at": {"type": "integer"}}},
-        "ApiKey": {"type": "object", "properties": {"id": {"type": "integer"}, "name": {"type": "string"}, "admin": {"type": "boolean"}, "created_at": {"type": "integer"}, "last_used_at": {"type": ["integer", "null"]}}}
+        "ApiKey": {"type": "object", "properties": {"id": {"type": "integer"}, "name": {"type": "string"}, "admin": {"type": "boolean"}, "created_at": {"type": "integer"}, "last_used_at": {"type": ["integer", "null"]}}},
+        "WebhookEvents": {"type": "object", "additionalProperties": false, "description": "What fires the webhook, comparing a finished scan with the target's previous one; at least one",
+            "properties": {
+                "new_findings": {"type": "boolean", "default": false},
+                "fixed_findings": {"type": "boolean", "default": false},
+                "score_drop": {"type": ["integer", "null"], "minimum": 1, "maximum": 100, "description": "Fire when the score falls by at least this many points"},
+                "grade_change": {"type": "boolean", "default": false}}},
+        "WebhookInput": {"type": "object", "required": ["url", "events"], "additionalProperties": false, "properties": {
+            "url": {"type": "string", "format": "uri", "description": "http(s), without a user name or password"},
+            "target_id": {"type": ["integer", "null"], "format": "int64", "description": "Only this target's scans; absent: every target's"},
+            "events": sref("WebhookEvents"),
+            "format": {"type": "string", "enum": ["json", "slack"], "default": "json"},
+            "secret": {"type": "string", "writeOnly": true, "minLength": 16, "maxLength": 256, "description": "The signing secret; absent: 256 random bits"}}},
+        "Webhook": {"type": "object", "required": ["id", "url", "events", "format"], "properties": {
+            "id": {"type": "integer", "format": "int64"}, "target_id": {"type": ["integer", "null"]},
+            "url": {"type": "string"}, "events": sref("WebhookEvents"),
+            "format": {"type": "string", "enum": ["json", "slack"]}, "created_at": {"type": "integer"},
+            "links": {"type": "object", "additionalProperties": {"type": "string"}}}},
+        "Delivery": {"type": "object", "required": ["id", "webhook_id", "scan_id", "status", "attempts"], "properties": {
+            "id": {"type": "integer", "format": "int64", "description": "Sent as Authprobe-Delivery"}, "webhook_id": {"type": "integer"}, "scan_id": {"type": "integer"},
+            "events": {"type": "array", "items": {"type": "string", "enum": ["new_findings", "fixed_findings", "score_drop", "grade_change"]}},
+            "status": {"type": "string", "enum": ["pending", "delivered", "failed"]},
+            "attempts": {"type": "integer"}, "next_attempt_at": {"type": ["integer", "null"], "description": "Unix milliseconds; while pending"},
+            "last_status_code": {"type": ["integer", "null"]}, "last_error": {"type": ["string", "null"]},
+            "created_at": {"type": "integer"}, "delivered_at": {"type": ["integer", "null"]}}}
     })
 }
 

@@ -223,11 +223,20 @@ impl Runner {
             // Taken back after this worker was silent too long (it lost the database):
             // whoever runs it now stores its report.
             None => {
-                tracing::warn!("scan {} was queued again elsewhere; stopping it here", scan.id);
+                tracing::warn!(
+                    "scan {} was queued again elsewhere; stopping it here",
+                    scan.id
+                );
                 Outcome::Skipped
             }
             Some(Ok(report)) => match self.store_report(scan.id, &report).await {
-                Ok(()) => Outcome::Done,
+                Ok(()) => {
+                    // The scan is stored whatever its webhooks do.
+                    if let Err(e) = super::webhooks::on_scan_finished(&self.store, scan.id).await {
+                        tracing::error!("webhooks of scan {}: {e}", scan.id);
+                    }
+                    Outcome::Done
+                }
                 Err(e) => self.failed(&scan, Failure::transient(e)).await,
             },
             Some(Err(f)) => self.failed(&scan, f).await,
@@ -294,7 +303,10 @@ impl Runner {
             }
         }
         let message = if scan.attempts > 1 {
-            format!("{} (attempt {} of {})", f.message, scan.attempts, self.policy.max_attempts)
+            format!(
+                "{} (attempt {} of {})",
+                f.message, scan.attempts, self.policy.max_attempts
+            )
         } else {
             f.message
         };
@@ -394,8 +406,7 @@ impl Runner {
         let (doc, doc_url) = if spec_arg == "auto" {
             spec::discover(&http, &opts.target).await
         } else {
-            let u =
-                Url::parse(spec_arg).map_err(|e| Failure::fatal(format!("spec URL: {e}")))?;
+            let u = Url::parse(spec_arg).map_err(|e| Failure::fatal(format!("spec URL: {e}")))?;
             self.scope
                 .check(&u)
                 .await

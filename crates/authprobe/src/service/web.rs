@@ -262,6 +262,32 @@ fn async_stream(
     })
 }
 
+/// `GET /webhooks`: every webhook with its latest deliveries (made through the API).
+pub async fn webhooks(State(state): State<AppState>, user: WebUser) -> PageResult {
+    let hooks = state.store.list_webhooks().await.map_err(store_err)?;
+    let mut rows = Vec::with_capacity(hooks.len());
+    for webhook in hooks {
+        let target = match webhook.target_id {
+            Some(id) => state.store.target(id).await.map_err(store_err)?,
+            None => None,
+        };
+        let deliveries = state
+            .store
+            .webhook_deliveries(webhook.id, 10)
+            .await
+            .map_err(store_err)?;
+        rows.push(ui::WebhookRow {
+            webhook,
+            target,
+            deliveries,
+        });
+    }
+    Ok(page(
+        StatusCode::OK,
+        ui::webhooks(&chrome(&user, "Webhooks", None), &rows, now_millis()),
+    ))
+}
+
 #[derive(Deserialize)]
 pub struct DiffParams {
     from: Option<i64>,

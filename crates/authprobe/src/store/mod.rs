@@ -1,8 +1,9 @@
 //! The history store that `serve` (and later the workers and MCP) share: targets, their
 //! encrypted credentials, scans with their whole reports, findings normalised by a stable
-//! fingerprint, API keys, users and sessions. One code path over sqlx's Any driver for
-//! SQLite (the default, WAL) and PostgreSQL; each backend has its own migrations because
-//! their DDL differs (identity columns, BLOB/BYTEA), the queries do not.
+//! fingerprint, API keys, users and sessions, webhooks and their delivery queue
+//! ([`webhooks`]). One code path over sqlx's Any driver for SQLite (the default, WAL) and
+//! PostgreSQL; each backend has its own migrations because their DDL differs (identity
+//! columns, BLOB/BYTEA), the queries do not.
 //!
 //! Nothing below the service imports this module.
 
@@ -15,6 +16,12 @@ use crate::report::Report;
 
 pub mod crypto;
 mod db;
+pub mod webhooks;
+
+pub use webhooks::{
+    ClaimedDelivery, Delivery, DeliveryStatus, NewDelivery, NewWebhook, Webhook, WebhookEvents,
+    WebhookFormat,
+};
 
 /// Unix milliseconds (UTC). Stored as BIGINT on both backends.
 pub type Millis = i64;

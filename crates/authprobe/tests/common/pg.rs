@@ -69,7 +69,10 @@ pub fn restart() {
     {
         let mut holder = cluster.holder.lock().unwrap();
         let stdin = holder.stdin.as_mut().expect("the holder's pipe");
-        stdin.write_all(b"restart\n").and_then(|()| stdin.flush()).expect("restart asked");
+        stdin
+            .write_all(b"restart\n")
+            .and_then(|()| stdin.flush())
+            .expect("restart asked");
     }
     // The old server refuses connections while it stops; then the new one takes them.
     std::thread::sleep(Duration::from_millis(300));

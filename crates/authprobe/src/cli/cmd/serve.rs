@@ -20,6 +20,7 @@ pub async fn run_serve(a: ServeArgs) -> Result<i32> {
         mcp_config: a.mcp_config,
         grace: a.jobs.grace,
         jobs: jobs(&a.jobs),
+        webhook_retry_base: a.webhook_retry_base,
     };
     service::serve(config, super::lab::wait_for_shutdown()).await?;
     Ok(0)

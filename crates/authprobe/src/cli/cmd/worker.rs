@@ -61,7 +61,9 @@ pub async fn run_worker(a: WorkerArgs) -> Result<i32> {
         let stop = stop.clone();
         tokio::spawn(async move {
             super::lab::wait_for_shutdown().await;
-            eprintln!("authprobe: worker stopping: no new scan; the scans in hand finish or are handed back");
+            eprintln!(
+                "authprobe: worker stopping: no new scan; the scans in hand finish or are handed back"
+            );
             stop.cancel();
         });
     }

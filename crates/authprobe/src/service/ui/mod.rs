@@ -10,7 +10,8 @@
 use crate::report::Report;
 use crate::report::markup::escape as esc;
 use crate::store::{
-    CredentialKinds, Diff, FindingRow, Millis, ScanRow, ScanStatus, Target, TargetSummary,
+    CredentialKinds, Delivery, Diff, FindingRow, Millis, ScanRow, ScanStatus, Target,
+    TargetSummary, Webhook,
 };
 use std::fmt::Write;
 
@@ -188,7 +189,7 @@ fn page(chrome: &Chrome, head_extra: &str, body: &str) -> String {
     if let Some(user) = chrome.user {
         let _ = write!(
             h,
-            "<nav class=\"nav\"><a href=\"/\">Targets</a><a href=\"/targets/new\">Add target</a></nav><div class=\"who\"><span class=\"user\" title=\"Signed in\">{}</span>{}</div>",
+            "<nav class=\"nav\"><a href=\"/\">Targets</a><a href=\"/targets/new\">Add target</a><a href=\"/webhooks\">Webhooks</a></nav><div class=\"who\"><span class=\"user\" title=\"Signed in\">{}</span>{}</div>",
             esc(user),
             post_form(
                 chrome,
@@ -939,6 +940,111 @@ pub fn new_target(chrome: &Chrome, form: &NewTargetForm, error: Option<&str>) ->
         if form.scan_later { "" } else { " checked" }
     );
     b.push_str(&post_form(chrome, "/targets", "target-form", &f));
+    page(chrome, "", &b)
+}
+
+// ---------------------------------------------------------------------------------------
+// Webhooks.
+
+/// A webhook as its page lists it: the target it is limited to (if any) and its latest
+/// deliveries, newest first.
+pub struct WebhookRow {
+    pub webhook: Webhook,
+    pub target: Option<Target>,
+    pub deliveries: Vec<Delivery>,
+}
+
+fn event_tags(w: &Webhook) -> String {
+    let e = &w.events;
+    let mut tags: Vec<String> = Vec::new();
+    if e.new_findings {
+        tags.push("new findings".into());
+    }
+    if e.fixed_findings {
+        tags.push("fixed findings".into());
+    }
+    if let Some(points) = e.score_drop {
+        tags.push(format!("score drop ≥ {points}"));
+    }
+    if e.grade_change {
+        tags.push("grade change".into());
+    }
+    tags.iter()
+        .map(|t| format!("<span class=\"tag\">{}</span>", esc(t)))
+        .collect()
+}
+
+fn deliveries_table(rows: &[Delivery], now: Millis) -> String {
+    if rows.is_empty() {
+        return "<p class=\"dim empty-row\">Nothing sent yet: a delivery is queued when a scan of its target finishes with a change it listens for.</p>".into();
+    }
+    let mut s = String::from(
+        "<div class=\"table-wrap\"><table class=\"grid\"><thead><tr><th>Delivery</th><th>Scan</th><th>Events</th><th>Status</th><th>Attempts</th><th>Last answer</th><th>Next attempt</th><th>Queued</th></tr></thead><tbody>",
+    );
+    for d in rows {
+        let answer = match (d.last_status_code, d.last_error.as_deref()) {
+            (_, Some(e)) => format!("<code>{}</code>", esc(e)),
+            (Some(code), None) => code.to_string(),
+            (None, None) => "<span class=\"dim\">–</span>".into(),
+        };
+        let _ = write!(
+            s,
+            "<tr><td>#{}</td><td><a href=\"/scans/{scan}\">#{scan}</a></td><td>{}</td><td><span class=\"st st-{status}\">{status}</span></td><td>{}</td><td>{answer}</td><td>{}</td><td>{}</td></tr>",
+            d.id,
+            esc(&d.events.join(", ")),
+            d.attempts,
+            d.next_attempt_at.map_or_else(
+                || "<span class=\"dim\">–</span>".into(),
+                |t| time::tag(t, now)
+            ),
+            time::tag(d.created_at, now),
+            scan = d.scan_id,
+            status = d.status.as_str(),
+        );
+    }
+    s.push_str("</tbody></table></div>");
+    s
+}
+
+const WEBHOOK_EXAMPLE: &str = "curl -H \"Authorization: Bearer $ADMIN_KEY\" -H 'content-type: application/json' \\\n  http://HOST:7878/api/v1/webhooks \\\n  -d '{\"url\": \"https://hooks.example.com/authprobe\", \"events\": {\"new_findings\": true, \"score_drop\": 5}}'";
+
+/// `GET /webhooks`: every webhook and its latest deliveries. They are made through the
+/// API (an admin key): the page only shows them.
+pub fn webhooks(chrome: &Chrome, rows: &[WebhookRow], now: Millis) -> String {
+    let mut b = String::new();
+    let _ = write!(
+        b,
+        "<div class=\"page-head\"><div><h1>Webhooks</h1><p class=\"dim\">Signed POSTs to your endpoints when a finished scan differs from the previous one: new findings, fixed findings, a score drop, a grade change.</p></div></div>\
+<div class=\"note\">Webhooks are created and deleted through the REST API with an admin API key (<code>POST /api/v1/webhooks</code>, <code>DELETE /api/v1/webhooks/{{id}}</code>); this page shows them and their deliveries. The signing secret is shown once, when a webhook is created. See <code>docs/webhooks.md</code>.</div>"
+    );
+    if rows.is_empty() {
+        let _ = write!(
+            b,
+            "<div class=\"panel empty\"><h2>No webhooks yet</h2><p>Create one with the admin API key:</p><pre class=\"example\">{}</pre></div>",
+            esc(WEBHOOK_EXAMPLE)
+        );
+        return page(chrome, "", &b);
+    }
+    for r in rows {
+        let w = &r.webhook;
+        let target = match &r.target {
+            Some(t) => format!("<a href=\"/targets/{}\">{}</a>", t.id, esc(&t.name)),
+            None if w.target_id.is_some() => "<span class=\"dim\">a deleted target</span>".into(),
+            None => "every target".into(),
+        };
+        let _ = write!(
+            b,
+            "<section class=\"panel\"><div class=\"title-row\"><h2>Webhook #{}</h2><span class=\"tag\">{}</span></div>\
+<dl class=\"kv\"><dt>Sends to</dt><dd><code>{}</code></dd><dt>Scans of</dt><dd>{target}</dd><dt>Fires on</dt><dd>{}</dd><dt>Created</dt><dd>{}</dd></dl>\
+<div class=\"hook-log\"><h3>Latest deliveries</h3>{}</div></section>",
+            w.id,
+            w.format.as_str(),
+            esc(&crate::service::webhooks::redacted_url(&w.url)),
+            event_tags(w),
+            time::tag(w.created_at, now),
+            deliveries_table(&r.deliveries, now),
+        );
+    }
     page(chrome, "", &b)
 }
 

@@ -1,7 +1,10 @@
 use super::*;
 use crate::finding::{Confidence, Evidence, Finding, RemediationText, Severity};
 use crate::report::{GradeCap, Skipped, Tool};
-use crate::store::{CredentialKinds, Diff, FindingRow, ScanRow, ScanStatus, Target, TargetSummary};
+use crate::store::{
+    CredentialKinds, Delivery, DeliveryStatus, Diff, FindingRow, ScanRow, ScanStatus, Target,
+    TargetSummary, Webhook, WebhookEvents, WebhookFormat,
+};
 
 const XSS: &str = "<script>alert(1)</script>";
 const NOW: Millis = 1_765_022_050_000;
@@ -307,6 +310,8 @@ fn all_pages() -> Vec<(&'static str, String)> {
         ),
         ("diff", diff(&c, &t, &a_diff(-18), NOW)),
         ("new-target", new_target(&c, &form, Some(&error))),
+        ("webhooks", webhooks(&c, &webhook_rows(&t), NOW)),
+        ("webhooks-empty", webhooks(&c, &[], NOW)),
         (
             "error",
             error_page(
@@ -317,6 +322,120 @@ fn all_pages() -> Vec<(&'static str, String)> {
             ),
         ),
     ]
+}
+
+fn a_webhook(id: i64, target_id: Option<i64>, url: &str, format: WebhookFormat) -> Webhook {
+    Webhook {
+        id,
+        target_id,
+        url: url.into(),
+        events: WebhookEvents {
+            new_findings: true,
+            fixed_findings: false,
+            score_drop: Some(5),
+            grade_change: true,
+        },
+        format,
+        created_at: NOW - 86_400_000,
+    }
+}
+
+fn a_delivery(id: i64, status: DeliveryStatus, error: Option<&str>) -> Delivery {
+    Delivery {
+        id,
+        webhook_id: 1,
+        scan_id: 11,
+        events: vec!["new_findings".into(), "grade_change".into()],
+        status,
+        attempts: if status == DeliveryStatus::Delivered {
+            2
+        } else {
+            8
+        },
+        next_attempt_at: (status == DeliveryStatus::Pending).then_some(NOW + 40_000),
+        last_status_code: Some(if status == DeliveryStatus::Delivered {
+            200
+        } else {
+            500
+        }),
+        last_error: error.map(Into::into),
+        created_at: NOW - 5 * MIN,
+        delivered_at: (status == DeliveryStatus::Delivered).then_some(NOW - 4 * MIN),
+    }
+}
+
+/// A target's webhook with a hostile answer in its log, a global Slack one, and one whose
+/// target is gone.
+fn webhook_rows(t: &Target) -> Vec<WebhookRow> {
+    vec![
+        WebhookRow {
+            webhook: a_webhook(
+                1,
+                Some(t.id),
+                "https://hooks.example.test/in",
+                WebhookFormat::Json,
+            ),
+            target: Some(t.clone()),
+            deliveries: vec![
+                a_delivery(3, DeliveryStatus::Pending, Some(&nasty("answered 500"))),
+                a_delivery(2, DeliveryStatus::Failed, Some("no answer within 10 s")),
+                a_delivery(1, DeliveryStatus::Delivered, None),
+            ],
+        },
+        WebhookRow {
+            webhook: a_webhook(
+                2,
+                None,
+                "https://hooks.slack.com/services/T0/B0/SLACKSECRETPART",
+                WebhookFormat::Slack,
+            ),
+            target: None,
+            deliveries: vec![],
+        },
+        WebhookRow {
+            webhook: a_webhook(3, Some(99), "http://127.0.0.1:9/", WebhookFormat::Json),
+            target: None,
+            deliveries: vec![],
+        },
+    ]
+}
+
+#[test]
+fn the_webhooks_page_shows_each_log_and_no_secret_url() {
+    let c = chrome("Webhooks", Some("alice"));
+    let t = a_target(1, "Payments", "https://p.test/");
+    let h = webhooks(&c, &webhook_rows(&t), NOW);
+    assert!(
+        h.contains("href=\"/webhooks\">Webhooks</a>"),
+        "the nav links it"
+    );
+    assert!(
+        h.contains("POST /api/v1/webhooks"),
+        "it says how to make one"
+    );
+    // Slack's URL path is the credential: only the origin shows.
+    assert!(!h.contains("SLACKSECRETPART"));
+    assert!(h.contains("https://hooks.slack.com/…"));
+    assert!(h.contains("every target"));
+    assert!(h.contains("a deleted target"));
+    assert!(h.contains("<a href=\"/targets/1\">Payments</a>"));
+    assert!(h.contains("score drop ≥ 5"));
+    for status in ["pending", "failed", "delivered"] {
+        assert!(
+            h.contains(&format!("<span class=\"st st-{status}\">{status}</span>")),
+            "{status}"
+        );
+    }
+    assert!(h.contains("no answer within 10 s"));
+    assert!(h.contains("<a href=\"/scans/11\">#11</a>"));
+    assert_eq!(h.matches("Nothing sent yet").count(), 2);
+    // No form: the page only shows.
+    assert!(!h.contains("<form method=\"post\" action=\"/webhooks"));
+
+    let empty = webhooks(&c, &[], NOW);
+    assert!(empty.contains("No webhooks yet"));
+    assert!(empty.contains("/api/v1/webhooks"));
+    assert!(!empty.contains("<table"));
 }
 
 /// Every start tag of a page: `(name, the whole tag)`.
