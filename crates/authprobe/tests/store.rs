@@ -1499,7 +1499,7 @@ async fn deliveries_queue_lease_and_finish(ctx: Ctx) {
     let first = done_scan(store, t.id, &t.url, 80, vec![]).await;
     let second = done_scan(store, t.id, &t.url, 70, vec![]).await;
     let failed = store.enqueue_scan(t.id, "api").await.unwrap().id;
-    store.claim_next_scan().await.unwrap().unwrap();
+    store.claim_next_scan("test").await.unwrap().unwrap();
     store.fail_scan(failed, "x").await.unwrap();
     let third = done_scan(store, t.id, &t.url, 60, vec![]).await;
     // The previous done scan skips the failed one; the first has none.
