@@ -7,6 +7,8 @@
 mod common;
 #[path = "mcp/tests.rs"]
 mod mcp;
+#[path = "schedules/tests.rs"]
+mod schedules;
 
 use authprobe_lab::Profile;
 use common::server::{Server, lab_credentials, lab_url, run_bin};
