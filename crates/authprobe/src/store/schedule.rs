@@ -32,7 +32,8 @@ const DAY: Millis = 1_440 * MINUTE;
 pub struct Cron {
     /// The fields as given, separated by single spaces.
     expression: String,
-    cron: croner::Cron,
+    /// Boxed: croner keeps a bit per year up to 5000, some 5 KiB.
+    cron: Box<croner::Cron>,
 }
 
 impl Cron {
@@ -150,12 +151,13 @@ const FIELDS: [(&str, &str); 5] = [
     ("day-of-week", "0-7 or SUN-SAT, 0 and 7 being Sunday"),
 ];
 
-fn parse_fields(fields: &str) -> Result<croner::Cron, croner::errors::CronError> {
+fn parse_fields(fields: &str) -> Result<Box<croner::Cron>, croner::errors::CronError> {
     use croner::parser::{CronParser, Seconds};
     CronParser::builder()
         .seconds(Seconds::Disallowed)
         .build()
         .parse(fields)
+        .map(Box::new)
 }
 
 /// `HH:MM` of a time in UTC.
