@@ -7,6 +7,8 @@
 mod common;
 #[path = "mcp/tests.rs"]
 mod mcp;
+#[path = "schedules/tests.rs"]
+mod schedules;
 #[path = "webhooks/tests.rs"]
 mod webhooks;
 

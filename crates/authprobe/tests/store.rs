@@ -112,6 +112,8 @@ on_both!(
     diff_by_fingerprint,
     delete_target_cascades,
     due_targets_follow_schedules,
+    schedules_are_stored_and_switched,
+    due_targets_follow_cron_and_jitter,
     size_is_reported,
     scans_are_jobs,
     webhooks_keep_their_secret_sealed,
@@ -387,6 +389,7 @@ async fn targets_and_sealed_credentials(ctx: Ctx) {
             checks: vec!["jwt".into(), "tls.version".into()],
             schedule_minutes: Some(60),
             credentials: credentials(),
+            ..NewTarget::default()
         })
         .await
         .unwrap();
@@ -1210,6 +1213,308 @@ async fn due_targets_follow_schedules(ctx: Ctx) {
             .await,
         Err(StoreError::Invalid(_))
     ));
+}
+
+/// Unix milliseconds of an RFC 3339 UTC time.
+fn at(s: &str) -> i64 {
+    humantime::parse_rfc3339(s)
+        .unwrap()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_millis() as i64
+}
+
+async fn schedules_are_stored_and_switched(ctx: Ctx) {
+    use authprobe::store::schedule::jitter_offset;
+    let store = &ctx.store;
+    let cron = store
+        .create_target(NewTarget {
+            schedule_cron: Some(" 0  3 * * 1-5 ".into()),
+            schedule_jitter_seconds: Some(900),
+            ..new_target("https://cron.example.com/")
+        })
+        .await
+        .unwrap();
+    assert_eq!(cron.schedule_cron.as_deref(), Some("0 3 * * 1-5"));
+    assert_eq!(cron.schedule_jitter_seconds, Some(900));
+    assert_eq!(cron.schedule_minutes, None);
+    let next = cron.next_run_at.expect("a next run");
+    assert!(next > cron.created_at && next - cron.created_at <= 4 * 86_400_000);
+    assert_eq!(
+        (next - jitter_offset(cron.id, 900)) % 86_400_000,
+        3 * 3_600_000,
+        "03:00 UTC, plus the target's offset"
+    );
+    // Stored with single spaces, as shown.
+    let raw = ctx.raw().await;
+    let stored: Option<String> =
+        sqlx::query_scalar("SELECT schedule_cron FROM targets WHERE id = $1")
+            .bind(cron.id)
+            .fetch_one(&raw)
+            .await
+            .unwrap();
+    assert_eq!(stored.as_deref(), Some("0 3 * * 1-5"));
+    assert_eq!(store.target(cron.id).await.unwrap(), Some(cron.clone()));
+    let listed = store.list_targets(1).await.unwrap();
+    assert_eq!(listed[0].target, cron);
+
+    // Refused: both kinds, a bad expression, one too frequent, a jitter above a day.
+    for (new, says) in [
+        (
+            NewTarget {
+                schedule_minutes: Some(60),
+                schedule_cron: Some("0 3 * * *".into()),
+                ..new_target("https://x.example.com/")
+            },
+            "not both",
+        ),
+        (
+            NewTarget {
+                schedule_cron: Some("0 3 * *".into()),
+                ..new_target("https://x.example.com/")
+            },
+            "has 4 fields",
+        ),
+        (
+            NewTarget {
+                schedule_cron: Some("*/2 * * * *".into()),
+                ..new_target("https://x.example.com/")
+            },
+            "more often than every 5 minutes",
+        ),
+        (
+            NewTarget {
+                schedule_minutes: Some(60),
+                schedule_jitter_seconds: Some(86_401),
+                ..new_target("https://x.example.com/")
+            },
+            "0 to 86400",
+        ),
+    ] {
+        match store.create_target(new).await {
+            Err(StoreError::Invalid(m)) => assert!(m.contains(says), "{m}"),
+            other => panic!("{says}: {other:?}"),
+        }
+    }
+
+    // An interval replaces the expression, and the other way round.
+    let patched = store
+        .update_target(
+            cron.id,
+            TargetPatch {
+                schedule_minutes: Some(Some(30)),
+                ..TargetPatch::default()
+            },
+        )
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(patched.schedule_minutes, Some(30));
+    assert_eq!(patched.schedule_cron, None);
+    assert_eq!(patched.schedule_jitter_seconds, Some(900), "kept");
+    assert_eq!(
+        patched.next_run_at,
+        Some(cron.created_at + jitter_offset(cron.id, 900)),
+        "never scanned: due from its creation, plus its offset"
+    );
+    let patched = store
+        .update_target(
+            cron.id,
+            TargetPatch {
+                schedule_cron: Some(Some("30 4 1 * *".into())),
+                schedule_jitter_seconds: Some(None),
+                ..TargetPatch::default()
+            },
+        )
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(patched.schedule_minutes, None);
+    assert_eq!(patched.schedule_cron.as_deref(), Some("30 4 1 * *"));
+    assert_eq!(patched.schedule_jitter_seconds, None);
+    let next = patched.next_run_at.unwrap();
+    assert_eq!(next % 86_400_000, (4 * 60 + 30) * 60_000, "04:30 UTC");
+    assert!(matches!(
+        store
+            .update_target(
+                cron.id,
+                TargetPatch {
+                    schedule_minutes: Some(Some(60)),
+                    schedule_cron: Some(Some("0 3 * * *".into())),
+                    ..TargetPatch::default()
+                },
+            )
+            .await,
+        Err(StoreError::Invalid(_))
+    ));
+    assert!(matches!(
+        store
+            .update_target(
+                cron.id,
+                TargetPatch {
+                    schedule_cron: Some(Some("* * * * *".into())),
+                    ..TargetPatch::default()
+                },
+            )
+            .await,
+        Err(StoreError::Invalid(_))
+    ));
+    // Both cleared: on demand, no next run.
+    let manual = store
+        .update_target(
+            cron.id,
+            TargetPatch {
+                schedule_cron: Some(None),
+                ..TargetPatch::default()
+            },
+        )
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        (manual.schedule_minutes, manual.schedule_cron.as_deref()),
+        (None, None)
+    );
+    assert_eq!(manual.next_run_at, None);
+    assert!(store.due_targets(i64::MAX / 2).await.unwrap().is_empty());
+}
+
+async fn due_targets_follow_cron_and_jitter(ctx: Ctx) {
+    use authprobe::store::schedule::jitter_offset;
+    let store = &ctx.store;
+    let raw = ctx.raw().await;
+    let make =
+        |url: &str, minutes: Option<i64>, cron: Option<&str>, jitter: Option<i64>| NewTarget {
+            schedule_minutes: minutes,
+            schedule_cron: cron.map(str::to_string),
+            schedule_jitter_seconds: jitter,
+            ..new_target(url)
+        };
+    let daily = store
+        .create_target(make(
+            "https://daily.example.com/",
+            None,
+            Some("0 3 * * *"),
+            None,
+        ))
+        .await
+        .unwrap();
+    let jittered = store
+        .create_target(make(
+            "https://jit.example.com/",
+            None,
+            Some("0 3 * * *"),
+            Some(3_600),
+        ))
+        .await
+        .unwrap();
+    let hourly = store
+        .create_target(make(
+            "https://hourly.example.com/",
+            Some(60),
+            None,
+            Some(600),
+        ))
+        .await
+        .unwrap();
+    let busy = store
+        .create_target(make(
+            "https://busy.example.com/",
+            None,
+            Some("*/5 * * * *"),
+            None,
+        ))
+        .await
+        .unwrap();
+    // All added on 1 March 2026 at 10:00 UTC.
+    let created = at("2026-03-01T10:00:00Z");
+    for t in [&daily, &jittered, &hourly, &busy] {
+        sqlx::query("UPDATE targets SET created_at = $1 WHERE id = $2")
+            .bind(created)
+            .bind(t.id)
+            .execute(&raw)
+            .await
+            .unwrap();
+    }
+    let due = |now: i64| async move {
+        store
+            .due_targets(now)
+            .await
+            .unwrap()
+            .iter()
+            .map(|t| t.id)
+            .collect::<Vec<_>>()
+    };
+    // Due from `next` on, not a millisecond before, and the target shows that time.
+    let due_at = |id: i64, next: i64| async move {
+        let shown = store.target(id).await.unwrap().unwrap().next_run_at;
+        assert_eq!(shown, Some(next), "target {id}'s next run");
+        assert!(!due(next - 1).await.contains(&id), "target {id} early");
+        assert!(due(next).await.contains(&id), "target {id} on time");
+    };
+    let offset = jitter_offset(jittered.id, 3_600);
+    let hourly_offset = jitter_offset(hourly.id, 600);
+    assert!(offset > 0 && hourly_offset > 0);
+
+    // Never scanned: the cron targets at the first 03:00 after they were added (the
+    // jittered one its offset later), the interval one at once plus its offset.
+    let three = at("2026-03-02T03:00:00Z");
+    due_at(daily.id, three).await;
+    due_at(jittered.id, three + offset).await;
+    due_at(hourly.id, created + hourly_offset).await;
+    due_at(busy.id, at("2026-03-01T10:05:00Z")).await;
+    assert!(due(created - 1).await.is_empty());
+    assert_eq!(
+        due(three + offset).await,
+        [daily.id, jittered.id, hourly.id, busy.id],
+        "by id"
+    );
+
+    // A scan queued or running is never joined by a second: not due, and refused.
+    store.enqueue_scan(busy.id, "schedule").await.unwrap();
+    let far = three + 365 * 86_400_000;
+    assert!(!due(far).await.contains(&busy.id));
+    assert!(matches!(
+        store.enqueue_scan(busy.id, "schedule").await,
+        Err(StoreError::Conflict(_))
+    ));
+    let claimed = store.claim_next_scan().await.unwrap().unwrap();
+    assert_eq!(claimed.target_id, busy.id);
+    assert_eq!(claimed.status, ScanStatus::Running);
+    assert!(!due(far).await.contains(&busy.id));
+    assert!(matches!(
+        store.enqueue_scan(busy.id, "schedule").await,
+        Err(StoreError::Conflict(_))
+    ));
+    assert_eq!(due(far).await, [daily.id, jittered.id, hourly.id]);
+    store.fail_scan(claimed.id, "x").await.unwrap();
+
+    // Scanned (whatever the outcome): the next run counts from the start of the last scan.
+    let daily_scan = done_scan(store, daily.id, &daily.url, 50, vec![]).await;
+    let hourly_scan = done_scan(store, hourly.id, &hourly.url, 50, vec![]).await;
+    let scanned_at = three + 5_000;
+    for id in [daily_scan, hourly_scan, claimed.id] {
+        sqlx::query("UPDATE scans SET created_at = $1 WHERE id = $2")
+            .bind(scanned_at)
+            .bind(id)
+            .execute(&raw)
+            .await
+            .unwrap();
+    }
+    due_at(daily.id, at("2026-03-03T03:00:00Z")).await;
+    due_at(hourly.id, scanned_at + 3_600_000 + hourly_offset).await;
+    due_at(busy.id, at("2026-03-02T03:05:00Z")).await;
+    due_at(jittered.id, three + offset).await;
+    assert!(
+        due(scanned_at + 60_000).await.is_empty(),
+        "nothing due at 03:01"
+    );
+
+    // The list shows the same next runs as the scheduler keeps.
+    for row in store.list_targets(1).await.unwrap() {
+        let one = store.target(row.target.id).await.unwrap().unwrap();
+        assert_eq!(row.target.next_run_at, one.next_run_at, "{}", one.name);
+    }
 }
 
 async fn size_is_reported(ctx: Ctx) {

@@ -530,8 +530,8 @@ impl McpServer {
                     url: url.to_string(),
                     spec,
                     checks: args.checks.clone(),
-                    schedule_minutes: None,
                     credentials: creds,
+                    ..NewTarget::default()
                 })
                 .await
                 .map_err(|e| e.to_string())?,

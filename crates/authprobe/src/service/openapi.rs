@@ -142,6 +142,16 @@ fn paths() -> Value {
     })
 }
 
+fn schedule_cron() -> Value {
+    json!({"type": ["string", "null"], "maxLength": 200, "example": "0 3 * * 1-5",
+        "description": "Rescan at the times of this cron expression: 5 fields (minute hour day-of-month month day-of-week), evaluated in UTC, at most every 5 minutes. At most one of it and schedule_minutes; setting it clears schedule_minutes"})
+}
+
+fn schedule_jitter() -> Value {
+    json!({"type": ["integer", "null"], "minimum": 0, "maximum": 86400,
+        "description": "Scheduled scans of this target start up to this many seconds late, by an amount fixed per target, so targets on the same schedule spread out"})
+}
+
 fn schemas() -> Value {
     json!({
         "Error": {"type": "object", "required": ["error", "status"], "properties": {"error": {"type": "string"}, "status": {"type": "integer"}}},
@@ -163,17 +173,25 @@ fn schemas() -> Value {
             "name": {"type": "string"},
             "spec": {"type": "string", "description": "`auto`, or the URL of an OpenAPI/Swagger document: scan the whole API"},
             "checks": {"type": "array", "items": {"type": "string"}},
-            "schedule_minutes": {"type": ["integer", "null"], "minimum": 5, "maximum": 525600},
+            "schedule_minutes": {"type": ["integer", "null"], "minimum": 5, "maximum": 525600, "description": "Rescan every N minutes, counted from the start of the last scan"},
+            "schedule_cron": schedule_cron(),
+            "schedule_jitter_seconds": schedule_jitter(),
             "credentials": sref("Credentials")}},
         "TargetPatch": {"type": "object", "additionalProperties": false, "properties": {
             "url": {"type": "string", "format": "uri"}, "name": {"type": "string"},
             "spec": {"type": ["string", "null"]}, "checks": {"type": "array", "items": {"type": "string"}},
-            "schedule_minutes": {"type": ["integer", "null"], "minimum": 5, "maximum": 525600},
+            "schedule_minutes": {"type": ["integer", "null"], "minimum": 5, "maximum": 525600, "description": "Setting it clears schedule_cron; null clears it"},
+            "schedule_cron": schedule_cron(),
+            "schedule_jitter_seconds": schedule_jitter(),
             "credentials": sref("Credentials")}},
         "Target": {"type": "object", "required": ["id", "name", "url", "credentials"], "properties": {
             "id": {"type": "integer", "format": "int64"}, "name": {"type": "string"}, "url": {"type": "string"},
             "spec": {"type": ["string", "null"]}, "checks": {"type": "array", "items": {"type": "string"}},
-            "schedule_minutes": {"type": ["integer", "null"]}, "credentials": sref("CredentialKinds"),
+            "schedule_minutes": {"type": ["integer", "null"]},
+            "schedule_cron": {"type": ["string", "null"], "description": "5 fields, evaluated in UTC"},
+            "schedule_jitter_seconds": {"type": ["integer", "null"]},
+            "next_run_at": {"type": ["integer", "null"], "description": "Unix milliseconds of the next scheduled scan (jitter included); null without a schedule; in the past while it is due"},
+            "credentials": sref("CredentialKinds"),
             "created_at": {"type": "integer", "description": "Unix milliseconds"}, "updated_at": {"type": "integer"}}},
         "TargetSummary": {"type": "object", "properties": {
             "target": sref("Target"), "latest": {"oneOf": [sref("Scan"), {"type": "null"}]},
@@ -244,6 +262,53 @@ mod tests {
             }
             Value::Array(a) => a.iter().for_each(|v| refs(v, out)),
             _ => {}
+        }
+    }
+
+    #[test]
+    fn a_target_is_documented_field_by_field() {
+        use crate::store::{CredentialKinds, Target};
+        let target = Target {
+            id: 1,
+            name: "n".into(),
+            url: "https://a.test/".into(),
+            spec: None,
+            checks: vec![],
+            schedule_minutes: None,
+            schedule_cron: Some("0 3 * * *".into()),
+            schedule_jitter_seconds: Some(60),
+            next_run_at: Some(1),
+            credentials: CredentialKinds::default(),
+            created_at: 0,
+            updated_at: 0,
+        };
+        let doc = document();
+        let documented = doc["components"]["schemas"]["Target"]["properties"]
+            .as_object()
+            .unwrap();
+        let shown = serde_json::to_value(&target).unwrap();
+        let shown = shown.as_object().unwrap();
+        for key in shown.keys() {
+            assert!(
+                documented.contains_key(key),
+                "Target.{key} is not documented"
+            );
+        }
+        for key in documented.keys() {
+            assert!(
+                shown.contains_key(key),
+                "Target.{key} is documented, never shown"
+            );
+        }
+        for schema in ["TargetInput", "TargetPatch"] {
+            let props = &doc["components"]["schemas"][schema]["properties"];
+            for key in [
+                "schedule_minutes",
+                "schedule_cron",
+                "schedule_jitter_seconds",
+            ] {
+                assert!(props[key].is_object(), "{schema}.{key}");
+            }
         }
     }
 

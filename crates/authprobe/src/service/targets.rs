@@ -4,13 +4,15 @@
 //! act on; none of them repeats a secret.
 
 use super::scope::Scope;
+use crate::store::schedule::{self, Cron};
 use crate::store::{NewTarget, TargetCredentials, TargetPatch};
 use serde::{Deserialize, Deserializer};
 use std::path::Path;
 use url::Url;
 
-/// Shortest schedule accepted, in minutes: a monitor, not a load generator.
-pub const MIN_SCHEDULE_MINUTES: i64 = 5;
+/// Shortest schedule accepted, in minutes: a monitor, not a load generator. A cron
+/// expression is held to the same floor.
+pub const MIN_SCHEDULE_MINUTES: i64 = schedule::MIN_MINUTES;
 /// Longest: a year.
 pub const MAX_SCHEDULE_MINUTES: i64 = 525_600;
 const MAX_FIELD: usize = 2048;
@@ -49,6 +51,8 @@ pub struct TargetInput {
     #[serde(default)]
     pub checks: Vec<String>,
     pub schedule_minutes: Option<i64>,
+    pub schedule_cron: Option<String>,
+    pub schedule_jitter_seconds: Option<i64>,
     #[serde(default)]
     pub credentials: CredentialsInput,
 }
@@ -64,6 +68,10 @@ pub struct TargetPatchInput {
     pub checks: Option<Vec<String>>,
     #[serde(default, deserialize_with = "present")]
     pub schedule_minutes: Option<Option<i64>>,
+    #[serde(default, deserialize_with = "present")]
+    pub schedule_cron: Option<Option<String>>,
+    #[serde(default, deserialize_with = "present")]
+    pub schedule_jitter_seconds: Option<Option<i64>>,
     pub credentials: Option<CredentialsInput>,
 }
 
@@ -142,6 +150,25 @@ fn checked_schedule(m: Option<i64>) -> Result<Option<i64>, InputError> {
         m => Ok(m),
     }
 }
+
+/// A 5-field cron expression in UTC, at most every [`MIN_SCHEDULE_MINUTES`]; empty is none.
+fn checked_cron(cron: Option<String>) -> Result<Option<String>, InputError> {
+    match cron.as_deref().map(str::trim) {
+        None | Some("") => Ok(None),
+        Some(c) => Cron::parse(c)
+            .map(|c| Some(c.as_str().to_string()))
+            .map_err(|e| invalid(format!("schedule_cron: {e}"))),
+    }
+}
+
+fn checked_jitter(seconds: Option<i64>) -> Result<Option<i64>, InputError> {
+    seconds
+        .map(schedule::check_jitter)
+        .transpose()
+        .map_err(|e| invalid(format!("schedule_jitter_seconds: {e}")))
+}
+
+const BOTH_SCHEDULES: &str = "give schedule_minutes or schedule_cron, not both: a target runs on an interval or at the times of a cron expression";
 
 fn checked_name(name: Option<String>) -> Result<Option<String>, InputError> {
     match name.map(|n| n.trim().to_string()).filter(|n| !n.is_empty()) {
@@ -246,12 +273,28 @@ pub fn checked_credentials(c: CredentialsInput) -> Result<TargetCredentials, Inp
 
 pub async fn checked_new(input: TargetInput, scope: &Scope) -> Result<NewTarget, InputError> {
     let url = checked_url(&input.url, "url", scope).await?;
+    let schedule_minutes = checked_schedule(input.schedule_minutes)?;
+    let schedule_cron = checked_cron(input.schedule_cron)?;
+    if schedule_minutes.is_some() && schedule_cron.is_some() {
+        return Err(invalid(BOTH_SCHEDULES));
+    }
+    let schedule_jitter_seconds = checked_jitter(input.schedule_jitter_seconds)?;
+    if schedule_jitter_seconds.is_some_and(|j| j > 0)
+        && schedule_minutes.is_none()
+        && schedule_cron.is_none()
+    {
+        return Err(invalid(
+            "schedule_jitter_seconds delays scheduled scans: give schedule_minutes or schedule_cron with it",
+        ));
+    }
     Ok(NewTarget {
         name: checked_name(input.name)?,
         url: url.to_string(),
         spec: checked_spec(input.spec, scope).await?,
         checks: checked_checks(input.checks)?,
-        schedule_minutes: checked_schedule(input.schedule_minutes)?,
+        schedule_minutes,
+        schedule_cron,
+        schedule_jitter_seconds,
         credentials: checked_credentials(input.credentials)?,
     })
 }
@@ -268,6 +311,14 @@ pub async fn checked_patch(
         Some(s) => Some(checked_spec(s, scope).await?),
         None => None,
     };
+    let schedule_minutes = input.schedule_minutes.map(checked_schedule).transpose()?;
+    let schedule_cron = input.schedule_cron.map(checked_cron).transpose()?;
+    if matches!(
+        (&schedule_minutes, &schedule_cron),
+        (Some(Some(_)), Some(Some(_)))
+    ) {
+        return Err(invalid(BOTH_SCHEDULES));
+    }
     Ok(TargetPatch {
         name: match input.name {
             Some(n) => {
@@ -278,7 +329,12 @@ pub async fn checked_patch(
         url,
         spec,
         checks: input.checks.map(checked_checks).transpose()?,
-        schedule_minutes: input.schedule_minutes.map(checked_schedule).transpose()?,
+        schedule_minutes,
+        schedule_cron,
+        schedule_jitter_seconds: input
+            .schedule_jitter_seconds
+            .map(checked_jitter)
+            .transpose()?,
         credentials: input.credentials.map(checked_credentials).transpose()?,
     })
 }

@@ -5,7 +5,9 @@ use super::AppState;
 use super::auth::{self, WebUser};
 use super::targets::{CredentialsInput, InputError, TargetInput, checked_new};
 use super::ui::{self, Chrome, NewTargetForm, Progress};
-use crate::store::{Diff, ScanRow, ScanStatus, StoreError, Target, TargetSummary, now_millis};
+use crate::store::{
+    Diff, ScanRow, ScanStatus, StoreError, Target, TargetSummary, now_millis, schedule,
+};
 use axum::Form;
 use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
@@ -400,6 +402,11 @@ pub struct TargetForm {
     #[serde(default)]
     schedule_minutes: String,
     #[serde(default)]
+    schedule_cron: String,
+    /// Minutes here (the API takes seconds): a person spreads scans by minutes.
+    #[serde(default)]
+    schedule_jitter_minutes: String,
+    #[serde(default)]
     bearer: String,
     #[serde(default)]
     basic_user: String,
@@ -441,6 +448,8 @@ pub async fn create_target(
         spec: f.spec.clone(),
         checks: f.checks.clone(),
         schedule_minutes: f.schedule_minutes.clone(),
+        schedule_cron: f.schedule_cron.clone(),
+        schedule_jitter_minutes: f.schedule_jitter_minutes.clone(),
         basic_user: f.basic_user.clone(),
         server_ca_pem: f.server_ca_pem.clone(),
         bearer_set: !f.bearer.is_empty(),
@@ -464,6 +473,18 @@ pub async fn create_target(
             Err(_) => return fail("Rescan every … minutes must be a whole number".into()),
         },
     };
+    let jitter = match f.schedule_jitter_minutes.trim() {
+        "" => None,
+        s => match s.parse::<i64>() {
+            Ok(n) if (0..=schedule::MAX_JITTER_SECONDS / 60).contains(&n) => Some(n * 60),
+            _ => {
+                return fail(format!(
+                    "Jitter must be a whole number of minutes from 0 to {}",
+                    schedule::MAX_JITTER_SECONDS / 60
+                ));
+            }
+        },
+    };
     let basic = match (f.basic_user.is_empty(), f.basic_password.is_empty()) {
         (true, true) => None,
         (false, _) => Some(format!("{}:{}", f.basic_user, f.basic_password)),
@@ -480,6 +501,8 @@ pub async fn create_target(
             .filter(|s| !s.is_empty())
             .collect(),
         schedule_minutes: schedule,
+        schedule_cron: Some(f.schedule_cron.clone()),
+        schedule_jitter_seconds: jitter,
         credentials: CredentialsInput {
             bearer: Some(f.bearer),
             basic,

@@ -8,15 +8,27 @@ use sqlx::any::{AnyArguments, AnyPoolOptions, AnyRow};
 use sqlx::query::Query;
 use sqlx::{Any, AnyPool, Executor, Row};
 
+use super::schedule::{Schedule, next_run};
 use super::{
-    Backend, CredentialKinds, FindingRow, Result, ScanRow, ScanStatus, StoreError, Target,
+    Backend, CredentialKinds, FindingRow, Millis, Result, ScanRow, ScanStatus, StoreError, Target,
 };
 use crate::report::Report;
 
 pub(super) type AnyQuery<'q> = Query<'q, Any, AnyArguments<'q>>;
 
 pub(super) const TARGET_COLS: &str = "id, name, url, spec, checks_json, schedule_minutes, \
-     credential_kinds_json, created_at, updated_at";
+     schedule_cron, schedule_jitter_seconds, credential_kinds_json, created_at, updated_at";
+
+/// A SELECT of targets (`t`) with the start of each one's latest scan, which its next run
+/// counts from ([`target_from_row`] wants it), followed by `rest` (WHERE, ORDER BY...).
+/// The subquery walks the (target_id, id) index backwards: one row per target.
+pub(super) fn select_targets(rest: &str) -> String {
+    format!(
+        "SELECT {}, (SELECT l.created_at FROM scans l WHERE l.target_id = t.id ORDER BY l.id DESC LIMIT 1) \
+         AS last_scan_at FROM targets t {rest}",
+        prefixed("t.", TARGET_COLS)
+    )
+}
 
 pub(super) const SCAN_COLS: &str = "id, target_id, status, trigger_kind, created_at, started_at, \
      finished_at, score, grade, findings_count, sev_critical, sev_high, sev_medium, sev_low, \
@@ -268,6 +280,26 @@ pub(super) fn valid_url(url: &str) -> Result<()> {
     Ok(())
 }
 
+pub(super) const BOTH_SCHEDULES: &str =
+    "a target is scheduled by an interval or by a cron expression, not both";
+
+/// The expression as stored (single spaces), or `None` for none.
+pub(super) fn valid_cron(cron: Option<&str>) -> Result<Option<String>> {
+    cron.map(|c| {
+        super::schedule::Cron::parse(c)
+            .map(|c| c.as_str().to_string())
+            .map_err(StoreError::Invalid)
+    })
+    .transpose()
+}
+
+pub(super) fn valid_jitter(seconds: Option<i64>) -> Result<()> {
+    if let Some(s) = seconds {
+        super::schedule::check_jitter(s).map_err(StoreError::Invalid)?;
+    }
+    Ok(())
+}
+
 pub(super) fn valid_schedule(minutes: Option<i64>) -> Result<()> {
     match minutes {
         Some(m) if !(1..=525_600).contains(&m) => Err(StoreError::Invalid(format!(
@@ -305,22 +337,44 @@ fn from_json<T: serde::de::DeserializeOwned>(what: &str, text: &str) -> Result<T
     serde_json::from_str(text).map_err(|e| StoreError::Corrupt(format!("{what}: {e}")))
 }
 
+/// A target from a row of [`select_targets`] (or one with its columns and `last_scan_at`).
 pub(super) fn target_from_row(row: &AnyRow) -> Result<Target> {
     let id: i64 = row.try_get("id")?;
     let checks: String = row.try_get("checks_json")?;
     let kinds: String = row.try_get("credential_kinds_json")?;
+    let schedule_minutes: Option<i64> = row.try_get("schedule_minutes")?;
+    let schedule_cron: Option<String> = row.try_get("schedule_cron")?;
+    let schedule_jitter_seconds: Option<i64> = row.try_get("schedule_jitter_seconds")?;
+    let created_at: Millis = row.try_get("created_at")?;
+    let last_scan_at: Option<Millis> = row.try_get("last_scan_at")?;
+    // An expression stored by another version that this one cannot read leaves the
+    // target unscheduled (the scheduler logs it) rather than every page that lists it
+    // failing.
+    let next_run_at = match Schedule::from_columns(schedule_minutes, schedule_cron.as_deref()) {
+        Ok(Some(schedule)) => next_run(
+            &schedule,
+            schedule_jitter_seconds,
+            id,
+            last_scan_at,
+            created_at,
+        ),
+        Ok(None) | Err(_) => None,
+    };
     Ok(Target {
         id,
         name: row.try_get("name")?,
         url: row.try_get("url")?,
         spec: row.try_get("spec")?,
         checks: from_json(&format!("checks of target {id}"), &checks)?,
-        schedule_minutes: row.try_get("schedule_minutes")?,
+        schedule_minutes,
+        schedule_cron,
+        schedule_jitter_seconds,
+        next_run_at,
         credentials: from_json::<CredentialKinds>(
             &format!("credential kinds of target {id}"),
             &kinds,
         )?,
-        created_at: row.try_get("created_at")?,
+        created_at,
         updated_at: row.try_get("updated_at")?,
     })
 }

@@ -16,6 +16,7 @@ use crate::report::Report;
 
 pub mod crypto;
 mod db;
+pub mod schedule;
 pub mod webhooks;
 
 pub use webhooks::{
@@ -118,8 +119,14 @@ pub struct NewTarget {
     pub spec: Option<String>,
     /// Check ids or families to run (`--checks`); empty: all.
     pub checks: Vec<String>,
-    /// Rescan every N minutes; `None`: only on demand.
+    /// Rescan every N minutes; `None`: only on demand (or on `schedule_cron`).
     pub schedule_minutes: Option<i64>,
+    /// Rescan at the times of this 5-field cron expression, in UTC; at most one of it and
+    /// `schedule_minutes`.
+    pub schedule_cron: Option<String>,
+    /// Each target's scheduled runs come up to this many seconds late, by an amount fixed
+    /// per target ([`schedule::jitter_offset`]).
+    pub schedule_jitter_seconds: Option<i64>,
     pub credentials: TargetCredentials,
 }
 
@@ -130,7 +137,11 @@ pub struct TargetPatch {
     pub url: Option<String>,
     pub spec: Option<Option<String>>,
     pub checks: Option<Vec<String>>,
+    /// Setting an interval clears the cron expression, unless the patch sets that too.
     pub schedule_minutes: Option<Option<i64>>,
+    /// Setting a cron expression clears the interval, unless the patch sets that too.
+    pub schedule_cron: Option<Option<String>>,
+    pub schedule_jitter_seconds: Option<Option<i64>>,
     /// Replaces every credential at once.
     pub credentials: Option<TargetCredentials>,
 }
@@ -143,6 +154,12 @@ pub struct Target {
     pub spec: Option<String>,
     pub checks: Vec<String>,
     pub schedule_minutes: Option<i64>,
+    pub schedule_cron: Option<String>,
+    pub schedule_jitter_seconds: Option<i64>,
+    /// When the scheduler next starts a scan of it ([`schedule::next_run`]); `None` when it
+    /// has no schedule. In the past while it is due: the scheduler starts it within its
+    /// next round, or once the target's running scan ends.
+    pub next_run_at: Option<Millis>,
     pub credentials: CredentialKinds,
     pub created_at: Millis,
     pub updated_at: Millis,
@@ -529,9 +546,14 @@ impl Store {
     }
 
     // Targets.
-    pub async fn create_target(&self, new: NewTarget) -> Result<Target> {
+    pub async fn create_target(&self, mut new: NewTarget) -> Result<Target> {
         db::valid_url(&new.url)?;
         db::valid_schedule(new.schedule_minutes)?;
+        new.schedule_cron = db::valid_cron(new.schedule_cron.as_deref())?;
+        db::valid_jitter(new.schedule_jitter_seconds)?;
+        if new.schedule_minutes.is_some() && new.schedule_cron.is_some() {
+            return Err(StoreError::Invalid(db::BOTH_SCHEDULES.into()));
+        }
         self.insert_target(new).await
     }
     /// Inserts without validating the URL (imported reports name what they scanned).
@@ -541,10 +563,12 @@ impl Store {
             _ => db::default_name(&new.url),
         };
         let now = now_millis();
+        // A new target has no scan yet: its last scan's time is NULL.
         let sql = format!(
             "INSERT INTO targets (name, url, spec, checks_json, schedule_minutes, credentials, \
-             credential_kinds_json, created_at, updated_at) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $8) RETURNING {}",
+             credential_kinds_json, created_at, updated_at, schedule_cron, schedule_jitter_seconds) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $8, $9, $10) \
+             RETURNING {}, CAST(NULL AS BIGINT) AS last_scan_at",
             db::TARGET_COLS
         );
         let row = sqlx::query(&sql)
@@ -556,6 +580,8 @@ impl Store {
             .bind(self.seal_credentials(&new.credentials)?)
             .bind(db::to_json(&new.credentials.kinds())?)
             .bind(now)
+            .bind(new.schedule_cron)
+            .bind(new.schedule_jitter_seconds)
             .fetch_one(&self.pool)
             .await?;
         db::target_from_row(&row)
@@ -569,7 +595,7 @@ impl Store {
         Ok(Some(self.sealer.seal(&json, CREDENTIALS_AAD)))
     }
     pub async fn target(&self, id: i64) -> Result<Option<Target>> {
-        let sql = format!("SELECT {} FROM targets WHERE id = $1", db::TARGET_COLS);
+        let sql = db::select_targets("WHERE t.id = $1");
         let row = sqlx::query(&sql)
             .bind(id)
             .fetch_optional(&self.pool)
@@ -578,10 +604,7 @@ impl Store {
     }
     /// The first target (by id) with exactly this name.
     pub async fn target_named(&self, name: &str) -> Result<Option<Target>> {
-        let sql = format!(
-            "SELECT {} FROM targets WHERE name = $1 ORDER BY id LIMIT 1",
-            db::TARGET_COLS
-        );
+        let sql = db::select_targets("WHERE t.name = $1 ORDER BY t.id LIMIT 1");
         let row = sqlx::query(&sql)
             .bind(name.to_string())
             .fetch_optional(&self.pool)
@@ -612,7 +635,7 @@ impl Store {
     /// Every target with its latest finished scan, its active one and up to `sparkline`
     /// recent scores; ordered by name.
     pub async fn list_targets(&self, sparkline: usize) -> Result<Vec<TargetSummary>> {
-        let sql = format!("SELECT {} FROM targets ORDER BY name, id", db::TARGET_COLS);
+        let sql = db::select_targets("ORDER BY t.name, t.id");
         let targets = sqlx::query(&sql).fetch_all(&self.pool).await?;
         // The scores of the last finished scans of every target in one query, over the
         // covering partial index (target_id, id, score) WHERE status = 'done'; then the
@@ -702,10 +725,32 @@ impl Store {
             sets.push("checks_json");
             values.push(db::Param::Text(Some(db::to_json(checks)?)));
         }
-        if let Some(schedule) = patch.schedule_minutes {
+        // At most one of an interval and a cron expression: setting one clears the other.
+        let cron = match patch.schedule_cron {
+            Some(cron) => Some(db::valid_cron(cron.as_deref())?),
+            None => None,
+        };
+        let (minutes, cron) = match (patch.schedule_minutes, cron) {
+            (Some(Some(_)), Some(Some(_))) => {
+                return Err(StoreError::Invalid(db::BOTH_SCHEDULES.into()));
+            }
+            (Some(Some(m)), None) => (Some(Some(m)), Some(None)),
+            (None, Some(Some(c))) => (Some(None), Some(Some(c))),
+            other => other,
+        };
+        if let Some(schedule) = minutes {
             db::valid_schedule(schedule)?;
             sets.push("schedule_minutes");
             values.push(db::Param::Int(schedule));
+        }
+        if let Some(cron) = cron {
+            sets.push("schedule_cron");
+            values.push(db::Param::Text(cron));
+        }
+        if let Some(jitter) = patch.schedule_jitter_seconds {
+            db::valid_jitter(jitter)?;
+            sets.push("schedule_jitter_seconds");
+            values.push(db::Param::Int(jitter));
         }
         if let Some(credentials) = &patch.credentials {
             sets.push("credentials");
@@ -744,10 +789,7 @@ impl Store {
     /// The target with this exact URL (first by id), or a new one without credentials (for
     /// imported reports).
     pub async fn target_for_url(&self, url: &str) -> Result<Target> {
-        let sql = format!(
-            "SELECT {} FROM targets WHERE url = $1 ORDER BY id LIMIT 1",
-            db::TARGET_COLS
-        );
+        let sql = db::select_targets("WHERE t.url = $1 ORDER BY t.id LIMIT 1");
         let url = url.trim();
         if url.is_empty() {
             return Err(StoreError::Invalid("the report names no target URL".into()));
@@ -765,19 +807,31 @@ impl Store {
         })
         .await
     }
-    /// Targets with a schedule whose last scan was created more than its interval ago (or
-    /// never) and that have no queued or running scan.
+    /// Targets with a schedule whose next run ([`schedule::next_run`]) is at or before
+    /// `now` and that have no queued or running scan, by id. SQL cannot evaluate a cron
+    /// expression: the scheduled idle targets are read and judged here.
     pub async fn due_targets(&self, now: Millis) -> Result<Vec<Target>> {
-        let sql = format!(
-            "SELECT {} FROM targets t WHERE t.schedule_minutes IS NOT NULL \
+        let sql = db::select_targets(
+            "WHERE (t.schedule_minutes IS NOT NULL OR t.schedule_cron IS NOT NULL) \
              AND NOT EXISTS (SELECT 1 FROM scans a WHERE a.target_id = t.id AND a.status IN ('queued', 'running')) \
-             AND COALESCE((SELECT l.created_at FROM scans l WHERE l.target_id = t.id ORDER BY l.id DESC LIMIT 1) \
-                 + t.schedule_minutes * 60000, 0) <= $1 \
              ORDER BY t.id",
-            db::prefixed("t.", db::TARGET_COLS)
         );
-        let rows = sqlx::query(&sql).bind(now).fetch_all(&self.pool).await?;
-        rows.iter().map(db::target_from_row).collect()
+        let rows = sqlx::query(&sql).fetch_all(&self.pool).await?;
+        let mut due = Vec::new();
+        for row in &rows {
+            let target = db::target_from_row(row)?;
+            match target.next_run_at {
+                Some(at) if at <= now => due.push(target),
+                Some(_) => {}
+                None => tracing::warn!(
+                    "target {} ({}) has a schedule that names no next run: {:?}",
+                    target.id,
+                    target.name,
+                    target.schedule_cron
+                ),
+            }
+        }
+        Ok(due)
     }
 
     // Scans.

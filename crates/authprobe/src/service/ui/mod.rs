@@ -53,6 +53,8 @@ pub struct NewTargetForm {
     pub spec: String,
     pub checks: String,
     pub schedule_minutes: String,
+    pub schedule_cron: String,
+    pub schedule_jitter_minutes: String,
     /// The Basic user name (not secret, like the login form's).
     pub basic_user: String,
     /// The server's CA certificate (public).
@@ -327,10 +329,9 @@ fn credential_tags(k: &CredentialKinds) -> String {
         .collect()
 }
 
-fn schedule_text(minutes: Option<i64>) -> String {
+fn interval_text(minutes: i64) -> String {
     match minutes {
-        None => "on demand".into(),
-        Some(m) if m > 0 && m % 1440 == 0 => {
+        m if m > 0 && m % 1440 == 0 => {
             let d = m / 1440;
             if d == 1 {
                 "every day".into()
@@ -338,8 +339,57 @@ fn schedule_text(minutes: Option<i64>) -> String {
                 format!("every {d} days")
             }
         }
-        Some(m) if m > 0 && m % 60 == 0 => format!("every {} h", m / 60),
-        Some(m) => format!("every {m} min"),
+        m if m > 0 && m % 60 == 0 => format!("every {} h", m / 60),
+        m => format!("every {m} min"),
+    }
+}
+
+/// `1 h 30 min`, `45 s`: a jitter.
+fn seconds_text(s: i64) -> String {
+    let (h, m, sec) = (s / 3600, (s % 3600) / 60, s % 60);
+    let mut parts = Vec::new();
+    if h > 0 {
+        parts.push(format!("{h} h"));
+    }
+    if m > 0 {
+        parts.push(format!("{m} min"));
+    }
+    if sec > 0 || parts.is_empty() {
+        parts.push(format!("{sec} s"));
+    }
+    parts.join(" ")
+}
+
+/// The schedule as HTML: the interval or the cron expression (in UTC), and its jitter.
+fn schedule_html(t: &Target) -> String {
+    let base = match (t.schedule_minutes, t.schedule_cron.as_deref()) {
+        (Some(m), _) => esc(&interval_text(m)),
+        (None, Some(c)) => format!("cron <code>{}</code> (UTC)", esc(c)),
+        (None, None) => return "on demand".into(),
+    };
+    match t.schedule_jitter_seconds {
+        Some(j) if j > 0 => format!(
+            "{base} <span class=\"dim\">· up to {} later, fixed for this target (jitter)</span>",
+            esc(&seconds_text(j))
+        ),
+        _ => base,
+    }
+}
+
+/// When the scheduler next scans the target: the time in UTC and how far off it is.
+fn next_run_html(t: &Target, active: bool, now: Millis) -> String {
+    match t.next_run_at {
+        None if t.schedule_minutes.is_none() && t.schedule_cron.is_none() => {
+            "<span class=\"dim\">not scheduled</span>".into()
+        }
+        None => "<span class=\"dim\">never</span>".into(),
+        Some(_) if active => "<span class=\"dim\">after the scan in progress</span>".into(),
+        Some(at) if at <= now => "due now".into(),
+        Some(at) => format!(
+            "{} <span class=\"dim\">{}</span>",
+            time::tag(at, now),
+            esc(&time::utc(at))
+        ),
     }
 }
 
@@ -451,6 +501,17 @@ pub fn targets(chrome: &Chrome, rows: &[TargetSummary], now: Millis) -> String {
             ),
             None => "<span class=\"dim\">never</span>".into(),
         };
+        let next = match t.next_run_at {
+            Some(at) if r.active.is_none() => format!(
+                "<div class=\"next-run dim small\">next {}</div>",
+                if at <= now {
+                    "due now".to_string()
+                } else {
+                    time::tag(at, now)
+                }
+            ),
+            _ => String::new(),
+        };
         let active = match &r.active {
             Some(a) => format!(
                 "<a class=\"st-link\" href=\"/scans/{}\">{}</a>",
@@ -461,7 +522,7 @@ pub fn targets(chrome: &Chrome, rows: &[TargetSummary], now: Millis) -> String {
         };
         let _ = write!(
             b,
-            "<tr><td class=\"name\"><a href=\"/targets/{id}\">{name}</a><div class=\"sub-url\"><code>{url}</code></div></td><td class=\"url\"><code>{url}</code></td><td>{grade}</td><td>{spark}</td><td class=\"nowrap\">{last}</td><td>{counts}</td><td class=\"act\">{active}</td></tr>",
+            "<tr><td class=\"name\"><a href=\"/targets/{id}\">{name}</a><div class=\"sub-url\"><code>{url}</code></div></td><td class=\"url\"><code>{url}</code></td><td>{grade}</td><td>{spark}</td><td class=\"nowrap\">{last}{next}</td><td>{counts}</td><td class=\"act\">{active}</td></tr>",
             id = t.id,
             name = esc(&t.name),
             url = esc(&t.url),
@@ -515,9 +576,10 @@ pub fn target(
     );
     let _ = write!(
         b,
-        "<div class=\"panel facts\"><dl class=\"kv\"><dt>Credentials</dt><dd>{}</dd><dt>Schedule</dt><dd>{}</dd><dt>API description</dt><dd>{}</dd><dt>Checks</dt><dd>{}</dd><dt>Added</dt><dd>{}</dd><dt>Latest findings</dt><dd>{}</dd></dl></div>",
+        "<div class=\"panel facts\"><dl class=\"kv\"><dt>Credentials</dt><dd>{}</dd><dt>Schedule</dt><dd>{}</dd><dt>Next scan</dt><dd>{}</dd><dt>API description</dt><dd>{}</dd><dt>Checks</dt><dd>{}</dd><dt>Added</dt><dd>{}</dd><dt>Latest findings</dt><dd>{}</dd></dl></div>",
         credential_tags(&t.credentials),
-        esc(&schedule_text(t.schedule_minutes)),
+        schedule_html(t),
+        next_run_html(t, summary.active.is_some(), now),
         match t.spec.as_deref() {
             None | Some("") => "none (a single URL)".into(),
             Some("auto") => "discovered (<code>auto</code>)".into(),
@@ -900,13 +962,20 @@ pub fn new_target(chrome: &Chrome, form: &NewTargetForm, error: Option<&str>) ->
 <label for=\"name\">Name</label><div><input id=\"name\" name=\"name\" type=\"text\" placeholder=\"Payments API (staging)\" value=\"{name}\"><p class=\"help\">Defaults to the URL's host.</p></div>\
 <label for=\"spec\">API description</label><div><input id=\"spec\" name=\"spec\" type=\"text\" placeholder=\"auto, or https://api.example.com/openapi.json\" value=\"{spec}\"><p class=\"help\">Empty: scan the URL alone. <code>auto</code>: discover the OpenAPI document. A URL: scan every operation it describes.</p></div>\
 <label for=\"checks\">Checks</label><div><input id=\"checks\" name=\"checks\" type=\"text\" placeholder=\"all\" value=\"{checks}\"><p class=\"help\">Comma-separated check ids or families (e.g. <code>jwt,tls</code>); empty runs them all.</p></div>\
-<label for=\"schedule_minutes\">Rescan every</label><div><input id=\"schedule_minutes\" name=\"schedule_minutes\" type=\"number\" min=\"1\" step=\"1\" inputmode=\"numeric\" placeholder=\"minutes\" value=\"{sched}\" class=\"short\"> <span class=\"dim\">minutes</span><p class=\"help\">Empty: scan only on demand. 1440 is daily.</p></div>\
+</div></section>\
+<section class=\"panel\"><h2>Schedule</h2><p class=\"dim\">Empty: scan only on demand. Otherwise an interval or a cron expression, not both; never more often than every {floor} minutes.</p><div class=\"form-grid\">\
+<label for=\"schedule_minutes\">Rescan every</label><div><input id=\"schedule_minutes\" name=\"schedule_minutes\" type=\"number\" min=\"{floor}\" max=\"525600\" step=\"1\" inputmode=\"numeric\" placeholder=\"minutes\" value=\"{sched}\" class=\"short\"> <span class=\"dim\">minutes</span><p class=\"help\">Counted from the start of the last scan. 1440 is daily.</p></div>\
+<label for=\"schedule_cron\">or at (cron)</label><div><input id=\"schedule_cron\" name=\"schedule_cron\" type=\"text\" spellcheck=\"false\" autocomplete=\"off\" placeholder=\"0 3 * * 1-5\" value=\"{cron}\"><p class=\"help\">Five fields, minute hour day-of-month month day-of-week, in <b>UTC</b>: <code>0 3 * * 1-5</code> is 03:00 UTC on weekdays.</p></div>\
+<label for=\"schedule_jitter_minutes\">Jitter</label><div><input id=\"schedule_jitter_minutes\" name=\"schedule_jitter_minutes\" type=\"number\" min=\"0\" max=\"1440\" step=\"1\" inputmode=\"numeric\" placeholder=\"0\" value=\"{jitter}\" class=\"short\"> <span class=\"dim\">minutes at most</span><p class=\"help\">Each scheduled scan starts up to this much later, by an amount fixed for this target, so targets on the same schedule do not all start at once.</p></div>\
 </div></section>",
         url = esc(&form.url),
         name = esc(&form.name),
         spec = esc(&form.spec),
         checks = esc(&form.checks),
         sched = esc(&form.schedule_minutes),
+        cron = esc(&form.schedule_cron),
+        jitter = esc(&form.schedule_jitter_minutes),
+        floor = crate::store::schedule::MIN_MINUTES,
     );
     let _ = write!(
         f,

@@ -22,6 +22,9 @@ fn a_target(id: i64, name: &str, url: &str) -> Target {
         spec: Some("auto".into()),
         checks: vec!["jwt".into(), "tls".into()],
         schedule_minutes: Some(1440),
+        schedule_cron: None,
+        schedule_jitter_seconds: Some(600),
+        next_run_at: Some(NOW + 3 * 60 * MIN),
         credentials: CredentialKinds {
             bearer: true,
             basic: false,
@@ -241,7 +244,11 @@ fn all_pages() -> Vec<(&'static str, String)> {
         active: Some(history[0].clone()),
     };
     let idle = TargetSummary {
-        target: a_target(2, "Orders API", "https://orders.example.test/"),
+        target: Target {
+            schedule_minutes: None,
+            schedule_cron: Some(nasty("cron")),
+            ..a_target(2, "Orders API", "https://orders.example.test/")
+        },
         latest: None,
         recent_scores: vec![],
         active: None,
@@ -254,6 +261,8 @@ fn all_pages() -> Vec<(&'static str, String)> {
         spec: nasty("spec"),
         checks: nasty("checks"),
         schedule_minutes: nasty("sched"),
+        schedule_cron: nasty("cron"),
+        schedule_jitter_minutes: nasty("jitter"),
         basic_user: nasty("user"),
         server_ca_pem: nasty("ca"),
         bearer_set: true,
@@ -641,6 +650,8 @@ fn secrets_are_never_refilled() {
         "spec",
         "checks",
         "schedule_minutes",
+        "schedule_cron",
+        "schedule_jitter_minutes",
         "bearer",
         "basic_user",
         "basic_password",
@@ -739,6 +750,122 @@ fn target_page_compares_and_links_diffs() {
         );
     }
     assert!(h.contains("every day"));
+}
+
+#[test]
+fn schedules_and_next_runs_show() {
+    let c = chrome("T", Some("alice"));
+    let page_of = |t: Target, active: Option<ScanRow>| {
+        let s = TargetSummary {
+            target: t,
+            latest: None,
+            recent_scores: vec![],
+            active,
+        };
+        target(&c, &s, &[], NOW)
+    };
+    let facts = |h: &str| {
+        let at = h.find("<dt>Schedule</dt>").unwrap();
+        h[at..at + h[at..].find("</dl>").unwrap()].to_string()
+    };
+
+    // An interval with jitter; the next run in 3 h, with its time in UTC.
+    let daily = a_target(1, "API", "https://a.test/");
+    let h = facts(&page_of(daily.clone(), None));
+    assert!(h.contains("every day"), "{h}");
+    assert!(h.contains("up to 10 min later"), "{h}");
+    assert!(h.contains("<dt>Next scan</dt>"), "{h}");
+    assert!(h.contains(">in 3 h</time>"), "{h}");
+    assert!(h.contains(&time::utc(NOW + 3 * 60 * MIN)), "{h}");
+
+    // A cron expression, said to be in UTC; no jitter shown when there is none.
+    let weekdays = Target {
+        schedule_minutes: None,
+        schedule_cron: Some("0 3 * * 1-5".into()),
+        schedule_jitter_seconds: None,
+        next_run_at: Some(NOW + 20 * MIN),
+        ..daily.clone()
+    };
+    let h = facts(&page_of(weekdays.clone(), None));
+    assert!(h.contains("cron <code>0 3 * * 1-5</code> (UTC)"), "{h}");
+    assert!(!h.contains("jitter"), "{h}");
+    assert!(h.contains(">in 20 min</time>"), "{h}");
+
+    // Due, or waiting for the scan in progress.
+    let due = Target {
+        next_run_at: Some(NOW - MIN),
+        ..weekdays.clone()
+    };
+    assert!(facts(&page_of(due.clone(), None)).contains("<dd>due now</dd>"));
+    let busy = facts(&page_of(
+        due.clone(),
+        Some(a_scan(3, 1, ScanStatus::Running, 0, 1)),
+    ));
+    assert!(busy.contains("after the scan in progress"), "{busy}");
+
+    // No schedule.
+    let manual = Target {
+        schedule_minutes: None,
+        schedule_cron: None,
+        next_run_at: None,
+        ..daily.clone()
+    };
+    let h = facts(&page_of(manual.clone(), None));
+    assert!(
+        h.contains("on demand") && h.contains("not scheduled"),
+        "{h}"
+    );
+
+    // The list: the next run under the last scan, for idle scheduled targets only.
+    let row = |t: Target, active: Option<ScanRow>| TargetSummary {
+        target: t,
+        latest: None,
+        recent_scores: vec![],
+        active,
+    };
+    let h = targets(
+        &c,
+        &[
+            row(
+                Target {
+                    id: 1,
+                    ..daily.clone()
+                },
+                None,
+            ),
+            row(Target { id: 2, ..due }, None),
+            row(Target { id: 3, ..manual }, None),
+            row(
+                Target { id: 4, ..weekdays },
+                Some(a_scan(5, 4, ScanStatus::Queued, 0, 0)),
+            ),
+        ],
+        NOW,
+    );
+    assert_eq!(h.matches("class=\"next-run dim small\"").count(), 2, "{h}");
+    assert!(h.contains("next <time"), "{h}");
+    assert!(h.contains(">in 3 h</time>"), "{h}");
+    assert!(h.contains("next due now"), "{h}");
+}
+
+#[test]
+fn the_form_offers_an_interval_a_cron_expression_and_a_jitter() {
+    let c = chrome("Add", Some("alice"));
+    let form = NewTargetForm {
+        schedule_cron: "0 3 * * 1-5".into(),
+        schedule_jitter_minutes: "15".into(),
+        ..Default::default()
+    };
+    let h = new_target(&c, &form, None);
+    assert!(
+        h.contains("name=\"schedule_minutes\" type=\"number\" min=\"5\""),
+        "the floor"
+    );
+    assert!(h.contains("name=\"schedule_cron\" type=\"text\""));
+    assert!(h.contains("value=\"0 3 * * 1-5\""), "refilled");
+    assert!(h.contains("name=\"schedule_jitter_minutes\" type=\"number\" min=\"0\" max=\"1440\""));
+    assert!(h.contains("value=\"15\""), "refilled");
+    assert!(h.contains("in <b>UTC</b>"));
 }
 
 #[test]

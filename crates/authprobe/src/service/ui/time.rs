@@ -24,12 +24,14 @@ pub fn date(t: Millis) -> String {
     rfc3339(t).map_or_else(|| "unknown date".into(), |s| s[..10].to_string())
 }
 
-/// "just now", "3 min ago", "2 h ago", "5 d ago", else the date.
+/// "just now", "3 min ago", "2 h ago", "5 d ago"; ahead (a next scheduled scan): "in 3
+/// min", "in 2 h", "in 5 d"; else the date.
 pub fn relative(t: Millis, now: Millis) -> String {
     let ago = now.saturating_sub(t);
     const MIN: i64 = 60_000;
     const HOUR: i64 = 60 * MIN;
     const DAY: i64 = 24 * HOUR;
+    let ahead = ago.saturating_neg();
     if ago.abs() < MIN {
         // A clock a little ahead of the page's `now` still reads as now.
         "just now".into()
@@ -39,6 +41,12 @@ pub fn relative(t: Millis, now: Millis) -> String {
         format!("{} h ago", ago / HOUR)
     } else if (DAY..=30 * DAY).contains(&ago) {
         format!("{} d ago", ago / DAY)
+    } else if (MIN..HOUR).contains(&ahead) {
+        format!("in {} min", ahead / MIN)
+    } else if (HOUR..DAY).contains(&ahead) {
+        format!("in {} h", ahead / HOUR)
+    } else if (DAY..=30 * DAY).contains(&ahead) {
+        format!("in {} d", ahead / DAY)
     } else {
         date(t)
     }
@@ -76,6 +84,14 @@ mod tests {
         assert_eq!(relative(now - 3 * 60_000, now), "3 min ago");
         assert_eq!(relative(now - 2 * 3_600_000 - 5, now), "2 h ago");
         assert_eq!(relative(now - 5 * 86_400_000, now), "5 d ago");
+        assert_eq!(relative(now + 3 * 60_000 + 5, now), "in 3 min");
+        assert_eq!(relative(now + 2 * 3_600_000, now), "in 2 h");
+        assert_eq!(relative(now + 5 * 86_400_000, now), "in 5 d");
+        assert_eq!(
+            relative(now + 90 * 86_400_000, now),
+            date(now + 90 * 86_400_000)
+        );
+        assert_eq!(relative(i64::MIN, now), date(i64::MIN));
         assert_eq!(
             relative(now - 90 * 86_400_000, now),
             date(now - 90 * 86_400_000)
