@@ -1478,7 +1478,7 @@ async fn due_targets_follow_cron_and_jitter(ctx: Ctx) {
         store.enqueue_scan(busy.id, "schedule").await,
         Err(StoreError::Conflict(_))
     ));
-    let claimed = store.claim_next_scan().await.unwrap().unwrap();
+    let claimed = store.claim_next_scan("test").await.unwrap().unwrap();
     assert_eq!(claimed.target_id, busy.id);
     assert_eq!(claimed.status, ScanStatus::Running);
     assert!(!due(far).await.contains(&busy.id));

@@ -582,6 +582,10 @@ mod tests {
             duration_ms: Some(1000),
             error: None,
             requeued_from: None,
+            attempts: 1,
+            worker: None,
+            run_after: None,
+            heartbeat_at: None,
         }
     }
 
@@ -618,6 +622,9 @@ mod tests {
             spec: None,
             checks: vec![],
             schedule_minutes: None,
+            schedule_cron: None,
+            schedule_jitter_seconds: None,
+            next_run_at: None,
             credentials: CredentialKinds::default(),
             created_at: 0,
             updated_at: 0,
