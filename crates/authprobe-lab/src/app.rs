@@ -65,6 +65,8 @@ pub struct AppState {
     /// Recent failed logins per submitted username (known or not), for throttling.
     pub failures: Mutex<HashMap<String, Vec<Instant>>>,
     pub stats: Stats,
+    /// How long every answer takes ([`crate::LabOptions::latency`]).
+    pub latency: std::time::Duration,
 }
 
 /// The served API descriptions.
@@ -84,8 +86,8 @@ pub struct OpCall<'a> {
 #[derive(Default)]
 pub struct Stats {
     pub requests: AtomicUsize,
-    /// Requests being answered now, on any listener, and the most there ever were at once:
-    /// what a per-host concurrency limit of the scanner has to keep down.
+    /// Requests being answered now on the HTTPS listener, and the most there ever were at
+    /// once: what a per-host (host:port) concurrency limit of the scanner keeps down.
     pub in_flight: Gauge,
     /// Open TCP connections (TLS handshakes included), now and at most.
     pub connections: Gauge,

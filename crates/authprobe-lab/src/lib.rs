@@ -165,6 +165,10 @@ pub struct LabOptions {
     /// Extra operations `GET /api/v1/gen/{n}` for n in 0..N (operationId `gen{n}`, tag
     /// `generated`), enforced like the rest: for benchmarks on large descriptions.
     pub generated_operations: usize,
+    /// How long every answer takes, as a real API's would: requests then overlap in time,
+    /// so [`Lab::max_in_flight`] shows how many a scanner really had at once (a lab that
+    /// answers in microseconds almost never sees two).
+    pub latency: std::time::Duration,
 }
 
 /// A running lab. Dropping it stops the listeners and deletes its files.
@@ -195,7 +199,8 @@ impl Lab {
             .load(std::sync::atomic::Ordering::Relaxed)
     }
 
-    /// The most requests this lab was answering at once, on all its listeners.
+    /// The most requests this lab's HTTPS listener (the target's host:port) was answering
+    /// at once.
     pub fn max_in_flight(&self) -> usize {
         self.state.stats.in_flight.max()
     }
@@ -389,6 +394,7 @@ pub async fn start(opts: LabOptions) -> Result<Lab> {
         docs,
         failures: Default::default(),
         stats: Default::default(),
+        latency: opts.latency,
     });
     let alice_x5t = base64::engine::general_purpose::URL_SAFE_NO_PAD
         .encode(sha2::Sha256::digest(&alice.cert_der));
@@ -671,6 +677,9 @@ async fn serve_https(
                 let req = hyper::Request::from_parts(req.into_parts().0, ());
                 async move {
                     let _busy = state.stats.in_flight.enter();
+                    if !state.latency.is_zero() {
+                        tokio::time::sleep(state.latency).await;
+                    }
                     Ok::<_, Infallible>(app::handle(&state, &conn, &req).await)
                 }
             });
@@ -749,7 +758,9 @@ async fn serve_origin(listener: TcpListener, state: Arc<AppState>) {
                     client_x5t,
                 };
                 async move {
-                    let _busy = state.stats.in_flight.enter();
+                    if !state.latency.is_zero() {
+                        tokio::time::sleep(state.latency).await;
+                    }
                     Ok::<_, Infallible>(app::handle(&state, &conn, &req).await)
                 }
             });
@@ -775,7 +786,9 @@ async fn serve_plain(listener: TcpListener, state: Arc<AppState>) {
                 let state = state.clone();
                 let req = hyper::Request::from_parts(req.into_parts().0, ());
                 async move {
-                    let _busy = state.stats.in_flight.enter();
+                    if !state.latency.is_zero() {
+                        tokio::time::sleep(state.latency).await;
+                    }
                     Ok::<_, Infallible>(app::handle_plain(&state, &req).await)
                 }
             });

@@ -12,9 +12,9 @@
 
 mod common;
 
-use authprobe_lab::{Lab, Profile};
+use authprobe_lab::{Lab, LabOptions, Profile};
 use common::server::{BIN, Server, lab_credentials, lab_url};
-use common::{lab, pg};
+use common::{lab_with, pg, strings};
 use serde_json::json;
 use std::path::Path;
 use std::process::{Child, Command, Stdio};
@@ -104,7 +104,17 @@ async fn fleet(run: Run) -> Option<Figures> {
     let labs: Vec<Lab> = {
         let mut v = Vec::new();
         for _ in 0..run.labs {
-            v.push(lab(Profile::Hardened, &["jwt.alg_none"]).await);
+            // Answers that take a while, as over a network: two scans of one lab at once
+            // then show as two requests in flight, which the limit must prevent.
+            v.push(
+                lab_with(LabOptions {
+                    profile: Profile::Hardened,
+                    flaws: strings(&["jwt.alg_none"]),
+                    latency: Duration::from_millis(20),
+                    ..Default::default()
+                })
+                .await,
+            );
         }
         v
     };
@@ -260,7 +270,7 @@ async fn a_fleet_survives_a_killed_worker_and_a_database_restart() {
         workers: 2,
         concurrency: 3,
         host_limit: 1,
-        scan_concurrency: 2,
+        scan_concurrency: 1,
     };
     if let Some(f) = fleet(run).await {
         report("fleet (40 targets, 2 workers)", &f);
@@ -281,7 +291,7 @@ async fn load_1000_targets_three_workers() {
         workers: 3,
         concurrency: 4,
         host_limit: 2,
-        scan_concurrency: 2,
+        scan_concurrency: 1,
     };
     if let Some(f) = fleet(run).await {
         report("fleet (1,000 targets, 3 workers)", &f);
@@ -333,4 +343,81 @@ fn deployment_examples_use_real_flags() {
             String::from_utf8_lossy(&out.stderr)
         );
     }
+}
+
+/// SIGTERM: the worker takes no new scan, lets the one in hand run for `--grace`, then
+/// hands it back to the queue and exits.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_stopping_worker_hands_back_its_scan() {
+    let Some(db) = pg::database() else {
+        return;
+    };
+    // A target that accepts connections and never answers: its scan outlasts the grace.
+    let pit = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}/slow", pit.local_addr().unwrap());
+    let held = tokio::spawn(async move {
+        let mut open = Vec::new();
+        while let Ok((s, _)) = pit.accept().await {
+            open.push(s);
+        }
+    });
+    let dir = tempfile::tempdir().unwrap();
+    let server = Server::start(db.url(), dir.path(), &["--workers", "0"]).await;
+    let (_, t) = server
+        .post(
+            "/api/v1/targets",
+            json!({"url": url, "credentials": {"bearer": "tok"}}),
+        )
+        .await;
+    let (_, scan) = server
+        .post(&format!("/api/v1/targets/{}/scans", t["id"]), json!({}))
+        .await;
+    let id = scan["id"].as_i64().unwrap();
+    let mut w = {
+        let ready = dir.path().join("worker-stop.json");
+        let child = Command::new(BIN)
+            .args(["worker", "--db", db.url(), "--grace", "1s"])
+            .arg("--data-dir")
+            .arg(dir.path())
+            .arg("--ready-file")
+            .arg(&ready)
+            .env_remove("AUTHPROBE_SECRET_KEY")
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .unwrap();
+        Worker { child }
+    };
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        let (_, v) = server.get(&format!("/api/v1/scans/{id}")).await;
+        if v["status"] == "running" {
+            break;
+        }
+        assert!(Instant::now() < deadline, "never started: {v}");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let pid = w.child.id().to_string();
+    let sent = Command::new("kill").args(["-TERM", &pid]).status().unwrap();
+    assert!(sent.success());
+    let deadline = Instant::now() + Duration::from_secs(20);
+    let status = loop {
+        if let Some(status) = w.child.try_wait().unwrap() {
+            break status;
+        }
+        assert!(Instant::now() < deadline, "the worker did not stop");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    };
+    assert!(status.success(), "{status}");
+    let (_, v) = server.get(&format!("/api/v1/scans/{id}")).await;
+    assert_eq!(v["status"], "queued", "{v}");
+    assert!(
+        v["error"]
+            .as_str()
+            .unwrap_or_default()
+            .contains("handed back"),
+        "{v}"
+    );
+    held.abort();
 }

@@ -753,6 +753,10 @@ fn severity() -> impl clap::builder::TypedValueParser<Value = Severity> {
         .try_map(|s| s.parse::<Severity>())
 }
 
+fn lab_latency(s: &str) -> Result<Duration, String> {
+    duration_in(s, Duration::ZERO, Duration::from_secs(10))
+}
+
 fn retry_backoff(s: &str) -> Result<Duration, String> {
     duration_in(s, Duration::from_millis(100), HOUR)
 }
@@ -858,6 +862,10 @@ pub struct LabArgs {
     /// descriptions, enforced like the rest: for benchmarks on a large API.
     #[arg(long, value_name = "N", default_value_t = 0)]
     pub generated_operations: usize,
+    /// Answer every request after this long, as a real API over a network would (e.g.
+    /// 50ms): benchmarks and load tests then see requests overlap as they would there.
+    #[arg(long, value_name = "DURATION", default_value = "0s", value_parser = lab_latency)]
+    pub latency: Duration,
     /// Write the ready JSON to PATH instead of stdout.
     #[arg(long, value_name = "PATH")]
     pub ready_file: Option<PathBuf>,

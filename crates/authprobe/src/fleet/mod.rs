@@ -35,6 +35,11 @@ pub const QUEUE: &str = "authprobe_scans";
 const HOST_WAIT: Duration = Duration::from_secs(30 * 60);
 /// How often a worker looks at the queue without being notified.
 const POLL: Duration = Duration::from_secs(1);
+/// How often a running scan makes sure the connection holding its host's slot is alive.
+const PING: Duration = Duration::from_millis(250);
+/// A database that started this recently has forgotten every slot its workers held: a
+/// slot taken then waits until their scans have learnt it and stopped.
+const FRESH_SERVER: Duration = Duration::from_secs(10);
 
 /// What a job carries: the scan to run.
 #[derive(Clone, Copy, Debug, Serialize, Deserialize)]
@@ -207,6 +212,7 @@ async fn host_slot(
                 .await
                 .map_err(|e| format!("taking a slot of {host}: {e}"))?;
             if got {
+                fence(tx).await?;
                 return Ok(slot);
             }
         }
@@ -220,10 +226,26 @@ async fn host_slot(
     }
 }
 
+/// Right after a database restart every slot looks free, while the scans that held them
+/// may still be running until their next ping fails: a slot taken then is used only after
+/// that ping has had time to come.
+async fn fence(tx: &mut Transaction<'_, Postgres>) -> Result<(), String> {
+    let age: f64 = sqlx::query_scalar(
+        "SELECT EXTRACT(EPOCH FROM (now() - pg_postmaster_start_time()))::float8",
+    )
+    .fetch_one(&mut **tx)
+    .await
+    .map_err(|e| format!("reading the database's start time: {e}"))?;
+    if age < FRESH_SERVER.as_secs_f64() {
+        tokio::time::sleep(PING * 3).await;
+    }
+    Ok(())
+}
+
 /// Returns when the job's connection (the one holding the host's slot) stops answering.
 async fn hold(tx: &mut Transaction<'_, Postgres>) -> String {
     loop {
-        tokio::time::sleep(Duration::from_secs(2)).await;
+        tokio::time::sleep(PING).await;
         let ping = sqlx::query_scalar::<_, i32>("SELECT 1").fetch_one(&mut **tx);
         match tokio::time::timeout(Duration::from_secs(10), ping).await {
             Ok(Ok(_)) => {}

@@ -341,6 +341,10 @@ pub async fn import_report(
     }
     let target = state.store.target_for_url(&name).await?;
     let scan = state.store.import_report(target.id, &report).await?;
+    // A report from CI (`scan --upload`) is a finished scan like any other to webhooks.
+    if let Err(e) = super::webhooks::on_scan_finished(&state.store, scan.id).await {
+        tracing::error!("webhooks of imported scan {}: {e}", scan.id);
+    }
     Ok(created(
         json!({"scan": scan_json(&state, &scan), "target": target}),
     ))

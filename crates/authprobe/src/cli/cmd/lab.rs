@@ -13,6 +13,7 @@ pub async fn run_lab(a: LabArgs) -> Result<i32> {
         origin: a.origin,
         open_operations: a.open_operations,
         generated_operations: a.generated_operations,
+        latency: a.latency,
     })
     .await?;
     let json = serde_json::to_string(&lab.ready)?;
