@@ -206,42 +206,43 @@ impl McpConfig {
         Ok(config)
     }
 
-    /// Every secret value of every profile, for the redaction of tool results.
+    /// Every secret value of every profile, in every form a report would catch it in,
+    /// for the redaction of tool results.
     pub fn secrets(&self) -> Vec<String> {
-        let mut out = Vec::new();
+        let mut raw = Vec::new();
         for c in self.profiles.values() {
-            out.extend(c.bearer.iter().cloned());
-            if let Some(b) = &c.basic {
-                use base64::Engine;
-                out.push(base64::engine::general_purpose::STANDARD.encode(b));
-                if let Some((_, password)) = b.split_once(':') {
-                    out.push(password.to_string());
-                }
+            // What the reports redact of these credentials: the bearer (and its
+            // truncations and signature), the Basic pair and password, the API keys...
+            if let Ok(creds) = crate::service::runner::app_credentials(c) {
+                raw.extend(creds.secrets());
             }
-            out.extend(
-                c.api_keys
-                    .iter()
-                    .filter_map(|k| k.split_once('=').map(|(_, v)| v.to_string())),
-            );
-            out.extend(
-                c.headers
-                    .iter()
-                    .filter_map(|h| h.split_once(':').map(|(_, v)| v.trim().to_string())),
+            // ...and here every header's value, not only the conventional secret ones: a
+            // profile has a header because the API wants it. Short values would redact
+            // ordinary words; nothing that short is a real secret.
+            let values = c.headers.iter().filter_map(|h| h.split_once(':'));
+            raw.extend(
+                values
+                    .map(|(_, v)| v.trim().to_string())
+                    .filter(|v| v.len() >= 6),
             );
             // A private key's base64 lines: any one of them is a piece of the key.
             if let Some(key) = &c.client_key_pem {
-                out.extend(
-                    key.lines()
-                        .map(str::trim)
-                        .filter(|l| !l.starts_with("-----"))
+                let lines = key.lines().map(str::trim);
+                raw.extend(
+                    lines
+                        .filter(|l| !l.starts_with("-----") && l.len() >= 6)
                         .map(str::to_string),
                 );
             }
         }
-        // Short values would redact ordinary words; nothing that short is a real secret.
-        out.retain(|s| s.len() >= 6);
-        out.sort_by_key(|s| std::cmp::Reverse(s.len()));
+        let mut out: Vec<String> = raw
+            .iter()
+            .flat_map(|s| crate::report::redact::encodings(s))
+            .collect();
+        // Longest first, so a form that contains another is replaced whole.
+        out.sort();
         out.dedup();
+        out.sort_by_key(|s| std::cmp::Reverse(s.len()));
         out
     }
 }

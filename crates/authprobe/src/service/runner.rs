@@ -447,6 +447,48 @@ pub fn options(
     url: Url,
     limits: &Limits,
 ) -> Result<ScanOptions, String> {
+    // The PEMs are not files here: evidence and curl lines name them by role.
+    let client = match (&c.client_cert_pem, &c.client_key_pem) {
+        (Some(cert), Some(key)) => Some(Arc::new(
+            crate::load::identity_from_bytes(
+                Path::new("client.pem"),
+                cert.as_bytes(),
+                Some((Path::new("client.key"), key.as_bytes())),
+                None,
+            )
+            .map_err(|e| format!("client certificate: {e}"))?
+            .0,
+        )),
+        _ => None,
+    };
+    let server_ca = match &c.server_ca_pem {
+        Some(pem) => Some((
+            Path::new("server-ca.pem").to_path_buf(),
+            crate::load::certs_from_pem(Path::new("server-ca.pem"), pem.as_bytes(), "server CA")
+                .map_err(|e| e.to_string())?,
+        )),
+        None => None,
+    };
+    let creds = Credentials {
+        client,
+        ..app_credentials(c)?
+    };
+    let mut opts = ScanOptions::new(url)
+        .with_credentials(creds)
+        .with_limits(limits.clone())
+        .with_tls(TlsSettings {
+            server_ca,
+            insecure: false,
+        })
+        .with_only(target.checks.clone());
+    opts.jwt.crack_time = opts.jwt.crack_time.min(opts.limits.max_time);
+    Ok(opts)
+}
+
+/// A stored target's bearer, Basic pair, headers and API keys as the scanner's
+/// credentials (the client certificate aside): what [`options`] scans with, and what
+/// `authprobe mcp` redacts from its results.
+pub fn app_credentials(c: &TargetCredentials) -> Result<Credentials, String> {
     let basic = c
         .basic
         .as_deref()
@@ -472,46 +514,13 @@ pub fn options(
             location: KeyLocation::Header,
         })
         .collect();
-    // The PEMs are not files here: evidence and curl lines name them by role.
-    let client = match (&c.client_cert_pem, &c.client_key_pem) {
-        (Some(cert), Some(key)) => Some(Arc::new(
-            crate::load::identity_from_bytes(
-                Path::new("client.pem"),
-                cert.as_bytes(),
-                Some((Path::new("client.key"), key.as_bytes())),
-                None,
-            )
-            .map_err(|e| format!("client certificate: {e}"))?
-            .0,
-        )),
-        _ => None,
-    };
-    let server_ca = match &c.server_ca_pem {
-        Some(pem) => Some((
-            Path::new("server-ca.pem").to_path_buf(),
-            crate::load::certs_from_pem(Path::new("server-ca.pem"), pem.as_bytes(), "server CA")
-                .map_err(|e| e.to_string())?,
-        )),
-        None => None,
-    };
-    let creds = Credentials {
+    Ok(Credentials {
         bearer: c.bearer.clone(),
         basic,
         headers,
-        client,
         api_keys,
         ..Credentials::default()
-    };
-    let mut opts = ScanOptions::new(url)
-        .with_credentials(creds)
-        .with_limits(limits.clone())
-        .with_tls(TlsSettings {
-            server_ca,
-            insecure: false,
-        })
-        .with_only(target.checks.clone());
-    opts.jwt.crack_time = opts.jwt.crack_time.min(opts.limits.max_time);
-    Ok(opts)
+    })
 }
 
 /// Queues the scans of targets whose schedule is due, every `every` (on the job queue
