@@ -13,7 +13,7 @@
 mod common;
 
 use authprobe_lab::{Lab, LabOptions, Profile};
-use common::server::{BIN, Server, lab_credentials, lab_url};
+use common::server::{BIN, Server, lab_credentials, lab_url, tarpit};
 use common::{lab_with, pg, strings};
 use serde_json::json;
 use std::path::Path;
@@ -55,16 +55,32 @@ impl Drop for Worker {
     }
 }
 
-fn worker(db: &str, dir: &Path, n: usize, run: &Run) -> Worker {
+/// The flags of a load run's workers.
+fn worker_flags(run: &Run) -> Vec<String> {
+    [
+        "--concurrency",
+        &run.concurrency.to_string(),
+        "--host-concurrency",
+        &run.host_limit.to_string(),
+        "--scan-concurrency",
+        &run.scan_concurrency.to_string(),
+        "--max-attempts",
+        "5",
+        "--retry-backoff",
+        "1s",
+    ]
+    .map(str::to_string)
+    .to_vec()
+}
+
+/// Worker `n` on `db`, with `flags`, once it takes jobs.
+fn worker(db: &str, dir: &Path, n: usize, flags: &[String]) -> Worker {
     let ready = dir.join(format!("worker-{n}.json"));
     let child = Command::new(BIN)
         .args(["worker", "--db", db])
         .arg("--data-dir")
         .arg(dir)
-        .args(["--concurrency", &run.concurrency.to_string()])
-        .args(["--host-concurrency", &run.host_limit.to_string()])
-        .args(["--scan-concurrency", &run.scan_concurrency.to_string()])
-        .args(["--max-attempts", "5", "--retry-backoff", "1s"])
+        .args(flags)
         .arg("--ready-file")
         .arg(&ready)
         .env_remove("AUTHPROBE_SECRET_KEY")
@@ -153,7 +169,7 @@ async fn fleet(run: Run) -> Option<Figures> {
         ids.push(t["id"].as_i64().unwrap());
     }
     let mut workers: Vec<Option<Worker>> = (0..run.workers)
-        .map(|n| Some(worker(db.url(), dir.path(), n, &run)))
+        .map(|n| Some(worker(db.url(), dir.path(), n, &worker_flags(&run))))
         .collect();
     let pool = sqlx::postgres::PgPoolOptions::new()
         .max_connections(2)
@@ -352,15 +368,8 @@ async fn a_stopping_worker_hands_back_its_scan() {
     let Some(db) = pg::database() else {
         return;
     };
-    // A target that accepts connections and never answers: its scan outlasts the grace.
-    let pit = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let url = format!("http://{}/slow", pit.local_addr().unwrap());
-    let held = tokio::spawn(async move {
-        let mut open = Vec::new();
-        while let Ok((s, _)) = pit.accept().await {
-            open.push(s);
-        }
-    });
+    // Its scan outlasts the grace.
+    let (url, held) = tarpit().await;
     let dir = tempfile::tempdir().unwrap();
     let server = Server::start(db.url(), dir.path(), &["--workers", "0"]).await;
     let (_, t) = server
@@ -373,22 +382,7 @@ async fn a_stopping_worker_hands_back_its_scan() {
         .post(&format!("/api/v1/targets/{}/scans", t["id"]), json!({}))
         .await;
     let id = scan["id"].as_i64().unwrap();
-    let mut w = {
-        let ready = dir.path().join("worker-stop.json");
-        let child = Command::new(BIN)
-            .args(["worker", "--db", db.url(), "--grace", "1s"])
-            .arg("--data-dir")
-            .arg(dir.path())
-            .arg("--ready-file")
-            .arg(&ready)
-            .env_remove("AUTHPROBE_SECRET_KEY")
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(Stdio::inherit())
-            .spawn()
-            .unwrap();
-        Worker { child }
-    };
+    let mut w = worker(db.url(), dir.path(), 0, &["--grace".into(), "1s".into()]);
     let deadline = Instant::now() + Duration::from_secs(30);
     loop {
         let (_, v) = server.get(&format!("/api/v1/scans/{id}")).await;

@@ -13,7 +13,7 @@ mod schedules;
 mod webhooks;
 
 use authprobe_lab::Profile;
-use common::server::{Server, lab_credentials, lab_url, run_bin};
+use common::server::{Server, lab_credentials, lab_url, run_bin, tarpit};
 use common::*;
 use reqwest::Method;
 use serde_json::{Value, json};
@@ -341,20 +341,6 @@ async fn api_flow_on_postgres() {
     };
     let dir = tempfile::tempdir().unwrap();
     api_flow(pg.url().to_string(), dir.path()).await;
-}
-
-/// A listener that accepts and never answers: a scan of it waits out its timeouts, long
-/// enough to kill the server in the middle.
-async fn tarpit() -> (String, tokio::task::JoinHandle<()>) {
-    let l = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let url = format!("http://{}/slow", l.local_addr().unwrap());
-    let h = tokio::spawn(async move {
-        let mut held = Vec::new();
-        while let Ok((s, _)) = l.accept().await {
-            held.push(s);
-        }
-    });
-    (url, h)
 }
 
 /// A page following a running scan gets its state at once, then the end.

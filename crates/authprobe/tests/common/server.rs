@@ -224,3 +224,17 @@ pub async fn run_bin(args: Vec<String>, envs: Vec<(String, String)>) -> std::pro
     .await
     .expect("join")
 }
+
+/// A listener that accepts and never answers: a scan of it waits out its timeouts, long
+/// enough to kill or stop what runs it in the middle.
+pub async fn tarpit() -> (String, tokio::task::JoinHandle<()>) {
+    let l = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}/slow", l.local_addr().unwrap());
+    let h = tokio::spawn(async move {
+        let mut held = Vec::new();
+        while let Ok((s, _)) = l.accept().await {
+            held.push(s);
+        }
+    });
+    (url, h)
+}
