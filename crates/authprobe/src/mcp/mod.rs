@@ -470,8 +470,13 @@ impl McpServer {
                 "unknown check or family {bad:?}; explain_check lists the ids"
             ));
         }
-        let creds = match args.credential_profile.as_deref().map(str::trim) {
-            None | Some("") => Default::default(),
+        let profile = args
+            .credential_profile
+            .as_deref()
+            .map(str::trim)
+            .filter(|p| !p.is_empty());
+        let creds = match profile {
+            None => Default::default(),
             Some(name) => inner.config.profiles.get(name).cloned().ok_or_else(|| {
                 let known: Vec<&str> = inner.config.profiles.keys().map(String::as_str).collect();
                 format!(
@@ -505,8 +510,8 @@ impl McpServer {
                 Some(u.to_string())
             }
         };
-        let name = match args.credential_profile.as_deref().map(str::trim) {
-            None | Some("") => format!("mcp: {url}"),
+        let name = match profile {
+            None => format!("mcp: {url}"),
             Some(p) => format!("mcp: {url} as {p}"),
         };
         let store = &inner.store;
